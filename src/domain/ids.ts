@@ -1,0 +1,30 @@
+import { monotonicFactory } from 'ulid';
+
+/** Prefixes of our ids: a short prefix, an underscore and a ULID, as Plain's ids are. */
+export const ID_PREFIX = Object.freeze({
+  workspace: 'w',
+  apiKey: 'key',
+  customer: 'c',
+  company: 'co',
+  tenant: 'te',
+  label: 'l',
+  thread: 'th',
+  timelineEntry: 'tle',
+  attachment: 'att',
+} as const);
+
+export type IdKind = keyof typeof ID_PREFIX;
+
+/** Plain's webhook schema requires exactly this form. */
+export const PLAIN_ID = /^[a-zA-Z]+_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+// Monotonic: ids made in the same millisecond still sort in creation order.
+const ulid = monotonicFactory();
+
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  return `${ID_PREFIX[kind]}_${ulid(now)}`;
+}
+
+export function isId(kind: IdKind, value: string): boolean {
+  return PLAIN_ID.test(value) && value.startsWith(`${ID_PREFIX[kind]}_`);
+}

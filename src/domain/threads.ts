@@ -1,0 +1,68 @@
+import { newId } from './ids.ts';
+import type { ReadContext, WriteContext } from './origin.ts';
+
+export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
+export type ThreadStatus = (typeof THREAD_STATUSES)[number];
+export const CHANNELS = Object.freeze(['EMAIL', 'API', 'CHAT', 'SLACK', 'MS_TEAMS', 'DISCORD'] as const);
+export type Channel = (typeof CHANNELS)[number];
+
+export type Thread = {
+  id: string;
+  customerId: string;
+  title: string;
+  status: ThreadStatus;
+  channel: Channel;
+  externalId: string | null;
+  origin: string;
+  statusChangedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+const COLUMNS = `id, customer_id AS "customerId", title, status, channel, external_id AS "externalId", origin,
+                 status_changed_at AS "statusChangedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export async function createThread(
+  ctx: WriteContext,
+  input: { customerId: string; title: string; status?: ThreadStatus; channel: Channel; externalId?: string | null; createdAt?: Date },
+): Promise<Thread> {
+  const { rows } = await ctx.db.query<Thread>(
+    `INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
+     SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
+     RETURNING ${COLUMNS}`,
+    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, input.title.trim() || '(no subject)', input.status ?? 'TODO', input.channel, input.externalId ?? null, ctx.origin, input.createdAt ?? new Date()],
+  );
+  if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
+  return rows[0];
+}
+
+/** Moves a thread to a status; returns the previous status, or null when it already had it. */
+export async function setThreadStatus(ctx: WriteContext, threadId: string, status: ThreadStatus): Promise<ThreadStatus | null> {
+  const { rows } = await ctx.db.query<{ previous: ThreadStatus }>(
+    `UPDATE threads t SET status = $3, status_changed_at = now(), updated_at = now()
+       FROM (SELECT id, status AS previous FROM threads WHERE workspace_id = $1 AND id = $2 FOR UPDATE) old
+      WHERE t.id = old.id AND old.previous <> $3
+      RETURNING old.previous`,
+    [ctx.workspaceId, threadId, status],
+  );
+  return rows[0]?.previous ?? null;
+}
+
+export async function getThread(ctx: ReadContext, id: string): Promise<Thread | null> {
+  const { rows } = await ctx.db.query<Thread>(`SELECT ${COLUMNS} FROM threads WHERE workspace_id = $1 AND id = $2`, [ctx.workspaceId, id]);
+  return rows[0] ?? null;
+}
+
+export async function listThreads(
+  ctx: ReadContext,
+  filter: { customerId?: string | undefined; status?: ThreadStatus | undefined; after?: string | undefined; limit: number },
+): Promise<Thread[]> {
+  const { rows } = await ctx.db.query<Thread>(
+    `SELECT ${COLUMNS} FROM threads
+      WHERE workspace_id = $1 AND ($2::text IS NULL OR customer_id = $2) AND ($3::text IS NULL OR status = $3)
+        AND ($4::text IS NULL OR id > $4)
+      ORDER BY id LIMIT $5`,
+    [ctx.workspaceId, filter.customerId ?? null, filter.status ?? null, filter.after ?? null, filter.limit],
+  );
+  return rows;
+}

@@ -1,0 +1,90 @@
+import { newId } from './ids.ts';
+import type { ReadContext, WriteContext } from './origin.ts';
+
+export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+export type EntryAuthor =
+  | { type: 'customer'; customerId: string }
+  | { type: 'user'; name?: string | null; email?: string | null }
+  | { type: 'system'; name?: string | null };
+
+export type NewTimelineEntry = {
+  threadId: string;
+  kind: EntryKind;
+  author: EntryAuthor;
+  text?: string | null;
+  html?: string | null;
+  messageId?: string | null;
+  inReplyTo?: string | null;
+  references?: string[];
+  supportAddress?: string | null;
+  /** When it happened; an import passes the source's time. Defaults to now. */
+  createdAt?: Date;
+};
+
+export type TimelineEntry = {
+  id: string;
+  threadId: string;
+  kind: EntryKind;
+  authorType: EntryAuthor['type'];
+  authorCustomerId: string | null;
+  authorName: string | null;
+  authorEmail: string | null;
+  text: string | null;
+  html: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  supportAddress: string | null;
+  origin: string;
+  createdAt: Date;
+};
+
+const COLUMNS = `id, thread_id AS "threadId", kind, author_type AS "authorType", author_customer_id AS "authorCustomerId",
+                 author_name AS "authorName", author_email AS "authorEmail", text, html, message_id AS "messageId",
+                 in_reply_to AS "inReplyTo", "references", support_address AS "supportAddress", origin, created_at AS "createdAt"`;
+
+// Postgres text cannot hold NUL; providers and mail clients do send it.
+const stripNul = (value: string | null | undefined) => (value == null ? null : value.replaceAll('\u0000', ''));
+
+export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
+  const author = input.author;
+  const createdAt = input.createdAt ?? new Date();
+  const { rows } = await ctx.db.query<TimelineEntry>(
+    `INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
+                                   text, html, message_id, in_reply_to, "references", support_address, origin, created_at)
+     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+       FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
+     RETURNING ${COLUMNS}`,
+    [
+      newId('timelineEntry', createdAt.getTime()),
+      ctx.workspaceId,
+      input.threadId,
+      input.kind,
+      author.type,
+      author.type === 'customer' ? author.customerId : null,
+      author.type === 'customer' ? null : stripNul(author.name),
+      author.type === 'user' ? stripNul(author.email) : null,
+      stripNul(input.text),
+      stripNul(input.html),
+      input.messageId ?? null,
+      input.inReplyTo ?? null,
+      input.references ?? [],
+      input.supportAddress ?? null,
+      ctx.origin,
+      createdAt,
+    ],
+  );
+  if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
+  await ctx.db.query('UPDATE threads SET updated_at = greatest(updated_at, $3) WHERE workspace_id = $1 AND id = $2', [ctx.workspaceId, input.threadId, createdAt]);
+  return rows[0];
+}
+
+export async function listTimelineEntries(ctx: ReadContext, threadId: string): Promise<TimelineEntry[]> {
+  const { rows } = await ctx.db.query<TimelineEntry>(
+    `SELECT ${COLUMNS} FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 ORDER BY created_at, id`,
+    [ctx.workspaceId, threadId],
+  );
+  return rows;
+}

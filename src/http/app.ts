@@ -1,0 +1,41 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Pool } from '../db/pool.ts';
+import { registerApiKeyAuth } from './auth.ts';
+import { registerErrorHandling } from './errors.ts';
+import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { customerRoutes } from './routes/customers.ts';
+import { healthRoutes } from './routes/health.ts';
+import { threadRoutes } from './routes/threads.ts';
+import { workspaceRoutes } from './routes/workspace.ts';
+
+export type AppDeps = {
+  pool: Pool;
+  boss?: PgBoss;
+  inboundDomain: string;
+  logger?: Logger;
+};
+
+/** The HTTP app, unstarted: the CLI listens on it, tests drive it with inject or a real socket. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
+    // The small default everywhere; the inbound routes raise it for themselves only.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    requestIdHeader: 'x-request-id',
+  });
+  const metrics = createMetrics(deps.boss);
+  registerErrorHandling(app, metrics.countError);
+  registerRequestMetrics(app, metrics);
+  healthRoutes(app, { pool: deps.pool });
+
+  await app.register(async (api) => {
+    registerApiKeyAuth(api, deps.pool);
+    workspaceRoutes(api, { db: deps.pool, inboundDomain: deps.inboundDomain });
+    customerRoutes(api, { db: deps.pool });
+    threadRoutes(api, { db: deps.pool });
+  });
+  return app;
+}

@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Queryable } from '../../db/pool.ts';
+import { listAttachmentsForEntries, type Attachment } from '../../domain/attachments.ts';
+import { getThread, listThreads, THREAD_STATUSES, type Thread } from '../../domain/threads.ts';
+import { listTimelineEntries } from '../../domain/timeline-entries.ts';
+import { requireWorkspace } from '../auth.ts';
+import { AppError, parseInput } from '../errors.ts';
+import { page, pageQuery } from '../pagination.ts';
+
+const listQuery = pageQuery.extend({
+  customerId: z.string().trim().min(1).max(100).optional(),
+  status: z.enum(THREAD_STATUSES).optional(),
+});
+
+const idParams = z.object({ id: z.string().min(1).max(100) });
+
+function presentThread(t: Thread) {
+  return {
+    id: t.id,
+    title: t.title,
+    status: t.status,
+    customerId: t.customerId,
+    channel: t.channel,
+    externalId: t.externalId,
+    statusChangedAt: t.statusChangedAt.toISOString(),
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+const presentAttachment = (a: Attachment) => ({
+  id: a.id,
+  fileName: a.fileName,
+  contentType: a.contentType,
+  size: a.size,
+  status: a.status,
+  code: a.code,
+});
+
+export function threadRoutes(app: FastifyInstance, deps: { db: Queryable }): void {
+  app.get('/v1/threads', async (request) => {
+    const workspace = requireWorkspace(request);
+    const query = parseInput(listQuery, request.query, 'query');
+    const ctx = { db: deps.db, workspaceId: workspace.id };
+    const { items, pageInfo } = await page(query, (after, limit) => listThreads(ctx, { customerId: query.customerId, status: query.status, after, limit }));
+    return { threads: items.map(presentThread), pageInfo };
+  });
+
+  app.get('/v1/threads/:id', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const ctx = { db: deps.db, workspaceId: workspace.id };
+    const thread = await getThread(ctx, id);
+    if (!thread) throw new AppError('not_found', `Thread ${id} not found.`);
+    const entries = await listTimelineEntries(ctx, id);
+    const attachments = await listAttachmentsForEntries(ctx, entries.map((e) => e.id));
+    return {
+      thread: {
+        ...presentThread(thread),
+        entries: entries.map((e) => ({
+          id: e.id,
+          kind: e.kind,
+          createdAt: e.createdAt.toISOString(),
+          author: { type: e.authorType, customerId: e.authorCustomerId, name: e.authorName, email: e.authorEmail },
+          text: e.text,
+          html: e.html,
+          messageId: e.messageId,
+          attachments: attachments.filter((a) => a.timelineEntryId === e.id).map(presentAttachment),
+        })),
+      },
+    };
+  });
+}

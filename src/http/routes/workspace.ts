@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Queryable } from '../../db/pool.ts';
+import { inboundAddress, updateWorkspace, type Workspace } from '../../domain/workspaces.ts';
+import { requireWorkspace } from '../auth.ts';
+import { parseInput } from '../errors.ts';
+
+const patchBody = z
+  .object({
+    name: z.string().max(200).optional(),
+    supportAddress: z.string().max(320).nullable().optional(),
+    alternateAddresses: z.array(z.string().max(320)).optional(),
+  })
+  .strict();
+
+export function workspaceRoutes(app: FastifyInstance, deps: { db: Queryable; inboundDomain: string }): void {
+  const present = (w: Workspace) => ({
+    workspace: {
+      id: w.id,
+      name: w.name,
+      supportAddress: w.supportAddress,
+      alternateAddresses: w.alternateAddresses,
+      inboundAddress: inboundAddress(w, deps.inboundDomain),
+    },
+  });
+
+  app.get('/v1/workspace', async (request) => present(requireWorkspace(request)));
+
+  app.patch('/v1/workspace', async (request) => {
+    const workspace = requireWorkspace(request);
+    const body = parseInput(patchBody, request.body, 'body');
+    return present(await updateWorkspace(deps.db, workspace.id, body));
+  });
+}

@@ -1,0 +1,54 @@
+import { PgBoss, type Db, type SendOptions } from 'pg-boss';
+import type { Queryable } from '../db/pool.ts';
+import { QUEUES, type QueueName } from './queues.ts';
+
+export const BOSS_SCHEMA = 'pgboss';
+
+export type Jobs = { boss: PgBoss; stop(): Promise<void> };
+
+/**
+ * Starts this process's one pg-boss instance on our database: it migrates its own schema and
+ * creates our queues. `work` is off for commands that only enqueue (the CLI).
+ */
+export async function startJobs(
+  connectionString: string,
+  options: { onError: (err: Error) => void; supervise?: boolean; schedule?: boolean },
+): Promise<Jobs> {
+  const boss = new PgBoss({
+    connectionString,
+    schema: BOSS_SCHEMA,
+    max: 5,
+    application_name: 'intake-jobs',
+    supervise: options.supervise ?? true,
+    schedule: options.schedule ?? true,
+  });
+  boss.on('error', options.onError);
+  await boss.start();
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  for (const queue of Object.values(QUEUES)) {
+    if (!existing.has(queue.name)) await boss.createQueue(queue.name, queue.options);
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    boss,
+    stop: () => (stopped ??= boss.stop({ graceful: true, timeout: 10_000, close: true })),
+  };
+}
+
+/** pg-boss's database port over our transaction client, so a job commits or rolls back with our rows. */
+export function jobDb(tx: Queryable): Db {
+  return { executeSql: (text, values) => tx.query(text, values) };
+}
+
+/** Enqueues inside the caller's transaction: the job exists if and only if the transaction commits. */
+export async function sendInTransaction(
+  boss: PgBoss,
+  tx: Queryable,
+  queue: QueueName,
+  data: object,
+  options: Omit<SendOptions, 'db'> = {},
+): Promise<string> {
+  const id = await boss.send(queue, data, { ...options, db: jobDb(tx) });
+  if (id === null) throw new Error(`queue ${queue} refused the job (singleton or throttle)`);
+  return id;
+}
