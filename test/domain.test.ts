@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAttachments, readAttachmentContent } from '../src/domain/attachments.ts';
+import { findOrCreateCustomerByEmail, type Customer } from '../src/domain/customers.ts';
+import { addLabelToThread, findOrCreateLabel } from '../src/domain/labels.ts';
+import type { WriteContext } from '../src/domain/origin.ts';
+import { addCustomerToTenant, findOrCreateTenant } from '../src/domain/tenants.ts';
+import { createThread, getThread, setThreadStatus } from '../src/domain/threads.ts';
+import { addTimelineEntry, listTimelineEntries } from '../src/domain/timeline-entries.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { makeWorkspace } from './support/workspaces.ts';
+
+let db: TestDatabase;
+let ctx: WriteContext;
+let other: WriteContext;
+let jane: Customer;
+let outsider: Customer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ctx = { db: db.pool, workspaceId: (await makeWorkspace(db.pool, 'A')).workspace.id, origin: 'api' };
+  other = { db: db.pool, workspaceId: (await makeWorkspace(db.pool, 'B', 'help@b.org')).workspace.id, origin: 'api' };
+  jane = (await findOrCreateCustomerByEmail(ctx, { email: 'jane@nike.com', fullName: 'Jane' })).customer;
+  outsider = (await findOrCreateCustomerByEmail(other, { email: 'out@b.org' })).customer;
+});
+afterAll(async () => db.close());
+
+describe('tenants', () => {
+  it('is unique by external id and never renamed; membership is idempotent', async () => {
+    const first = await findOrCreateTenant(ctx, { externalId: 'acct-1', name: 'Nike EU' });
+    const again = await findOrCreateTenant(ctx, { externalId: 'acct-1', name: 'Renamed' });
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ tenant: first.tenant, created: false });
+    expect(first.tenant.id).toMatch(/^te_/);
+    expect(await addCustomerToTenant(ctx, first.tenant.id, jane.id)).toBe(true);
+    expect(await addCustomerToTenant(ctx, first.tenant.id, jane.id)).toBe(false);
+    // A customer of another workspace cannot join.
+    expect(await addCustomerToTenant(ctx, first.tenant.id, outsider.id)).toBe(false);
+  });
+});
+
+describe('labels', () => {
+  it('is unique by name whatever the case', async () => {
+    const billing = await findOrCreateLabel(ctx, 'Billing');
+    const lower = await findOrCreateLabel(ctx, ' billing ');
+    expect(lower).toEqual({ label: billing.label, created: false });
+    await expect(findOrCreateLabel(ctx, '   ')).rejects.toMatchObject({ fields: [{ field: 'name' }] });
+    const thread = await createThread(ctx, { customerId: jane.id, title: 'Labelled', channel: 'EMAIL' });
+    expect(await addLabelToThread(ctx, thread.id, billing.label.id)).toBe(true);
+    expect(await addLabelToThread(ctx, thread.id, billing.label.id)).toBe(false);
+    const foreign = await findOrCreateLabel(other, 'Billing');
+    expect(await addLabelToThread(ctx, thread.id, foreign.label.id)).toBe(false);
+  });
+});
+
+describe('threads and timeline entries', () => {
+  it("refuses a thread for another workspace's customer", async () => {
+    await expect(createThread(ctx, { customerId: outsider.id, title: 'x', channel: 'EMAIL' })).rejects.toThrow(/not in workspace/);
+  });
+
+  it('transitions status and reports the previous one, once', async () => {
+    const thread = await createThread(ctx, { customerId: jane.id, title: '  ', channel: 'EMAIL' });
+    expect(thread).toMatchObject({ status: 'TODO', title: '(no subject)', origin: 'api' });
+    expect(await setThreadStatus(ctx, thread.id, 'DONE')).toBe('TODO');
+    expect(await setThreadStatus(ctx, thread.id, 'DONE')).toBeNull();
+    expect(await setThreadStatus(other, thread.id, 'TODO')).toBeNull();
+    expect((await getThread(ctx, thread.id))?.status).toBe('DONE');
+    await expect(setThreadStatus(ctx, thread.id, 'OPEN' as never)).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('keeps an imported time, strips NUL bytes, and orders entries by time', async () => {
+    const imported = { ...ctx, origin: 'import' as const };
+    const then = new Date('2019-03-04T05:06:07Z');
+    const thread = await createThread(imported, { customerId: jane.id, title: 'Old ticket', channel: 'EMAIL', createdAt: then });
+    expect(thread.createdAt.toISOString()).toBe(then.toISOString());
+    const later = await addTimelineEntry(imported, { threadId: thread.id, kind: 'outbound_message', author: { type: 'user', name: 'Agent\u0000 Smith', email: 'agent@acme.com' }, text: 'Fixed\u0000!', createdAt: new Date('2019-03-05T00:00:00Z') });
+    const first = await addTimelineEntry(imported, { threadId: thread.id, kind: 'inbound_message', author: { type: 'customer', customerId: jane.id }, text: 'Broken', createdAt: then });
+    expect(later.text).toBe('Fixed!');
+    expect(later.authorName).toBe('Agent Smith');
+    expect((await listTimelineEntries(ctx, thread.id)).map((e) => e.id)).toEqual([first.id, later.id]);
+    expect(later.origin).toBe('import');
+    await expect(addTimelineEntry(other, { threadId: thread.id, kind: 'note', author: { type: 'system' }, text: 'x' })).rejects.toThrow(/not in workspace/);
+  });
+});
+
+describe('attachments', () => {
+  it('stores accepted bytes once per sha256 and keeps refusals with their code', async () => {
+    const thread = await createThread(ctx, { customerId: jane.id, title: 'Files', channel: 'EMAIL' });
+    const e1 = await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: jane.id } });
+    const e2 = await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: jane.id } });
+    const bytes = Buffer.from('the same screenshot bytes');
+    const [a1, refused] = await addAttachments(ctx, e1.id, [
+      { fileName: 'shot.png', contentType: 'image/png', content: bytes, status: 'accepted', contentId: '<img1>', inline: true },
+      { fileName: 'x.scr', contentType: 'application/octet-stream', content: Buffer.from('MZ..'), status: 'rejected', code: 'attachment_file_type_not_allowed' },
+    ]);
+    const [a2] = await addAttachments(ctx, e2.id, [{ fileName: 'copy.png', contentType: 'image/png', content: bytes, status: 'accepted' }]);
+    expect(a1).toMatchObject({ status: 'accepted', code: null, inline: true, contentId: '<img1>', size: bytes.length });
+    expect(refused).toMatchObject({ status: 'rejected', code: 'attachment_file_type_not_allowed' });
+    expect(a2!.sha256).toBe(a1!.sha256);
+    const blobs = await db.pool.query('SELECT count(*)::int AS n FROM attachment_blobs WHERE workspace_id = $1 AND sha256 = $2', [ctx.workspaceId, a1!.sha256]);
+    expect(blobs.rows[0].n).toBe(1);
+    expect(await readAttachmentContent(ctx, a2!.id)).toEqual(bytes);
+    expect(await readAttachmentContent(ctx, refused!.id)).toBeNull();
+    expect(await readAttachmentContent(other, a1!.id)).toBeNull();
+    const refusedBlob = await db.pool.query('SELECT count(*)::int AS n FROM attachment_blobs WHERE sha256 = $1', [refused!.sha256]);
+    expect(refusedBlob.rows[0].n).toBe(0);
+  });
+});
