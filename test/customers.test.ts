@@ -49,6 +49,23 @@ describe('customers', () => {
     expect(companies.rows).toEqual([{ name: 'Acme Corp' }]);
   });
 
+  it('gives concurrent new customers from one new domain the same company', async () => {
+    const customers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        withTransaction(db.pool, async (tx) => {
+          const r = await findOrCreateCustomerByEmail({ db: tx, workspaceId: workspaceA, origin: 'email' }, { email: `p${i}@initech.com` });
+          await tx.query('SELECT pg_sleep(0.02)');
+          return r.customer;
+        }),
+      ),
+    );
+    const companyIds = new Set(customers.map((c) => c.company?.id));
+    expect(companyIds.size).toBe(1);
+    expect([...companyIds][0]).toMatch(/^co_/);
+    const stored = await db.pool.query(`SELECT count(DISTINCT company_id)::int AS n, count(*)::int AS c FROM customers WHERE workspace_id = $1 AND email LIKE '%@initech.com'`, [workspaceA]);
+    expect(stored.rows[0]).toEqual({ n: 1, c: 10 });
+  });
+
   it('keeps the same email in two workspaces as two customers', async () => {
     const a = await findOrCreateCustomerByEmail(ctx(workspaceA), { email: 'shared@nike.com' });
     const b = await findOrCreateCustomerByEmail(ctx(workspaceB), { email: 'shared@nike.com' });

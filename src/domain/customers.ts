@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { companyForEmail, type Company } from './companies.ts';
+import { inferCompany } from './company-inference.ts';
 import { newId } from './ids.ts';
 import { InputError } from './input-error.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
+
+/** One per registrable domain per workspace, created with the first customer from it. */
+export type Company = { id: string; name: string; domain: string };
 
 export type Customer = {
   id: string;
@@ -80,17 +83,47 @@ export async function findOrCreateCustomerByEmail(
   const email = normaliseEmail(input.email);
   const existing = await findCustomerByEmail(ctx, email);
   if (existing) return { customer: existing, created: false };
-  const company = await companyForEmail(ctx, email);
-  const id = newId('customer');
-  const inserted = await ctx.db.query(
-    `INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING`,
-    [id, ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, input.externalId ?? null, company?.id ?? null, ctx.origin],
+  const inferred = inferCompany(email);
+  // Company and customer in one round trip: this is on every new sender's path.
+  const { rows } = await ctx.db.query<{ id: string; created_at: Date; company_id: string | null }>(
+    `WITH new_company AS (
+       INSERT INTO companies (id, workspace_id, domain, name, origin)
+       SELECT $7, $2, $8, $9, $6 WHERE $8::text IS NOT NULL
+       ON CONFLICT (workspace_id, domain) DO NOTHING RETURNING id),
+     company AS (
+       SELECT id FROM new_company
+       UNION ALL SELECT id FROM companies WHERE workspace_id = $2 AND domain = $8
+       LIMIT 1)
+     INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
+     VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
+     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
+     RETURNING id, created_at, company_id`,
+    [newId('customer'), ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null],
   );
-  const customer = await findCustomerByEmail(ctx, email);
-  if (!customer) throw new Error(`customer ${email} vanished after insert`);
-  return { customer, created: inserted.rowCount === 1 };
+  const row = rows[0];
+  if (!row || (inferred && !row.company_id)) {
+    // Lost a race: another transaction committed this customer (or its company) after our
+    // statement's snapshot. Read what won; link the company if only the company raced.
+    if (row) {
+      await ctx.db.query('UPDATE customers SET company_id = (SELECT id FROM companies WHERE workspace_id = $1 AND domain = $2) WHERE id = $3', [ctx.workspaceId, inferred!.domain, row.id]);
+    }
+    const customer = await findCustomerByEmail(ctx, email);
+    if (!customer) throw new Error(`customer ${email} vanished after insert`);
+    return { customer, created: Boolean(row) };
+  }
+  return {
+    customer: {
+      id: row.id,
+      email,
+      fullName: input.fullName?.trim() || fallbackName(email),
+      shortName: input.shortName?.trim() || null,
+      externalId: input.externalId ?? null,
+      company: inferred && row.company_id ? { id: row.company_id, ...inferred } : null,
+      origin: ctx.origin,
+      createdAt: row.created_at,
+    },
+    created: true,
+  };
 }
 
 /** A customer the source knows no email for (imports only), keyed by its external id. */

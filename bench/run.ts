@@ -1,0 +1,15 @@
+import { benchCustomers } from './customers.ts';
+
+/** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  customers: () => benchCustomers(),
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!BENCHMARKS[name]) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const name of wanted.length ? wanted : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!();
