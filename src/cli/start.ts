@@ -5,7 +5,9 @@ import { migrate } from '../db/migrate.ts';
 import { withTransaction } from '../db/pool.ts';
 import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
 import { buildApp } from '../http/app.ts';
+import { threadTokenKey } from '../inbound/thread-token.ts';
 import { startJobs } from '../jobs/boss.ts';
+import { startInboundWorker } from '../jobs/inbound-worker.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
 import { createLogger } from './logger.ts';
@@ -54,7 +56,8 @@ export async function runService(config: Config): Promise<void> {
     cleanup.push(() => jobs.stop());
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
 
-    const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, logger });
+    await startInboundWorker(jobs.boss, { pool: db.pool, inboundDomain: config.inboundDomain, threadTokenKey: threadTokenKey(secrets.secretsKey) }, logger);
+    const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, inboundBasicAuth: secrets.inboundBasicAuth, logger });
     cleanup.push(() => app.close());
     await app.listen({ port: config.port, host: config.host });
     const { port } = app.server.address() as AddressInfo;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inferCompany } from './company-inference.ts';
+import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { InputError } from './input-error.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
@@ -109,21 +110,21 @@ export async function findOrCreateCustomerByEmail(
     }
     const customer = await findCustomerByEmail(ctx, email);
     if (!customer) throw new Error(`customer ${email} vanished after insert`);
+    if (row) await recordEvent(ctx, EVENT_TYPES.customerCreated, { customer });
     return { customer, created: Boolean(row) };
   }
-  return {
-    customer: {
-      id: row.id,
-      email,
-      fullName: input.fullName?.trim() || fallbackName(email),
-      shortName: input.shortName?.trim() || null,
-      externalId: input.externalId ?? null,
-      company: inferred && row.company_id ? { id: row.company_id, ...inferred } : null,
-      origin: ctx.origin,
-      createdAt: row.created_at,
-    },
-    created: true,
+  const customer: Customer = {
+    id: row.id,
+    email,
+    fullName: input.fullName?.trim() || fallbackName(email),
+    shortName: input.shortName?.trim() || null,
+    externalId: input.externalId ?? null,
+    company: inferred && row.company_id ? { id: row.company_id, ...inferred } : null,
+    origin: ctx.origin,
+    createdAt: row.created_at,
   };
+  await recordEvent(ctx, EVENT_TYPES.customerCreated, { customer });
+  return { customer, created: true };
 }
 
 /** A customer the source knows no email for (imports only), keyed by its external id. */

@@ -10,6 +10,8 @@ export const ID_PREFIX = Object.freeze({
   label: 'l',
   thread: 'th',
   timelineEntry: 'tle',
+  inboundEmail: 'ie',
+  event: 'ev',
   attachment: 'att',
 } as const);
 

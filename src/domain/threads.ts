@@ -1,3 +1,4 @@
+import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
@@ -33,6 +34,7 @@ export async function createThread(
     [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, input.title.trim() || '(no subject)', input.status ?? 'TODO', input.channel, input.externalId ?? null, ctx.origin, input.createdAt ?? new Date()],
   );
   if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
+  await recordEvent(ctx, EVENT_TYPES.threadCreated, { thread: rows[0] });
   return rows[0];
 }
 
@@ -45,7 +47,9 @@ export async function setThreadStatus(ctx: WriteContext, threadId: string, statu
       RETURNING old.previous`,
     [ctx.workspaceId, threadId, status],
   );
-  return rows[0]?.previous ?? null;
+  const previous = rows[0]?.previous ?? null;
+  if (previous) await recordEvent(ctx, EVENT_TYPES.threadStatusTransitioned, { threadId, previousStatus: previous, status });
+  return previous;
 }
 
 export async function getThread(ctx: ReadContext, id: string): Promise<Thread | null> {

@@ -1,3 +1,4 @@
+import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
@@ -15,6 +16,8 @@ export type NewTimelineEntry = {
   author: EntryAuthor;
   text?: string | null;
   html?: string | null;
+  /** For email: the new words without quoted history. */
+  replyText?: string | null;
   messageId?: string | null;
   inReplyTo?: string | null;
   references?: string[];
@@ -33,6 +36,7 @@ export type TimelineEntry = {
   authorEmail: string | null;
   text: string | null;
   html: string | null;
+  replyText: string | null;
   messageId: string | null;
   inReplyTo: string | null;
   references: string[];
@@ -42,7 +46,7 @@ export type TimelineEntry = {
 };
 
 const COLUMNS = `id, thread_id AS "threadId", kind, author_type AS "authorType", author_customer_id AS "authorCustomerId",
-                 author_name AS "authorName", author_email AS "authorEmail", text, html, message_id AS "messageId",
+                 author_name AS "authorName", author_email AS "authorEmail", text, html, reply_text AS "replyText", message_id AS "messageId",
                  in_reply_to AS "inReplyTo", "references", support_address AS "supportAddress", origin, created_at AS "createdAt"`;
 
 // Postgres text cannot hold NUL; providers and mail clients do send it.
@@ -53,8 +57,8 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
   const createdAt = input.createdAt ?? new Date();
   const { rows } = await ctx.db.query<TimelineEntry>(
     `INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
-                                   text, html, message_id, in_reply_to, "references", support_address, origin, created_at)
-     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+                                   text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text)
+     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
        FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
      RETURNING ${COLUMNS}`,
     [
@@ -74,10 +78,12 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
       input.supportAddress ?? null,
       ctx.origin,
       createdAt,
+      stripNul(input.replyText),
     ],
   );
   if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
   await ctx.db.query('UPDATE threads SET updated_at = greatest(updated_at, $3) WHERE workspace_id = $1 AND id = $2', [ctx.workspaceId, input.threadId, createdAt]);
+  if (input.kind === 'inbound_email') await recordEvent(ctx, EVENT_TYPES.emailReceived, { entry: rows[0] });
   return rows[0];
 }
 

@@ -13,6 +13,8 @@ export type Workspace = {
   supportAddress: string | null;
   alternateAddresses: string[];
   inboundToken: string;
+  /** Addresses outside the support domain whose forwards count as agent forwards. */
+  forwarderAddresses: string[];
   createdAt: Date;
 };
 
@@ -30,10 +32,11 @@ type WorkspaceRow = {
   support_address: string | null;
   alternate_addresses: string[];
   inbound_token: string;
+  forwarder_addresses: string[];
   created_at: Date;
 };
 
-const COLUMNS = 'id, name, support_address, alternate_addresses, inbound_token, created_at';
+const COLUMNS = 'id, name, support_address, alternate_addresses, inbound_token, forwarder_addresses, created_at';
 
 function toWorkspace(row: WorkspaceRow): Workspace {
   return {
@@ -42,6 +45,7 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     supportAddress: row.support_address,
     alternateAddresses: row.alternate_addresses,
     inboundToken: row.inbound_token,
+    forwarderAddresses: row.forwarder_addresses,
     createdAt: row.created_at,
   };
 }
@@ -159,4 +163,26 @@ export async function createDefaultWorkspaceIfNone(tx: Queryable, secretsKey: Bu
   const { rowCount } = await tx.query('SELECT 1 FROM workspaces LIMIT 1');
   if (rowCount) return null;
   return createWorkspace(tx, secretsKey, { name: 'Default' });
+}
+
+export async function findWorkspaceByInboundToken(db: Queryable, token: string): Promise<Workspace | null> {
+  const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE inbound_token = $1`, [token.toLowerCase()]);
+  return rows[0] ? toWorkspace(rows[0]) : null;
+}
+
+/** Workspaces whose support address or an alternate is among these (lower-cased) addresses. */
+export async function findWorkspacesBySupportAddress(db: Queryable, addresses: string[]): Promise<Workspace[]> {
+  if (addresses.length === 0) return [];
+  const { rows } = await db.query<WorkspaceRow>(
+    `SELECT ${COLUMNS} FROM workspaces WHERE support_address = ANY($1) OR alternate_addresses && $1 ORDER BY id`,
+    [addresses],
+  );
+  return rows.map(toWorkspace);
+}
+
+/** Workspaces whose support address is on one of these domains. */
+export async function findWorkspacesBySupportDomain(db: Queryable, domains: string[]): Promise<Workspace[]> {
+  if (domains.length === 0) return [];
+  const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE split_part(support_address, '@', 2) = ANY($1) ORDER BY id`, [domains]);
+  return rows.map(toWorkspace);
 }

@@ -7,13 +7,18 @@ import { registerErrorHandling } from './errors.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
+import { inboundRoutes } from './routes/inbound.ts';
+import { inboundEmailRoutes } from './routes/inbound-emails.ts';
 import { threadRoutes } from './routes/threads.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 
 export type AppDeps = {
   pool: Pool;
+  /** Without it (tests of the API alone) the inbound routes and replay are not mounted. */
   boss?: PgBoss;
   inboundDomain: string;
+  /** `user:pass` the inbound webhook requires. */
+  inboundBasicAuth?: string;
   logger?: Logger;
 };
 
@@ -36,6 +41,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     workspaceRoutes(api, { db: deps.pool, inboundDomain: deps.inboundDomain });
     customerRoutes(api, { db: deps.pool });
     threadRoutes(api, { db: deps.pool });
+    if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
   });
+  const { boss, inboundBasicAuth } = deps;
+  if (boss && inboundBasicAuth) {
+    // Its own scope: the raw-body parsers, the 64 MiB limit and Basic auth apply to these routes only.
+    await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth }));
+  }
   return app;
 }

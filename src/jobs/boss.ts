@@ -21,6 +21,7 @@ export async function startJobs(
     application_name: 'intake-jobs',
     supervise: options.supervise ?? true,
     schedule: options.schedule ?? true,
+    useListenNotify: true,
   });
   boss.on('error', options.onError);
   await boss.start();

@@ -1,4 +1,6 @@
-import type { QueueOptions } from 'pg-boss';
+import type { Queue } from 'pg-boss';
+
+type QueueSettings = Omit<Queue, 'name'>;
 
 /**
  * Every queue intake uses, with its options, in one place. Workers subscribe by these names;
@@ -8,17 +10,18 @@ export const QUEUES = Object.freeze({
   /** One raw inbound email to normalise, route and write. */
   inboundEmail: Object.freeze({
     name: 'inbound-email',
-    options: { retryLimit: 8, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300 } satisfies QueueOptions,
+    // notify: workers wake on commit instead of waiting out a polling interval.
+    options: { retryLimit: 8, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300, notify: true } satisfies QueueSettings,
   }),
   /** One webhook delivery attempt chain; its own schedule drives retries. */
   webhookDelivery: Object.freeze({
     name: 'webhook-delivery',
-    options: { retryLimit: 0, expireInSeconds: 60 } satisfies QueueOptions,
+    options: { retryLimit: 0, expireInSeconds: 60 } satisfies QueueSettings,
   }),
   /** One import run of one connection. */
   importRun: Object.freeze({
     name: 'import-run',
-    options: { retryLimit: 20, retryDelay: 30, retryBackoff: true, retryDelayMax: 1800, expireInSeconds: 3600 } satisfies QueueOptions,
+    options: { retryLimit: 20, retryDelay: 30, retryBackoff: true, retryDelayMax: 1800, expireInSeconds: 3600 } satisfies QueueSettings,
   }),
 });
 

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import { withTransaction, type Pool } from '../../db/pool.ts';
+import { getInbound, INBOUND_STATUSES, listInbound, resetForReplay, type InboundEmailRecord } from '../../inbound/ledger.ts';
+import { sendInTransaction } from '../../jobs/boss.ts';
+import { QUEUES } from '../../jobs/queues.ts';
+import { requireWorkspace } from '../auth.ts';
+import { AppError, parseInput } from '../errors.ts';
+import { page, pageQuery } from '../pagination.ts';
+
+const listQuery = pageQuery.extend({ status: z.enum(INBOUND_STATUSES).optional() });
+const idParams = z.object({ id: z.string().min(1).max(100) });
+
+const present = (r: InboundEmailRecord) => ({
+  id: r.id,
+  status: r.status,
+  source: r.source,
+  messageId: r.messageId,
+  size: r.rawSize,
+  errorCode: r.errorCode,
+  error: r.errorMessage,
+  attempts: r.attempts,
+  workspaceId: r.workspaceId,
+  customerId: r.customerId,
+  threadId: r.threadId,
+  timelineEntryId: r.timelineEntryId,
+  duplicateOf: r.duplicateOf,
+  bounceOfEntryId: r.bounceOfEntryId,
+  classification: r.classification,
+  receivedAt: r.receivedAt.toISOString(),
+  processedAt: r.processedAt?.toISOString() ?? null,
+});
+
+export function inboundEmailRoutes(app: FastifyInstance, deps: { pool: Pool; boss: PgBoss }): void {
+  app.get('/v1/inbound-emails', async (request) => {
+    const workspace = requireWorkspace(request);
+    const query = parseInput(listQuery, request.query, 'query');
+    const { items, pageInfo } = await page(query, (after, limit) => listInbound(deps.pool, { workspaceId: workspace.id, status: query.status, after, limit }));
+    return { inboundEmails: items.map(present), pageInfo };
+  });
+
+  app.get('/v1/inbound-emails/:id', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const record = await getInbound(deps.pool, workspace.id, id);
+    if (!record) throw new AppError('not_found', `Inbound email ${id} not found.`);
+    return { inboundEmail: present(record) };
+  });
+
+  app.post('/v1/inbound-emails/:id/replay', async (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const result = await withTransaction(deps.pool, async (tx) => {
+      const reset = await resetForReplay(tx, id, workspace.id);
+      if (typeof reset !== 'string') await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail.name, { inboundEmailId: id });
+      return reset;
+    });
+    if (result === 'not_found') throw new AppError('not_found', `Inbound email ${id} not found.`);
+    if (result === 'not_replayable') throw new AppError('conflict', `Inbound email ${id} was processed; only failed, unroutable or rejected emails can be replayed.`);
+    return reply.status(202).send({ inboundEmail: present(result) });
+  });
+}

@@ -1,0 +1,127 @@
+import type { Pool } from '../db/pool.ts';
+import { withTransaction } from '../db/pool.ts';
+import { addAttachments } from '../domain/attachments.ts';
+import { findOrCreateCustomerByEmail } from '../domain/customers.ts';
+import type { WriteContext } from '../domain/origin.ts';
+import { createThread, setThreadStatus } from '../domain/threads.ts';
+import { addTimelineEntry } from '../domain/timeline-entries.ts';
+import { detectAgentForward, bodyText } from './agent-forward.ts';
+import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
+import { classifyEmail } from './classify.ts';
+import { findProcessedByMessageId, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
+import { originalSender } from './original-sender.ts';
+import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
+import { replyText } from './reply-text.ts';
+import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
+import { routeEmail } from './route.ts';
+import { cleanSubject } from './subject.ts';
+
+export type InboundDeps = {
+  pool: Pool;
+  inboundDomain: string;
+  threadTokenKey: Buffer;
+  attachmentLimits?: AttachmentLimits;
+};
+
+/**
+ * Turns one stored inbound email into customer, thread, timeline entry, attachments and events,
+ * all in one transaction with its outcome. Idempotent: an email already past `received` (or
+ * `failed`, which a replay resets) is left as it is.
+ */
+export async function processInboundEmail(deps: InboundDeps, id: string): Promise<InboundStatus | 'missing'> {
+  return withTransaction(deps.pool, async (tx) => {
+    const loaded = await loadInboundForProcessing(tx, id);
+    if (!loaded) return 'missing';
+    if (loaded.record.status !== 'received' && loaded.record.status !== 'failed') return loaded.record.status;
+    const outcome = await decide(deps, tx, id, loaded.record.source, loaded.raw);
+    await recordOutcome(tx, id, outcome);
+    return outcome.status;
+  });
+}
+
+async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer): Promise<Outcome> {
+  let email;
+  try {
+    email = await parseStoredEmail(source, raw);
+  } catch (err) {
+    if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
+    throw err;
+  }
+  const route = await routeEmail(tx, email, deps.inboundDomain);
+  if (!route.routed) {
+    return { status: 'unroutable', workspaceId: route.attributedTo?.id ?? null, messageId: email.messageId, errorCode: 'unroutable', errorMessage: route.reason };
+  }
+  const workspace = route.workspace;
+  const ctx: WriteContext = { db: tx, workspaceId: workspace.id, origin: 'email' };
+  const base = { workspaceId: workspace.id, messageId: email.messageId };
+
+  if (email.messageId) {
+    // Serialises two deliveries of one Message-ID (another path, other bytes) in this workspace.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`inbound:${workspace.id}:${email.messageId}`]);
+    const earlier = await findProcessedByMessageId(tx, workspace.id, email.messageId, id);
+    if (earlier) return { ...base, status: 'duplicate', duplicateOf: earlier };
+  }
+
+  const classification = classifyEmail(email);
+  const { bouncedMessageIds, ...flags } = classification;
+  if (classification.bounce) {
+    const bounceOf = await findOutboundEntry(ctx, bouncedMessageIds);
+    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds }, bounceOfEntryId: bounceOf };
+  }
+
+  const sender = originalSender(email);
+  if (!sender) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address' };
+  const forward = await detectAgentForward(workspace, email, sender);
+  const author = forward ? forward.original.from : sender;
+  const { customer } = await findOrCreateCustomerByEmail(ctx, { email: author.address, fullName: author.name });
+
+  let thread = await findThreadForEmail(ctx, email, route.mailboxHash, deps.threadTokenKey);
+  if (thread) {
+    // New activity reopens a thread (Plain's semantics); an auto-reply is not activity.
+    if (thread.status !== 'TODO' && !classification.autoReply) await setThreadStatus(ctx, thread.id, 'TODO');
+  } else {
+    const subject = forward?.original.subject ?? email.subject;
+    thread = await createThread(ctx, { customerId: customer.id, title: cleanSubject(subject), channel: 'EMAIL' });
+  }
+
+  const text = forward ? forward.original.text : bodyText(email);
+  const entry = await addTimelineEntry(ctx, {
+    threadId: thread.id,
+    kind: 'inbound_email',
+    author: { type: 'customer', customerId: customer.id },
+    text,
+    html: forward ? forward.original.html : email.html,
+    replyText: forward ? replyText(text) : (email.strippedTextReply?.trim() || replyText(text)),
+    messageId: email.messageId,
+    inReplyTo: email.inReplyTo[0] ?? null,
+    references: email.references,
+    supportAddress: route.supportAddress,
+  });
+  const attachments = forward ? forward.original.attachments : email.attachments;
+  const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
+  await addAttachments(
+    ctx,
+    entry.id,
+    attachments.map((a, i) => {
+      const d = decisions[i]!;
+      const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
+      return d.status === 'accepted' ? { ...common, status: 'accepted' as const } : { ...common, status: 'rejected' as const, code: d.code };
+    }),
+  );
+  if (forward?.forwarderText) {
+    await addTimelineEntry(ctx, {
+      threadId: thread.id,
+      kind: 'note',
+      author: { type: 'user', name: forward.agent.name, email: forward.agent.address },
+      text: forward.forwarderText,
+    });
+  }
+  return {
+    ...base,
+    status: 'processed',
+    classification: { ...flags, forwardedBy: forward?.agent.address ?? null },
+    customerId: customer.id,
+    threadId: thread.id,
+    timelineEntryId: entry.id,
+  };
+}

@@ -1,0 +1,84 @@
+import type { Queryable } from '../db/pool.ts';
+import {
+  findWorkspaceByInboundToken,
+  findWorkspacesBySupportAddress,
+  findWorkspacesBySupportDomain,
+  type Workspace,
+} from '../domain/workspaces.ts';
+import { parseAddressList } from './addresses.ts';
+import { headers, type EmailAddress, type NormalisedEmail } from './email.ts';
+
+export type Routed = {
+  routed: true;
+  workspace: Workspace;
+  matchedBy: 'inbound-address' | 'forwarding-header' | 'support-address';
+  /** The support address the customer wrote to: replies go out from it. */
+  supportAddress: string | null;
+  /** The +hash of our inbound address (a thread token, when our own mail set it). */
+  mailboxHash: string | null;
+};
+export type Unroutable = { routed: false; reason: string; /** A workspace whose domain the mail was sent to, for visibility. */ attributedTo: Workspace | null };
+
+const FORWARDING_HEADERS = ['X-Forwarded-To', 'X-Forwarded-For', 'Delivered-To', 'X-Original-To', 'Envelope-To'];
+
+function forwardingAddresses(email: NormalisedEmail): EmailAddress[] {
+  return FORWARDING_HEADERS.flatMap((name) =>
+    headers(email, name).flatMap((v) => parseAddressList(v.replace(/\s+/g, ',').replace(/,+/g, ','))),
+  );
+}
+
+/**
+ * Which workspace an email belongs to: our inbound address (OriginalRecipient / To / Cc, with the
+ * MailboxHash), then forwarding headers, then a To/Cc address equal to a support address or an
+ * alternate. An address claimed by two workspaces routes nowhere rather than to a guess.
+ */
+export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundDomain: string): Promise<Routed | Unroutable> {
+  const direct = [
+    ...(email.originalRecipient ? parseAddressList(email.originalRecipient) : []),
+    ...email.to,
+    ...email.cc,
+    ...email.bcc,
+  ];
+  const forwarded = forwardingAddresses(email);
+
+  for (const [candidates, matchedBy] of [
+    [direct, 'inbound-address'],
+    [forwarded, 'forwarding-header'],
+  ] as const) {
+    for (const a of candidates) {
+      const [local, domain] = a.address.split('@') as [string, string];
+      if (domain !== inboundDomain) continue;
+      const [token, ...hash] = local.split('+');
+      const workspace = await findWorkspaceByInboundToken(db, token!);
+      if (!workspace) continue;
+      const mailboxHash = hash.join('+') || email.mailboxHash || null;
+      return { routed: true, workspace, matchedBy, supportAddress: writtenTo(workspace, email, forwarded), mailboxHash };
+    }
+  }
+
+  for (const [candidates, matchedBy] of [
+    [forwarded, 'forwarding-header'],
+    [[...email.to, ...email.cc], 'support-address'],
+  ] as const) {
+    const found = await findWorkspacesBySupportAddress(db, [...new Set(candidates.map((a) => a.address))]);
+    if (found.length === 1) {
+      const workspace = found[0]!;
+      return { routed: true, workspace, matchedBy, supportAddress: writtenTo(workspace, email, forwarded), mailboxHash: null };
+    }
+    if (found.length > 1) return { routed: false, reason: `the recipients match ${found.length} workspaces' support addresses`, attributedTo: null };
+  }
+
+  const domains = [...new Set([...direct, ...forwarded].map((a) => a.address.split('@')[1]!))];
+  const byDomain = await findWorkspacesBySupportDomain(db, domains);
+  return {
+    routed: false,
+    reason: 'no recipient is an inbound address, support address or alternate of any workspace',
+    attributedTo: byDomain.length === 1 ? byDomain[0]! : null,
+  };
+}
+
+function writtenTo(workspace: Workspace, email: NormalisedEmail, forwarded: EmailAddress[]): string | null {
+  const own = new Set([workspace.supportAddress, ...workspace.alternateAddresses].filter(Boolean));
+  const hit = [...email.to, ...email.cc, ...forwarded].find((a) => own.has(a.address));
+  return hit?.address ?? workspace.supportAddress;
+}

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeThreadToken } from '../src/inbound/thread-token.ts';
+import { AUTH_HEADER, INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
+import { makeWorkspace } from './support/workspaces.ts';
+
+let h: InboundHarness;
+let acme: Awaited<ReturnType<typeof makeWorkspace>>;
+let inboundAddress: string;
+
+beforeAll(async () => {
+  h = await startInboundHarness();
+  acme = await makeWorkspace(h.db.pool, 'Acme', 'help@acme.com');
+  inboundAddress = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+});
+afterAll(async () => h.close());
+
+let seq = 0;
+function postmark(overrides: Record<string, unknown> = {}) {
+  seq++;
+  return {
+    From: 'jane@nike.com',
+    FromName: 'Jane Doe',
+    FromFull: { Email: 'jane@nike.com', Name: 'Jane Doe', MailboxHash: '' },
+    To: 'help@acme.com',
+    ToFull: [{ Email: 'help@acme.com', Name: 'Acme Help', MailboxHash: '' }],
+    Cc: '',
+    CcFull: [],
+    Bcc: '',
+    BccFull: [],
+    OriginalRecipient: inboundAddress,
+    ReplyTo: '',
+    Subject: `Question ${seq}`,
+    MessageID: `7f6d5c4b-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+    Date: 'Thu, 5 Nov 2026 10:00:00 +0000',
+    MailboxHash: '',
+    TextBody: `Hello, question number ${seq}.`,
+    HtmlBody: '',
+    StrippedTextReply: '',
+    Tag: '',
+    MessageStream: 'inbound',
+    Headers: [{ Name: 'Message-ID', Value: `<q${seq}@mail.nike.com>` }],
+    Attachments: [],
+    ...overrides,
+  };
+}
+
+const post = (url: string, payload: string | Buffer, contentType: string, auth = AUTH_HEADER) =>
+  h.app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType, ...(auth ? { authorization: auth } : {}) } });
+
+async function thread(id: string) {
+  const res = await h.app.inject({ method: 'GET', url: `/v1/threads/${id}`, headers: { authorization: `Bearer ${acme.apiKey}` } });
+  return res.json().thread;
+}
+
+async function count(table: string) {
+  const { rows } = await h.db.pool.query(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0].n as number;
+}
+
+describe('inbound endpoints', () => {
+  it('turns a Postmark payload into customer, thread and entry, visible through the API', async () => {
+    const res = await post('/inbound/postmark', JSON.stringify(postmark({ Subject: 'Re: Fwd: Invoice is wrong' })), 'application/json');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toEqual({ inboundEmailId: expect.stringMatching(/^ie_/), status: 'received' });
+    const row = await h.settled(body.inboundEmailId);
+    expect(row.status).toBe('processed');
+    const t = await thread(row.thread_id as string);
+    expect(t).toMatchObject({ title: 'Invoice is wrong', status: 'TODO' });
+    expect(t.entries[0]).toMatchObject({ kind: 'inbound_email', text: expect.stringContaining('question number') });
+    const api = await h.app.inject({ method: 'GET', url: `/v1/inbound-emails/${body.inboundEmailId}`, headers: { authorization: `Bearer ${acme.apiKey}` } });
+    expect(api.json().inboundEmail).toMatchObject({ status: 'processed', threadId: t.id, customerId: t.customerId, workspaceId: acme.workspace.id });
+  });
+
+  it('threads a raw MIME reply by In-Reply-To and by a signed token, and not by a forged one', async () => {
+    const first = await post('/inbound/postmark', JSON.stringify(postmark({ Subject: 'Printer on fire', Headers: [{ Name: 'Message-ID', Value: '<fire-1@mail.nike.com>' }] })), 'application/json');
+    const original = await h.settled(first.json().inboundEmailId);
+    const mime = (extra: string, id: string, to = 'help@acme.com') =>
+      Buffer.from(`From: Jane Doe <jane@nike.com>\r\nTo: ${to}\r\nSubject: Re: Printer on fire\r\nMessage-ID: <${id}@mail.nike.com>\r\n${extra}Content-Type: text/plain; charset=utf-8\r\n\r\nStill burning.\r\n`);
+    const reply = await post('/inbound/mime', mime('In-Reply-To: <fire-1@mail.nike.com>\r\n', 'fire-2'), 'message/rfc822');
+    expect(reply.statusCode).toBe(200);
+    expect((await h.settled(reply.json().inboundEmailId)).thread_id).toBe(original.thread_id);
+
+    const token = makeThreadToken(h.tokenKey, acme.workspace.id, original.thread_id as string);
+    const byToken = await post('/inbound/mime', mime('', 'fire-3', `${acme.workspace.inboundToken}+${token}@${INBOUND_DOMAIN}`), 'message/rfc822');
+    expect((await h.settled(byToken.json().inboundEmailId)).thread_id).toBe(original.thread_id);
+
+    const forged = token.slice(0, 26) + 'a'.repeat(13);
+    const byForged = await post('/inbound/mime', mime('', 'fire-4', `${acme.workspace.inboundToken}+${forged}@${INBOUND_DOMAIN}`), 'message/rfc822');
+    const forgedRow = await h.settled(byForged.json().inboundEmailId);
+    expect(forgedRow.status).toBe('processed');
+    expect(forgedRow.thread_id).not.toBe(original.thread_id);
+  });
+
+  it.each([
+    ['no credentials', ''],
+    ['a wrong password', `Basic ${Buffer.from('postmark:wrong').toString('base64')}`],
+    ['a bearer token', 'Bearer whatever'],
+  ])('answers 401 (never 403) for %s, and stores nothing', async (_name, auth) => {
+    const before = await count('inbound_emails');
+    const res = await post('/inbound/postmark', JSON.stringify(postmark()), 'application/json', auth);
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('unauthenticated');
+    expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+    expect(await count('inbound_emails')).toBe(before);
+  });
+});
+
+describe('exactly once', () => {
+  it('stores the same payload posted 5 times concurrently once, with one entry', async () => {
+    const payload = JSON.stringify(postmark({ Subject: 'Five times' }));
+    const entriesBefore = await count('timeline_entries');
+    const results = await Promise.all(Array.from({ length: 5 }, () => post('/inbound/postmark', payload, 'application/json')));
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    const bodies = results.map((r) => r.json());
+    expect(new Set(bodies.map((b) => b.inboundEmailId)).size).toBe(1);
+    expect(bodies.filter((b) => b.status === 'received')).toHaveLength(1);
+    expect(bodies.filter((b) => b.status === 'duplicate')).toHaveLength(4);
+    await h.settled(bodies[0].inboundEmailId);
+    expect(await count('timeline_entries')).toBe(entriesBefore + 1);
+  });
+
+  it('processes one Message-ID once even when it arrives as different bytes', async () => {
+    const raw = (hop: string) => Buffer.from(`Received: from ${hop}\r\nFrom: jane@nike.com\r\nTo: help@acme.com\r\nSubject: Twice\r\nMessage-ID: <twice@mail.nike.com>\r\n\r\nbody\r\n`);
+    const a = await post('/inbound/mime', raw('mx1'), 'message/rfc822');
+    const b = await post('/inbound/mime', raw('mx2'), 'message/rfc822');
+    expect(a.json().inboundEmailId).not.toBe(b.json().inboundEmailId);
+    const rows = await Promise.all([h.settled(a.json().inboundEmailId), h.settled(b.json().inboundEmailId)]);
+    expect(rows.map((r) => r.status).sort()).toEqual(['duplicate', 'processed']);
+    const { rows: entries } = await h.db.pool.query(`SELECT count(*)::int AS n FROM timeline_entries WHERE message_id = 'twice@mail.nike.com'`);
+    expect(entries[0].n).toBe(1);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    ['malformed JSON', '/inbound/postmark', '{"From": ', 'application/json', 400, 'input_validation'],
+    ['wrong types', '/inbound/postmark', JSON.stringify({ ...postmark(), From: 42, Attachments: 'x' }), 'application/json', 400, 'input_validation'],
+    ['no From', '/inbound/postmark', JSON.stringify({ ...postmark(), From: '' }), 'application/json', 400, 'input_validation'],
+    ['an empty body', '/inbound/postmark', '', 'application/json', 400, 'input_validation'],
+    ['an empty MIME body', '/inbound/mime', '', 'message/rfc822', 400, 'input_validation'],
+    ['a non-MIME blob', '/inbound/mime', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), 'message/rfc822', 400, 'input_validation'],
+    ['MIME without From', '/inbound/mime', 'To: help@acme.com\r\nSubject: x\r\n\r\nbody', 'message/rfc822', 400, 'input_validation'],
+    ['a wrong content type', '/inbound/mime', 'hello', 'text/plain', 415, 'unsupported_media_type'],
+  ])('refuses %s with the right 4xx and writes nothing', async (_name, url, payload, type, status, code) => {
+    const before = await count('inbound_emails');
+    const res = await post(url, payload, type);
+    expect(res.statusCode).toBe(status);
+    expect(res.json().error.code).toBe(code);
+    expect(await count('inbound_emails')).toBe(before);
+  });
+
+  it('names the bad fields of a Postmark payload', async () => {
+    const res = await post('/inbound/postmark', JSON.stringify({ ...postmark(), From: 42, Attachments: [{ Name: 'x', Content: '!!not base64!!' }] }), 'application/json');
+    expect(res.json().error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['Attachments.0.Content', 'From']);
+  });
+
+  it('answers 413 above 64 MiB on the inbound routes', async () => {
+    const before = await count('inbound_emails');
+    const big = Buffer.alloc(64 * 1024 * 1024 + 10, 0x61);
+    const res = await post('/inbound/mime', big, 'message/rfc822');
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('payload_too_large');
+    expect(await count('inbound_emails')).toBe(before);
+  });
+});
+
+describe('replay', () => {
+  it('keeps unroutable mail visible and replays it once the workspace knows the address', async () => {
+    const res = await post('/inbound/postmark', JSON.stringify(postmark({ To: 'sales@acme.com', ToFull: [{ Email: 'sales@acme.com', Name: '' }], OriginalRecipient: 'sales@acme.com', Subject: 'Pricing?' })), 'application/json');
+    const id = res.json().inboundEmailId;
+    expect((await h.settled(id)).status).toBe('unroutable');
+    const auth = { authorization: `Bearer ${acme.apiKey}` };
+    const list = await h.app.inject({ method: 'GET', url: '/v1/inbound-emails?status=unroutable', headers: auth });
+    expect(list.json().inboundEmails.map((e: { id: string }) => e.id)).toContain(id);
+
+    await h.app.inject({ method: 'PATCH', url: '/v1/workspace', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ alternateAddresses: ['sales@acme.com'] }) });
+    const replay = await h.app.inject({ method: 'POST', url: `/v1/inbound-emails/${id}/replay`, headers: auth });
+    expect(replay.statusCode).toBe(202);
+    const row = await h.settled(id);
+    expect(row.status).toBe('processed');
+    expect((await thread(row.thread_id as string)).title).toBe('Pricing?');
+
+    const again = await h.app.inject({ method: 'POST', url: `/v1/inbound-emails/${id}/replay`, headers: auth });
+    expect(again.statusCode).toBe(409);
+    const missing = await h.app.inject({ method: 'POST', url: '/v1/inbound-emails/ie_01H14DD1YNMMQ5V4Q3FDBVX2A2/replay', headers: auth });
+    expect(missing.statusCode).toBe(404);
+  });
+});
