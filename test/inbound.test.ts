@@ -165,6 +165,17 @@ describe('bad input', () => {
   });
 });
 
+describe('emails the pipeline cannot use', () => {
+  it('rejects a stored email with an unusable sender once, with the reason, instead of retrying it', async () => {
+    const raw = Buffer.from(`From: Broken <broken@bad..domain>\r\nTo: help@acme.com\r\nSubject: x\r\nMessage-ID: <bad-sender@x>\r\n\r\nbody\r\n`);
+    const res = await post('/inbound/mime', raw, 'message/rfc822');
+    expect(res.statusCode).toBe(200);
+    const row = await h.settled(res.json().inboundEmailId);
+    expect(row).toMatchObject({ status: 'rejected', error_code: 'invalid_email', attempts: 1 });
+    expect(row.error_message).toMatch(/email/);
+  });
+});
+
 describe('replay', () => {
   it('keeps unroutable mail visible and replays it once the workspace knows the address', async () => {
     const res = await post('/inbound/postmark', JSON.stringify(postmark({ To: 'sales@acme.com', ToFull: [{ Email: 'sales@acme.com', Name: '' }], OriginalRecipient: 'sales@acme.com', Subject: 'Pricing?' })), 'application/json');

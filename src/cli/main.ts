@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { InputError } from '../domain/input-error.ts';
 import { migrateCommand, workspaceCreateCommand } from './commands.ts';
+import { ingestCommand, parseCommand } from './inbound-commands.ts';
 import { runService } from './start.ts';
 
 function config(): Config {
@@ -32,6 +33,23 @@ workspace
   .requiredOption('--support-address <email>', 'the address customers write to, e.g. help@acme.com')
   .option('--json', 'print exactly one JSON object on stdout')
   .action(async (options: { name: string; supportAddress: string; json?: boolean }) => workspaceCreateCommand(config(), options));
+
+program
+  .command('parse')
+  .description('parse emails (.eml raw RFC 822, or Postmark .json) without a database; one JSON line per file')
+  .argument('<files...>', 'files to parse')
+  .action(async (files: string[]) => {
+    process.exitCode = await parseCommand(files);
+  });
+
+program
+  .command('ingest')
+  .description('run the whole inbound pipeline on one email file, into a workspace')
+  .argument('<file>', 'a .eml or Postmark .json file')
+  .requiredOption('--workspace <id>', 'the workspace to ingest into')
+  .action(async (file: string, options: { workspace: string }) => {
+    process.exitCode = await ingestCommand(config(), file, options.workspace);
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { inferCompany } from './company-inference.ts';
 import { EVENT_TYPES, recordEvent } from './events.ts';
@@ -51,10 +52,13 @@ function toCustomer(row: CustomerRow): Customer {
 
 const emailSchema = z.email().max(320);
 
-/** Emails are one customer whatever their case. */
+/** Emails are one customer whatever their case; IDN domains are kept in Unicode (münchen.de). */
 export function normaliseEmail(email: string): string {
   const normalised = email.trim().toLowerCase();
-  if (!emailSchema.safeParse(normalised).success) {
+  const at = normalised.lastIndexOf('@');
+  // Validate the ASCII (punycode) form: zod's check knows only ASCII domains.
+  const ascii = at > 0 ? `${normalised.slice(0, at)}@${domainToASCII(normalised.slice(at + 1)) || '-'}` : normalised;
+  if (!emailSchema.safeParse(ascii).success) {
     throw new InputError('Invalid email address', [{ field: 'email', message: `${JSON.stringify(email)} is not an email address`, type: 'VALIDATION' }]);
   }
   return normalised;

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import type { NormalisedEmail } from './email.ts';
 import type { InboundSource } from './ledger.ts';
-import { normaliseMime } from './normalise-mime.ts';
+import { looksLikeMime, normaliseMime } from './normalise-mime.ts';
 import { normalisePostmark } from './normalise-postmark.ts';
 import { postmarkInboundSchema } from './postmark-payload.ts';
 
@@ -18,12 +19,14 @@ export async function parseStoredEmail(source: InboundSource, raw: Buffer): Prom
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      throw new UnparseableEmailError(`stored Postmark payload is not JSON: ${(err as Error).message}`);
+      throw new UnparseableEmailError(`not JSON: ${(err as Error).message}`);
     }
     const parsed = postmarkInboundSchema.safeParse(json);
-    if (!parsed.success) throw new UnparseableEmailError(`stored Postmark payload does not match the schema: ${parsed.error.message}`);
+    if (!parsed.success) throw new UnparseableEmailError(`not a Postmark inbound payload: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
     return normalisePostmark(parsed.data);
   }
+  const check = looksLikeMime(raw);
+  if (!check.ok) throw new UnparseableEmailError(`not an RFC 822 message: ${check.reason}`);
   try {
     return await normaliseMime(raw);
   } catch (err) {

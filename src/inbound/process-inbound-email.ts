@@ -2,9 +2,11 @@ import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { addAttachments } from '../domain/attachments.ts';
 import { findOrCreateCustomerByEmail } from '../domain/customers.ts';
+import { InputError } from '../domain/input-error.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import { createThread, setThreadStatus } from '../domain/threads.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
+import { getWorkspace } from '../domain/workspaces.ts';
 import { detectAgentForward, bodyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
@@ -28,18 +30,29 @@ export type InboundDeps = {
  * all in one transaction with its outcome. Idempotent: an email already past `received` (or
  * `failed`, which a replay resets) is left as it is.
  */
-export async function processInboundEmail(deps: InboundDeps, id: string): Promise<InboundStatus | 'missing'> {
-  return withTransaction(deps.pool, async (tx) => {
-    const loaded = await loadInboundForProcessing(tx, id);
-    if (!loaded) return 'missing';
-    if (loaded.record.status !== 'received' && loaded.record.status !== 'failed') return loaded.record.status;
-    const outcome = await decide(deps, tx, id, loaded.record.source, loaded.raw);
-    await recordOutcome(tx, id, outcome);
-    return outcome.status;
-  });
+export async function processInboundEmail(deps: InboundDeps, id: string, options: { workspaceId?: string } = {}): Promise<InboundStatus | 'missing'> {
+  const run = (refusal?: InputError) =>
+    withTransaction(deps.pool, async (tx) => {
+      const loaded = await loadInboundForProcessing(tx, id);
+      if (!loaded) return 'missing';
+      if (loaded.record.status !== 'received' && loaded.record.status !== 'failed') return loaded.record.status;
+      const outcome: Outcome = refusal
+        ? { status: 'rejected', workspaceId: loaded.record.workspaceId, errorCode: 'invalid_email', errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}` }
+        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId);
+      await recordOutcome(tx, id, outcome);
+      return outcome.status;
+    });
+  try {
+    return await run();
+  } catch (err) {
+    // The domain refused the email's content (say, an unusable address): no retry can change
+    // that, so it is rejected with the reason, visible and replayable, instead of retried.
+    if (err instanceof InputError) return run(err);
+    throw err;
+  }
 }
 
-async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer): Promise<Outcome> {
+async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string): Promise<Outcome> {
   let email;
   try {
     email = await parseStoredEmail(source, raw);
@@ -47,7 +60,13 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
   }
-  const route = await routeEmail(tx, email, deps.inboundDomain);
+  let route = await routeEmail(tx, email, deps.inboundDomain);
+  if (forcedWorkspaceId && !(route.routed && route.workspace.id === forcedWorkspaceId)) {
+    // `intake ingest --workspace`: the operator names the workspace.
+    const workspace = await getWorkspace(tx, forcedWorkspaceId);
+    if (!workspace) throw new Error(`workspace ${forcedWorkspaceId} does not exist`);
+    route = { routed: true, workspace, matchedBy: 'inbound-address', supportAddress: workspace.supportAddress, mailboxHash: null };
+  }
   if (!route.routed) {
     return { status: 'unroutable', workspaceId: route.attributedTo?.id ?? null, messageId: email.messageId, errorCode: 'unroutable', errorMessage: route.reason };
   }

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { findForwardedOriginal, bodyText } from './agent-forward.ts';
+import { judgeAttachments } from './attachment-rules.ts';
+import { classifyEmail } from './classify.ts';
+import type { NormalisedEmail } from './email.ts';
+import { originalSender } from './original-sender.ts';
+import { parseStoredEmail } from './parse-stored.ts';
+import { replyText } from './reply-text.ts';
+
+/**
+ * What the pipeline makes of one email without a database (`intake parse`): addresses, ids,
+ * texts, classification and attachment decisions. `forwardedBy` names the sender of any forward
+ * whose original sender was found; whether that sender is an agent depends on the workspace.
+ */
+export async function parseReport(file: string, raw: Buffer) {
+  const source = file.toLowerCase().endsWith('.json') ? 'postmark' : 'mime';
+  const email: NormalisedEmail = await parseStoredEmail(source, raw);
+  const sender = originalSender(email);
+  const forward = await findForwardedOriginal(email);
+  const classification = classifyEmail(email);
+  const text = bodyText(email);
+  const attachments = forward ? forward.original.attachments : email.attachments;
+  const decisions = judgeAttachments(attachments);
+  return {
+    file,
+    from: email.from,
+    originalSender: forward ? forward.original.from : sender,
+    to: email.to,
+    cc: email.cc,
+    subject: email.subject,
+    date: email.date?.toISOString() ?? null,
+    messageId: email.messageId,
+    inReplyTo: email.inReplyTo,
+    references: email.references,
+    text,
+    replyText: email.strippedTextReply?.trim() || replyText(forward ? forward.original.text : text),
+    classification: { bounce: classification.bounce, autoReply: classification.autoReply, bulk: classification.bulk, forwardedBy: forward && sender ? sender.address : null },
+    attachments: attachments.map((a, i) => {
+      const d = decisions[i]!;
+      return {
+        fileName: d.fileName,
+        contentType: a.contentType,
+        size: a.content.length,
+        sha256: createHash('sha256').update(a.content).digest('hex'),
+        status: d.status,
+        code: d.status === 'rejected' ? d.code : null,
+      };
+    }),
+  };
+}
