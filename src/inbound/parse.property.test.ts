@@ -21,7 +21,13 @@ async function survives(file: string, raw: Buffer): Promise<void> {
   }
 }
 
-const mutation = (source: Buffer[]) =>
+type Op =
+  | { kind: 'flip'; at: number; byte: number }
+  | { kind: 'cut'; at: number }
+  | { kind: 'insert'; at: number; text: string }
+  | { kind: 'header'; name: string; value: string };
+
+const mutation = (source: Buffer[]): fc.Arbitrary<{ base: Buffer; ops: Op[] }> =>
   fc.record({
     base: fc.constantFrom(...source),
     ops: fc.array(
@@ -35,7 +41,7 @@ const mutation = (source: Buffer[]) =>
     ),
   });
 
-function apply(base: Buffer, ops: ReturnType<typeof mutation> extends fc.Arbitrary<infer T> ? T['ops'] : never): Buffer {
+function apply(base: Buffer, ops: Op[]): Buffer {
   let buf = Buffer.from(base);
   for (const op of ops) {
     const at = buf.length ? ('at' in op ? op.at % buf.length : 0) : 0;
