@@ -1,8 +1,10 @@
 import { benchCustomers } from './customers.ts';
+import { benchInbound } from './inbound.ts';
 
 /** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   customers: () => benchCustomers(),
+  inbound: () => benchInbound(),
 };
 
 const wanted = process.argv.slice(2);

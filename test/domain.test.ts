@@ -105,3 +105,35 @@ describe('attachments', () => {
     expect(refusedBlob.rows[0].n).toBe(0);
   });
 });
+
+describe('events outbox', () => {
+  const eventsOf = async (workspaceId: string) =>
+    (await db.pool.query('SELECT type, origin, payload FROM events WHERE workspace_id = $1 ORDER BY id', [workspaceId])).rows;
+
+  it('records customer, thread, email and status events for email-origin writes, in the same statements', async () => {
+    const ws = (await makeWorkspace(db.pool, 'Events', 'help@events.example')).workspace.id;
+    const live: WriteContext = { db: db.pool, workspaceId: ws, origin: 'email' };
+    const { customer } = await findOrCreateCustomerByEmail(live, { email: 'Ev@Initrode.com', fullName: 'Eve' });
+    const thread = await createThread(live, { customerId: customer.id, title: 'Hello', channel: 'EMAIL' });
+    const entry = await addTimelineEntry(live, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: customer.id }, text: 'Hi' });
+    await addTimelineEntry(live, { threadId: thread.id, kind: 'note', author: { type: 'user', name: 'Agent' }, text: 'internal' });
+    await setThreadStatus(live, thread.id, 'DONE');
+    const events = await eventsOf(ws);
+    expect(events.map((e) => e.type)).toEqual(['customer.customer_created', 'thread.thread_created', 'thread.email_received', 'thread.thread_status_transitioned']);
+    expect(events.every((e) => e.origin === 'email')).toBe(true);
+    expect(events[0].payload.customer).toMatchObject({ id: customer.id, email: 'ev@initrode.com', fullName: 'Eve', company: { name: 'Initrode', domain: 'initrode.com' } });
+    expect(events[1].payload.thread).toMatchObject({ id: thread.id, title: 'Hello', status: 'TODO', customerId: customer.id });
+    expect(events[2].payload.entry).toMatchObject({ id: entry.id, kind: 'inbound_email', text: 'Hi' });
+    expect(events[3].payload).toEqual({ threadId: thread.id, previousStatus: 'TODO', status: 'DONE' });
+  });
+
+  it('records nothing at all for import-origin writes', async () => {
+    const ws = (await makeWorkspace(db.pool, 'Silent', 'help@silent.example')).workspace.id;
+    const imported: WriteContext = { db: db.pool, workspaceId: ws, origin: 'import' };
+    const { customer } = await findOrCreateCustomerByEmail(imported, { email: 'old@initrode.com' });
+    const thread = await createThread(imported, { customerId: customer.id, title: 'Old', channel: 'EMAIL', status: 'DONE' });
+    await addTimelineEntry(imported, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: customer.id }, text: 'old mail' });
+    await setThreadStatus(imported, thread.id, 'TODO');
+    expect(await eventsOf(ws)).toEqual([]);
+  });
+});

@@ -19,7 +19,7 @@ export async function runService(config: Config): Promise<void> {
   const logger = createLogger(config);
   const startedAt = performance.now();
   const secrets = await resolveLocalSecrets(config);
-  const db = await openDatabase(config, { onLog: (line) => logger.debug({ postgres: line }) });
+  const db = await openDatabase(config, { onLog: (line) => logger.debug({ postgres: line }), poolSize: 20 });
   logger.info({ mode: db.mode }, db.mode === 'embedded' ? `database: embedded PostgreSQL in ${config.dataDir}/pg` : 'database: DATABASE_URL');
 
   const cleanup: Array<() => Promise<unknown>> = [() => db.close()];

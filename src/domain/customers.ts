@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { inferCompany } from './company-inference.ts';
-import { EVENT_TYPES, recordEvent } from './events.ts';
+import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
 import { InputError } from './input-error.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
@@ -50,6 +50,10 @@ function toCustomer(row: CustomerRow): Customer {
   };
 }
 
+// The event carries the customer as the API shows it, company included.
+const CUSTOMER_EVENT_PAYLOAD = `to_jsonb(created) - 'companyId' || jsonb_build_object('company',
+  CASE WHEN created."companyId" IS NULL THEN NULL ELSE jsonb_build_object('id', created."companyId", 'name', $9::text, 'domain', $8::text) END)`;
+
 const emailSchema = z.email().max(320);
 
 /** Emails are one customer whatever their case; IDN domains are kept in Unicode (münchen.de). */
@@ -90,7 +94,7 @@ export async function findOrCreateCustomerByEmail(
   if (existing) return { customer: existing, created: false };
   const inferred = inferCompany(email);
   // Company and customer in one round trip: this is on every new sender's path.
-  const { rows } = await ctx.db.query<{ id: string; created_at: Date; company_id: string | null }>(
+  const { rows } = await ctx.db.query<{ id: string; createdAt: Date; companyId: string | null }>(
     `WITH new_company AS (
        INSERT INTO companies (id, workspace_id, domain, name, origin)
        SELECT $7, $2, $8, $9, $6 WHERE $8::text IS NOT NULL
@@ -98,24 +102,31 @@ export async function findOrCreateCustomerByEmail(
      company AS (
        SELECT id FROM new_company
        UNION ALL SELECT id FROM companies WHERE workspace_id = $2 AND domain = $8
-       LIMIT 1)
-     INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
-     VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
-     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
-     RETURNING id, created_at, company_id`,
-    [newId('customer'), ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null],
+       LIMIT 1),
+     created AS (
+       INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
+       VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
+       ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
+       RETURNING id, email, full_name AS "fullName", short_name AS "shortName", external_id AS "externalId", origin,
+                 created_at AS "createdAt", company_id AS "companyId"),
+     ${eventCte('created', 'customer', EVENT_TYPES.customerCreated, { id: '$11', workspace: '$2', origin: '$6' }, CUSTOMER_EVENT_PAYLOAD)}
+     SELECT id, "createdAt", "companyId" FROM created`,
+    [newId('customer'), ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
   );
   const row = rows[0];
-  if (!row || (inferred && !row.company_id)) {
-    // Lost a race: another transaction committed this customer (or its company) after our
-    // statement's snapshot. Read what won; link the company if only the company raced.
-    if (row) {
-      await ctx.db.query('UPDATE customers SET company_id = (SELECT id FROM companies WHERE workspace_id = $1 AND domain = $2) WHERE id = $3', [ctx.workspaceId, inferred!.domain, row.id]);
-    }
+  if (row && inferred && !row.companyId) {
+    // The company was committed by another transaction after this statement's snapshot: link
+    // it (our own new row) and correct the event this statement recorded without it.
+    await ctx.db.query('UPDATE customers SET company_id = (SELECT id FROM companies WHERE workspace_id = $1 AND domain = $2) WHERE id = $3', [ctx.workspaceId, inferred.domain, row.id]);
+    const customer = (await getCustomer(ctx, row.id))!;
+    await ctx.db.query(`UPDATE events SET payload = $2 WHERE workspace_id = $1 AND type = $3 AND payload->'customer'->>'id' = $4`, [ctx.workspaceId, JSON.stringify({ customer }), EVENT_TYPES.customerCreated, row.id]);
+    return { customer, created: true };
+  }
+  if (!row) {
+    // Lost a race: another transaction committed this customer after our statement's snapshot.
     const customer = await findCustomerByEmail(ctx, email);
     if (!customer) throw new Error(`customer ${email} vanished after insert`);
-    if (row) await recordEvent(ctx, EVENT_TYPES.customerCreated, { customer });
-    return { customer, created: Boolean(row) };
+    return { customer, created: false };
   }
   const customer: Customer = {
     id: row.id,
@@ -123,11 +134,10 @@ export async function findOrCreateCustomerByEmail(
     fullName: input.fullName?.trim() || fallbackName(email),
     shortName: input.shortName?.trim() || null,
     externalId: input.externalId ?? null,
-    company: inferred && row.company_id ? { id: row.company_id, ...inferred } : null,
+    company: inferred && row.companyId ? { id: row.companyId, ...inferred } : null,
     origin: ctx.origin,
-    createdAt: row.created_at,
+    createdAt: row.createdAt,
   };
-  await recordEvent(ctx, EVENT_TYPES.customerCreated, { customer });
   return { customer, created: true };
 }
 

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, recordEvent } from './events.ts';
+import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
@@ -28,13 +28,15 @@ export async function createThread(
   input: { customerId: string; title: string; status?: ThreadStatus; channel: Channel; externalId?: string | null; createdAt?: Date },
 ): Promise<Thread> {
   const { rows } = await ctx.db.query<Thread>(
-    `INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
-     SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
-     RETURNING ${COLUMNS}`,
-    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, input.title.trim() || '(no subject)', input.status ?? 'TODO', input.channel, input.externalId ?? null, ctx.origin, input.createdAt ?? new Date()],
+    `WITH created AS (
+       INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
+       SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
+       RETURNING ${COLUMNS}),
+     ${eventCte('created', 'thread', EVENT_TYPES.threadCreated, { id: '$10', workspace: '$2', origin: '$8' })}
+     SELECT * FROM created`,
+    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, input.title.trim() || '(no subject)', input.status ?? 'TODO', input.channel, input.externalId ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
   );
   if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
-  await recordEvent(ctx, EVENT_TYPES.threadCreated, { thread: rows[0] });
   return rows[0];
 }
 

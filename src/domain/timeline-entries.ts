@@ -1,4 +1,4 @@
-import { EVENT_TYPES, recordEvent } from './events.ts';
+import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
@@ -55,12 +55,17 @@ const stripNul = (value: string | null | undefined) => (value == null ? null : v
 export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
   const author = input.author;
   const createdAt = input.createdAt ?? new Date();
+  // Entry, the thread's updated_at and (for an inbound email) its event: one statement.
   const { rows } = await ctx.db.query<TimelineEntry>(
-    `INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
-                                   text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text)
-     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
-       FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
-     RETURNING ${COLUMNS}`,
+    `WITH entry AS (
+       INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
+                                     text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text)
+       SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+         FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
+       RETURNING ${COLUMNS}),
+     touched AS (UPDATE threads SET updated_at = greatest(updated_at, $16) WHERE workspace_id = $2 AND id = (SELECT "threadId" FROM entry)),
+     ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" })}
+     SELECT * FROM entry`,
     [
       newId('timelineEntry', createdAt.getTime()),
       ctx.workspaceId,
@@ -79,11 +84,10 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
       ctx.origin,
       createdAt,
       stripNul(input.replyText),
+      newId('event'),
     ],
   );
   if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
-  await ctx.db.query('UPDATE threads SET updated_at = greatest(updated_at, $3) WHERE workspace_id = $1 AND id = $2', [ctx.workspaceId, input.threadId, createdAt]);
-  if (input.kind === 'inbound_email') await recordEvent(ctx, EVENT_TYPES.emailReceived, { entry: rows[0] });
   return rows[0];
 }
 

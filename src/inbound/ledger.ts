@@ -77,7 +77,7 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
   await tx.query(
     `UPDATE inbound_emails SET status = $2, workspace_id = $3, message_id = coalesce($4, message_id), classification = $5,
        error_code = $6, error_message = $7, duplicate_of = $8, customer_id = $9, thread_id = $10, timeline_entry_id = $11,
-       bounce_of_entry_id = $12, processed_at = now(), attempts = attempts + 1
+       bounce_of_entry_id = $12, processed_at = clock_timestamp(), attempts = attempts + 1
      WHERE id = $1`,
     [id, o.status, o.workspaceId, o.messageId ?? null, o.classification ? JSON.stringify(o.classification) : null, o.errorCode ?? null, o.errorMessage ?? null, o.duplicateOf ?? null, o.customerId ?? null, o.threadId ?? null, o.timelineEntryId ?? null, o.bounceOfEntryId ?? null],
   );

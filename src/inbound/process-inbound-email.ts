@@ -41,7 +41,9 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
         : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId);
       await recordOutcome(tx, id, outcome);
       return outcome.status;
-    });
+      // The raw payload is already durable and the job completes after this commit, flushing it:
+      // losing this commit in a crash only means the job runs again.
+    }, { asyncCommit: true });
   try {
     return await run();
   } catch (err) {

@@ -42,9 +42,24 @@ export function replyText(text: string | null): string | null {
   const normalised = text.replace(/\r\n?/gu, '\n');
   // Cut before the parser too: its multi-line header patterns can glue new words to the history.
   const cut = cutHistory(normalised);
-  const visible = withinParserLimits(cut) ? parser.read(cut).getVisibleText() : cut;
+  const { text: shortened, restore } = setAsideLongLines(cut);
+  const visible = withinParserLimits(shortened) ? restore(parser.read(shortened).getVisibleText()) : cut;
   const reply = cutHistory(visible).trim();
   return reply === '' ? null : reply;
+}
+
+// A line this long is a paragraph, never a quote header or signature; the parser's ~50 regexes
+// per line cost the most on exactly these, so they go past it as short placeholders.
+const LONG_LINE = 300;
+const PLACEHOLDER = /\u0001(\d+)\u0001/gu;
+
+function setAsideLongLines(text: string): { text: string; restore: (visible: string) => string } {
+  const long: string[] = [];
+  const shortened = text
+    .split('\n')
+    .map((line) => (line.length > LONG_LINE ? `\u0001${long.push(line) - 1}\u0001` : line))
+    .join('\n');
+  return { text: shortened, restore: (visible) => visible.replace(PLACEHOLDER, (_m, i: string) => long[Number(i)] ?? '') };
 }
 
 function withinParserLimits(text: string): boolean {

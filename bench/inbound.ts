@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createWorkspace } from '../src/domain/workspaces.ts';
+import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
+
+const BIN = fileURLToPath(new URL('../bin/intake.js', import.meta.url));
+const AUTH = 'postmark:bench-password-123';
+const INBOUND_DOMAIN = 'inbound.bench.test';
+
+/** Realistic Postmark payloads: a few KB of text, one in ten with a 40 KB attachment, one in four a reply. */
+function payloads(n: number, inboundToken: string): Buffer[] {
+  const paragraph = 'We upgraded to the new plan last week and since then the export job fails with a timeout after about ten minutes. ';
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const customer = i % 400;
+    const isReply = i >= 400 && i % 4 === 0;
+    const headers = [{ Name: 'Message-ID', Value: `<bench-${i}@mail.customer${customer}.com>` }];
+    if (isReply) headers.push({ Name: 'In-Reply-To', Value: `<bench-${i - 400}@mail.customer${customer}.com>` });
+    out.push(
+      Buffer.from(
+        JSON.stringify({
+          From: `person${customer}@customer${customer}.com`,
+          FromName: `Person ${customer}`,
+          FromFull: { Email: `person${customer}@customer${customer}.com`, Name: `Person ${customer}`, MailboxHash: '' },
+          To: 'help@acme.com',
+          ToFull: [{ Email: 'help@acme.com', Name: '', MailboxHash: '' }],
+          OriginalRecipient: `${inboundToken}@${INBOUND_DOMAIN}`,
+          Subject: isReply ? `Re: Export failing ${i - 400}` : `Export failing ${i}`,
+          MessageID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          Date: new Date().toUTCString(),
+          TextBody: `Hi team,\n\n${paragraph.repeat(20 + (i % 20))}\n\nThanks,\nPerson ${customer}`,
+          HtmlBody: `<p>Hi team,</p><p>${paragraph.repeat(20 + (i % 20))}</p>`,
+          StrippedTextReply: '',
+          MessageStream: 'inbound',
+          Headers: headers,
+          Attachments: i % 10 === 0 ? [{ Name: `log-${i}.txt`, Content: randomBytes(30_000).toString('base64'), ContentType: 'text/plain', ContentLength: 30_000, ContentID: '' }] : [],
+        }),
+      ),
+    );
+  }
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The real `intake start` in its own process, as in production; LOG_LEVEL=warn keeps logging off the hot path. */
+async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  for (const end = Date.now() + 60_000; ; ) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > end) throw new Error('server did not become healthy in 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000), concurrency = 16): Promise<void> {
+  const db = await openBenchDatabase();
+  const dataDir = `/tmp/intake-bench-data-${randomBytes(4).toString('hex')}`;
+  const { workspace, apiKey } = await createWorkspace(db.pool, randomBytes(32), { name: 'Bench', supportAddress: 'help@acme.com' });
+  const bodies = payloads(n, workspace.inboundToken);
+  const avgKb = bodies.reduce((s, b) => s + b.length, 0) / n / 1024;
+
+  // Baseline, same run, same database: one single-row INSERT per raw payload.
+  await db.pool.query('CREATE TABLE bench_raw (id bigserial PRIMARY KEY, raw bytea NOT NULL)');
+  const b0 = performance.now();
+  await runConcurrently(n, concurrency, (i) => db.pool.query('INSERT INTO bench_raw (raw) VALUES ($1)', [bodies[i]]));
+  const baselinePerSec = n / ((performance.now() - b0) / 1000);
+
+  const server = await startServer(db.url, dataDir);
+  const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
+  try {
+    const acceptedAt: number[] = [];
+    const ids: string[] = [];
+    const readable: number[] = [];
+    // A few emails are followed through the API itself (polling every 10 ms); all of them are
+    // timed by the database: received_at (the receipt transaction) to processed_at (the end of
+    // the processing transaction, after which the API serves the thread).
+    const sample = new Set(Array.from({ length: Math.min(20, n) }, (_, k) => Math.floor((k * n) / Math.min(20, n))));
+    const watchers: Promise<void>[] = [];
+    const start = performance.now();
+    const latencies = await runConcurrently(n, concurrency, async (i) => {
+      const res = await fetch(`${server.url}/inbound/postmark`, { method: 'POST', body: bodies[i], headers: { 'content-type': 'application/json', authorization: auth } });
+      const body = (await res.json()) as { inboundEmailId: string; status: string };
+      if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${JSON.stringify(body)}`);
+      const at = performance.now();
+      acceptedAt[i] = at;
+      ids[i] = body.inboundEmailId;
+      if (sample.has(i)) {
+        const watcher = watchUntilReadable(server.url, apiKey, body.inboundEmailId).then(() => void readable.push(performance.now() - at));
+        watcher.catch(() => {}); // awaited below; this only keeps an early failure from crashing the run
+        watchers.push(watcher);
+      }
+    });
+    const acceptedSec = (performance.now() - start) / 1000;
+    for (;;) {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE status <> 'received'`);
+      if (rows[0].n >= n) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const processedSec = (performance.now() - start) / 1000;
+    await Promise.all(watchers);
+    const { rows: statuses } = await db.pool.query(`SELECT status, count(*)::int AS n FROM inbound_emails GROUP BY status ORDER BY status`);
+    const { rows: lag } = await db.pool.query<{ ms: number }>(`SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM inbound_emails`);
+    const dbLag = lag.map((r) => Number(r.ms));
+
+    const f = (x: number) => x.toFixed(1);
+    console.log(`inbound (${n} Postmark payloads, avg ${avgKb.toFixed(1)} KB, concurrency ${concurrency}, server process on ${db.describe})`);
+    console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s`);
+    console.log(`  accepted:  ${Math.round(n / acceptedSec)}/s  (ratio ${(n / acceptedSec / baselinePerSec).toFixed(2)}x of baseline)  accept latency p50 ${f(percentile(latencies, 50))} ms  p99 ${f(percentile(latencies, 99))} ms`);
+    console.log(`  processed end to end: ${Math.round(n / processedSec)}/s  (ratio ${(n / processedSec / baselinePerSec).toFixed(2)}x of baseline)`);
+    console.log(`  receipt -> processed (all ${dbLag.length}, database clock): p50 ${f(percentile(dbLag, 50))} ms  p99 ${f(percentile(dbLag, 99))} ms`);
+    console.log(`  200 -> thread readable through the API (${readable.length} followed, 10 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms`);
+    console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+  } finally {
+    await server.stop();
+    await db.close();
+  }
+}
+
+async function watchUntilReadable(url: string, apiKey: string, id: string): Promise<void> {
+  const headers = { authorization: `Bearer ${apiKey}` };
+  for (;;) {
+    const res = await fetch(`${url}/v1/inbound-emails/${id}`, { headers });
+    // An email is listed under its workspace once routed; until then it answers 404.
+    const inboundEmail = res.status === 404 ? null : ((await res.json()) as { inboundEmail: { status: string; threadId: string | null } }).inboundEmail;
+    if (inboundEmail && inboundEmail.status !== 'received') {
+      if (inboundEmail.threadId) {
+        const t = await fetch(`${url}/v1/threads/${inboundEmail.threadId}`, { headers });
+        if (t.status !== 200) throw new Error(`thread ${inboundEmail.threadId} answered ${t.status}`);
+      }
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
