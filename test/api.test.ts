@@ -68,7 +68,7 @@ describe('API authentication', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/workspace', headers: auth(a) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
-      workspace: { id: a.workspace.id, name: 'A', supportAddress: 'help@acme.com', alternateAddresses: [], inboundAddress: `${a.workspace.inboundToken}@in.test` },
+      workspace: { id: a.workspace.id, name: 'A', supportAddress: 'help@acme.com', alternateAddresses: [], forwarderAddresses: [], inboundAddress: `${a.workspace.inboundToken}@in.test` },
     });
     expect(res.body).not.toContain(a.apiKey);
     expect(res.body).not.toContain(a.webhookSecret);

@@ -165,6 +165,43 @@ describe('bad input', () => {
   });
 });
 
+describe('agent forwards from a configured forwarder', () => {
+  it('treats a forward from an address in forwarderAddresses as an agent forward', async () => {
+    const auth = { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' };
+    const bad = await h.app.inject({ method: 'PATCH', url: '/v1/workspace', headers: auth, payload: JSON.stringify({ forwarderAddresses: ['nope'] }) });
+    expect(bad.json().error.fields[0].field).toBe('forwarderAddresses[0]');
+    const ok = await h.app.inject({ method: 'PATCH', url: '/v1/workspace', headers: auth, payload: JSON.stringify({ forwarderAddresses: ['Founder@Gmail.com'] }) });
+    expect(ok.json().workspace.forwarderAddresses).toEqual(['founder@gmail.com']);
+    const raw = Buffer.from(
+      [
+        'From: The Founder <founder@gmail.com>',
+        'To: help@acme.com',
+        'Subject: Fwd: Broken login',
+        'Message-ID: <fwd-founder@mail.gmail.com>',
+        '',
+        'Can someone help this customer?',
+        '',
+        '---------- Forwarded message ---------',
+        'From: Carla Customer <carla@initech.com>',
+        'Date: Mon, 2 Nov 2026 09:00:00 +0000',
+        'Subject: Broken login',
+        'To: <founder@gmail.com>',
+        '',
+        'I cannot log in since yesterday.',
+        '',
+      ].join('\r\n'),
+    );
+    const row = await h.settled((await post('/inbound/mime', raw, 'message/rfc822')).json().inboundEmailId);
+    expect(row.classification).toMatchObject({ forwardedBy: 'founder@gmail.com' });
+    const t = await thread(row.thread_id as string);
+    expect(t.title).toBe('Broken login');
+    const { rows } = await h.db.pool.query('SELECT email FROM customers WHERE id = $1', [row.customer_id]);
+    expect(rows[0].email).toBe('carla@initech.com');
+    expect(t.entries.map((e: { kind: string }) => e.kind)).toEqual(['inbound_email', 'note']);
+    expect(t.entries[1].text).toContain('Can someone help this customer?');
+  });
+});
+
 describe('emails the pipeline cannot use', () => {
   it('rejects a stored email with an unusable sender once, with the reason, instead of retrying it', async () => {
     const raw = Buffer.from(`From: Broken <broken@bad..domain>\r\nTo: help@acme.com\r\nSubject: x\r\nMessage-ID: <bad-sender@x>\r\n\r\nbody\r\n`);

@@ -19,7 +19,7 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
   if (!serverUrl) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'intake-bench-'));
     await fs.chmod(dir, 0o755);
-    const server = await startEmbeddedPostgres({ dataDir: dir });
+    const server = await startEmbeddedPostgres({ dataDir: dir, postgresFlags: (process.env.BENCH_PG_FLAGS ?? '').split(' ').filter(Boolean) });
     serverUrl = server.url;
     stopServer = async () => {
       await server.stop();

@@ -134,7 +134,7 @@ export async function getWorkspace(db: Queryable, workspaceId: string): Promise<
 export async function updateWorkspace(
   db: Queryable,
   workspaceId: string,
-  patch: { name?: string | undefined } & AddressInput,
+  patch: { name?: string | undefined; forwarderAddresses?: string[] | undefined } & AddressInput,
 ): Promise<Workspace> {
   const current = await getWorkspace(db, workspaceId);
   if (!current) throw new Error(`workspace ${workspaceId} does not exist`);
@@ -146,10 +146,13 @@ export async function updateWorkspace(
     supportAddress: patch.supportAddress === undefined ? current.supportAddress : patch.supportAddress,
     alternateAddresses: patch.alternateAddresses ?? current.alternateAddresses,
   });
+  const forwarders = patch.forwarderAddresses?.map((a) => a.trim().toLowerCase()) ?? current.forwarderAddresses;
+  const badForwarders = forwarders.flatMap((a, i) => (email.safeParse(a).success ? [] : [{ field: `forwarderAddresses[${i}]`, message: 'must be an email address', type: 'VALIDATION' as const }]));
+  if (badForwarders.length > 0) throw new InputError('Invalid forwarder addresses', badForwarders);
   const { rows } = await db.query<WorkspaceRow>(
-    `UPDATE workspaces SET name = $2, support_address = $3, alternate_addresses = $4, updated_at = now()
+    `UPDATE workspaces SET name = $2, support_address = $3, alternate_addresses = $4, forwarder_addresses = $5, updated_at = now()
       WHERE id = $1 RETURNING ${COLUMNS}`,
-    [workspaceId, name, addresses.supportAddress, addresses.alternateAddresses],
+    [workspaceId, name, addresses.supportAddress, addresses.alternateAddresses, [...new Set(forwarders)]],
   );
   return toWorkspace(rows[0]!);
 }

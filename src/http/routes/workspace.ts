@@ -10,6 +10,8 @@ const patchBody = z
     name: z.string().max(200).optional(),
     supportAddress: z.string().max(320).nullable().optional(),
     alternateAddresses: z.array(z.string().max(320)).optional(),
+    /** People outside the support domain whose forwards count as agent forwards. */
+    forwarderAddresses: z.array(z.string().max(320)).max(50).optional(),
   })
   .strict();
 
@@ -20,6 +22,7 @@ export function workspaceRoutes(app: FastifyInstance, deps: { db: Queryable; inb
       name: w.name,
       supportAddress: w.supportAddress,
       alternateAddresses: w.alternateAddresses,
+      forwarderAddresses: w.forwarderAddresses,
       inboundAddress: inboundAddress(w, deps.inboundDomain),
     },
   });
