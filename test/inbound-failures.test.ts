@@ -84,3 +84,53 @@ describe('crash mid-transaction', () => {
     }
   });
 });
+
+describe('lost jobs', () => {
+  it('gives an email whose job vanished a new one, and fails one stuck past the retry window', async () => {
+    const send = async (id: string) =>
+      (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime(id, `Lost ${id}`, `${id}@initech.com`), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+    // Stop the worker from seeing the jobs: delete them as if the process died with them.
+    await h.jobs.boss.offWork('inbound-email');
+    const lost = await send('lost-1');
+    const ancient = await send('lost-2');
+    await h.db.pool.query(`DELETE FROM pgboss.job WHERE name = 'inbound-email' AND data->>'inboundEmailId' = ANY($1)`, [[lost, ancient]]);
+    await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '2 days' WHERE id = $1`, [ancient]);
+    await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '20 minutes' WHERE id = $1`, [lost]);
+
+    const { sweepStuckInbound } = await import('../src/inbound/sweep.ts');
+    const result = await sweepStuckInbound(h.db.pool, h.jobs.boss);
+    expect(result).toEqual({ requeued: [lost], failed: [ancient] });
+    // A second sweep finds the requeued email's live job and leaves it alone.
+    expect(await sweepStuckInbound(h.db.pool, h.jobs.boss)).toEqual({ requeued: [], failed: [] });
+
+    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
+    const { pino } = await import('pino');
+    const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
+    try {
+      expect((await h.settled(lost)).status).toBe('processed');
+      const failed = await h.db.pool.query('SELECT status, error_code FROM inbound_emails WHERE id = $1', [ancient]);
+      expect(failed.rows[0]).toEqual({ status: 'failed', error_code: 'processing_failed' });
+    } finally {
+      worker.stop();
+    }
+  });
+});
+
+describe('hostile bytes', () => {
+  it('stores and processes mail with NUL bytes and an absurd Message-ID instead of failing on every retry', async () => {
+    const longId = `${'x'.repeat(5000)}@mail.initech.com`;
+    const raw = Buffer.from(`From: "Nul\u0000 Name" <nul@initech.com>\r\nTo: ${acme.workspace.inboundToken}@${INBOUND_DOMAIN}\r\nSubject: Sub\u0000ject\r\nMessage-ID: <${longId}>\r\nReferences: <a\u0000b@x>\r\n\r\nBody\u0000 text\r\n`, 'latin1');
+    const res = await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: raw, headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } });
+    expect(res.statusCode).toBe(200);
+    const row = await h.settled(res.json().inboundEmailId);
+    expect(row.status).toBe('processed');
+    expect(row.message_id).toBeNull();
+    const t = await h.db.pool.query('SELECT title FROM threads WHERE id = $1', [row.thread_id]);
+    expect(t.rows[0].title).toBe('Subject');
+
+    const postmark = JSON.stringify({ From: 'nul@initech.com', MessageID: 'abc\u0000def', Subject: 'x' });
+    const refused = await h.app.inject({ method: 'POST', url: '/inbound/postmark', payload: postmark, headers: { 'content-type': 'application/json', authorization: AUTH_HEADER } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.fields[0].field).toBe('MessageID');
+  });
+});

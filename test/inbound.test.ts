@@ -208,8 +208,19 @@ describe('emails the pipeline cannot use', () => {
     const res = await post('/inbound/mime', raw, 'message/rfc822');
     expect(res.statusCode).toBe(200);
     const row = await h.settled(res.json().inboundEmailId);
-    expect(row).toMatchObject({ status: 'rejected', error_code: 'invalid_email', attempts: 1 });
+    expect(row).toMatchObject({ status: 'rejected', error_code: 'invalid_email', attempts: 1, workspace_id: acme.workspace.id });
     expect(row.error_message).toMatch(/email/);
+    // Visible to the workspace, and replayable.
+    const list = await h.app.inject({ method: 'GET', url: '/v1/inbound-emails?status=rejected', headers: { authorization: `Bearer ${acme.apiKey}` } });
+    expect(list.json().inboundEmails.map((e: { id: string }) => e.id)).toContain(row.id);
+  });
+
+  it('accepts the odd but real addresses strict validators refuse', async () => {
+    for (const from of ['user=tag@initech.com', 'first&last@initech.com', 'o.k.@docomo.ne.jp']) {
+      const raw = Buffer.from(`From: ${from}\r\nTo: help@acme.com\r\nSubject: odd ${from}\r\nMessage-ID: <odd-${from}>\r\n\r\nbody\r\n`);
+      const row = await h.settled((await post('/inbound/mime', raw, 'message/rfc822')).json().inboundEmailId);
+      expect(row.status, from).toBe('processed');
+    }
   });
 });
 

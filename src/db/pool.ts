@@ -21,17 +21,8 @@ export function createPool(connectionString: string, options: { max?: number; ap
   return pool;
 }
 
-export type TransactionOptions = {
-  /**
-   * Commit without waiting for the WAL flush. Only for work that is redone when lost: a later
-   * synchronous commit (say, pg-boss completing the job) flushes it anyway, and a crash before
-   * that leaves the job to be retried.
-   */
-  asyncCommit?: boolean;
-};
-
 /** Runs fn inside BEGIN/COMMIT on one client; any throw rolls back and is rethrown. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A connection that dies while checked out (server restart, terminated backend) emits 'error'
@@ -41,7 +32,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) 
   };
   client.on('error', onError);
   try {
-    await client.query(options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+    await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

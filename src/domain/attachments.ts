@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { newId } from './ids.ts';
+import { stripNul } from './text.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
 export type AttachmentStatus = 'accepted' | 'rejected';
@@ -47,7 +48,7 @@ export async function addAttachments(ctx: WriteContext, timelineEntryId: string,
       `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, origin)
        SELECT $1, $2, e.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM timeline_entries e WHERE e.workspace_id = $2 AND e.id = $3
        RETURNING ${COLUMNS}`,
-      [newId('attachment'), ctx.workspaceId, timelineEntryId, position, file.fileName, file.contentType, file.content.length, sha256, file.contentId ?? null, file.inline ?? false, file.status, file.status === 'rejected' ? file.code : null, ctx.origin],
+      [newId('attachment'), ctx.workspaceId, timelineEntryId, position, stripNul(file.fileName), stripNul(file.contentType), file.content.length, sha256, stripNul(file.contentId) ?? null, file.inline ?? false, file.status, file.status === 'rejected' ? file.code : null, ctx.origin],
     );
     if (!rows[0]) throw new Error(`timeline entry ${timelineEntryId} is not in workspace ${ctx.workspaceId}`);
     out.push(rows[0]);

@@ -1,8 +1,8 @@
 import { domainToASCII } from 'node:url';
-import { z } from 'zod';
 import { inferCompany } from './company-inference.ts';
 import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
+import { stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
@@ -54,15 +54,23 @@ function toCustomer(row: CustomerRow): Customer {
 const CUSTOMER_EVENT_PAYLOAD = `to_jsonb(created) - 'companyId' || jsonb_build_object('company',
   CASE WHEN created."companyId" IS NULL THEN NULL ELSE jsonb_build_object('id', created."companyId", 'name', $9::text, 'domain', $8::text) END)`;
 
-const emailSchema = z.email().max(320);
+// Lenient on the local part, as real senders are (`user=tag@`, `first&last@`, Japanese carriers'
+// `o.k.@`, quoted strings, non-ASCII): the mail reached us, so the address exists. Strict on the
+// domain, checked in its ASCII (punycode) form.
+const LOCAL_PART = /^(?:"[^"\\\r\n\u0000]{1,62}"|[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]{1,64})$/u;
+const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+function isUsableEmail(email: string): boolean {
+  const at = email.lastIndexOf('@');
+  if (at < 1 || email.length > 320 || !LOCAL_PART.test(email.slice(0, at))) return false;
+  const labels = (domainToASCII(email.slice(at + 1)) || '').split('.');
+  return labels.length >= 2 && labels.every((l) => DOMAIN_LABEL.test(l)) && /^(?:[a-z]{2,63}|xn--[a-z0-9-]+)$/.test(labels.at(-1)!);
+}
 
 /** Emails are one customer whatever their case; IDN domains are kept in Unicode (münchen.de). */
 export function normaliseEmail(email: string): string {
   const normalised = email.trim().toLowerCase();
-  const at = normalised.lastIndexOf('@');
-  // Validate the ASCII (punycode) form: zod's check knows only ASCII domains.
-  const ascii = at > 0 ? `${normalised.slice(0, at)}@${domainToASCII(normalised.slice(at + 1)) || '-'}` : normalised;
-  if (!emailSchema.safeParse(ascii).success) {
+  if (!isUsableEmail(normalised)) {
     throw new InputError('Invalid email address', [{ field: 'email', message: `${JSON.stringify(email)} is not an email address`, type: 'VALIDATION' }]);
   }
   return normalised;
@@ -111,7 +119,7 @@ export async function findOrCreateCustomerByEmail(
                  created_at AS "createdAt", company_id AS "companyId"),
      ${eventCte('created', 'customer', EVENT_TYPES.customerCreated, { id: '$11', workspace: '$2', origin: '$6' }, CUSTOMER_EVENT_PAYLOAD)}
      SELECT id, "createdAt", "companyId" FROM created`,
-    [newId('customer'), ctx.workspaceId, email, input.fullName?.trim() || fallbackName(email), input.shortName?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
+    [newId('customer'), ctx.workspaceId, email, stripNul(input.fullName)?.trim() || fallbackName(email), stripNul(input.shortName)?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
   );
   const row = rows[0];
   if (row && inferred && !row.companyId) {
@@ -131,8 +139,8 @@ export async function findOrCreateCustomerByEmail(
   const customer: Customer = {
     id: row.id,
     email,
-    fullName: input.fullName?.trim() || fallbackName(email),
-    shortName: input.shortName?.trim() || null,
+    fullName: stripNul(input.fullName)?.trim() || fallbackName(email),
+    shortName: stripNul(input.shortName)?.trim() || null,
     externalId: input.externalId ?? null,
     company: inferred && row.companyId ? { id: row.companyId, ...inferred } : null,
     origin: ctx.origin,

@@ -1,5 +1,6 @@
 import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
+import { stripNul } from './text.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
 export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
@@ -34,7 +35,7 @@ export async function createThread(
        RETURNING ${COLUMNS}),
      ${eventCte('created', 'thread', EVENT_TYPES.threadCreated, { id: '$10', workspace: '$2', origin: '$8' })}
      SELECT * FROM created`,
-    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, input.title.trim() || '(no subject)', input.status ?? 'TODO', input.channel, input.externalId ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
+    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, stripNul(input.title).trim() || '(no subject)', input.status ?? 'TODO', input.channel, stripNul(input.externalId) ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
   );
   if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
   return rows[0];

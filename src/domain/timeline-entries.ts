@@ -1,5 +1,6 @@
 import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
+import { stripNul } from './text.ts';
 import type { ReadContext, WriteContext } from './origin.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
@@ -49,8 +50,6 @@ const COLUMNS = `id, thread_id AS "threadId", kind, author_type AS "authorType",
                  author_name AS "authorName", author_email AS "authorEmail", text, html, reply_text AS "replyText", message_id AS "messageId",
                  in_reply_to AS "inReplyTo", "references", support_address AS "supportAddress", origin, created_at AS "createdAt"`;
 
-// Postgres text cannot hold NUL; providers and mail clients do send it.
-const stripNul = (value: string | null | undefined) => (value == null ? null : value.replaceAll('\u0000', ''));
 
 export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
   const author = input.author;
@@ -73,17 +72,17 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
       input.kind,
       author.type,
       author.type === 'customer' ? author.customerId : null,
-      author.type === 'customer' ? null : stripNul(author.name),
-      author.type === 'user' ? stripNul(author.email) : null,
-      stripNul(input.text),
-      stripNul(input.html),
-      input.messageId ?? null,
-      input.inReplyTo ?? null,
-      input.references ?? [],
-      input.supportAddress ?? null,
+      author.type === 'customer' ? null : (stripNul(author.name) ?? null),
+      author.type === 'user' ? (stripNul(author.email) ?? null) : null,
+      stripNul(input.text) ?? null,
+      stripNul(input.html) ?? null,
+      stripNul(input.messageId) ?? null,
+      stripNul(input.inReplyTo) ?? null,
+      (input.references ?? []).map(stripNul),
+      stripNul(input.supportAddress) ?? null,
       ctx.origin,
       createdAt,
-      stripNul(input.replyText),
+      stripNul(input.replyText) ?? null,
       newId('event'),
     ],
   );

@@ -6,7 +6,7 @@ export function normaliseAddress(address: string | null | undefined): string | n
   if (!address) return null;
   const trimmed = address.trim().replace(/^<|>$/g, '').trim();
   const at = trimmed.lastIndexOf('@');
-  if (at < 1 || at === trimmed.length - 1 || /\s/.test(trimmed)) return null;
+  if (at < 1 || at === trimmed.length - 1 || /[\s\u0000-\u001f\u007f]/u.test(trimmed)) return null;
   const local = trimmed.slice(0, at).toLowerCase();
   const rawDomain = trimmed.slice(at + 1).toLowerCase().replace(/\.$/, '');
   const domain = rawDomain.split('.').some((label) => label.startsWith('xn--')) ? domainToUnicode(rawDomain) || rawDomain : rawDomain;
@@ -20,13 +20,17 @@ export function emailAddress(address: string | null | undefined, name?: string |
   return { address: normalised, name: cleanName && cleanName.toLowerCase() !== normalised ? cleanName : null };
 }
 
+// RFC 5322 caps a line at 998 characters; anything longer, or with control characters (Postgres
+// refuses NUL), is not a Message-ID we can store or match.
+const USABLE_ID = /^[^\u0000-\u001f\u007f]{1,998}$/u;
+
 /** Message-IDs without angle brackets; a header may carry several (References). */
 export function messageIds(value: string | string[] | null | undefined): string[] {
   if (!value) return [];
   const text = Array.isArray(value) ? value.join(' ') : value;
   const bracketed = [...text.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
   const ids = bracketed.length ? bracketed : text.split(/[\s,]+/).filter((t) => t.includes('@'));
-  return [...new Set(ids)];
+  return [...new Set(ids.filter((id) => USABLE_ID.test(id)))];
 }
 
 /** Parses an address-list header value such as `"Doe, Jane" <jane@x.com>, bob@y.com`. */

@@ -1,4 +1,5 @@
 import { convert } from 'html-to-text';
+import { inferCompany } from '../domain/company-inference.ts';
 import type { Workspace } from '../domain/workspaces.ts';
 import type { EmailAddress, EmailAttachment, NormalisedEmail } from './email.ts';
 import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
@@ -50,7 +51,9 @@ export async function findForwardedOriginal(email: NormalisedEmail): Promise<For
 
 export function isAgentAddress(workspace: Pick<Workspace, 'supportAddress' | 'forwarderAddresses'>, address: string): boolean {
   const supportDomain = workspace.supportAddress?.split('@')[1];
-  return (supportDomain !== undefined && address.endsWith(`@${supportDomain}`)) || workspace.forwarderAddresses.includes(address);
+  // A support address at gmail.com does not make every gmail.com sender an agent.
+  const domainRule = supportDomain !== undefined && inferCompany(`x@${supportDomain}`) !== null && address.endsWith(`@${supportDomain}`);
+  return domainRule || workspace.forwarderAddresses.includes(address);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
+import { stripNul } from '../domain/text.ts';
 
 export const INBOUND_STATUSES = Object.freeze(['received', 'processed', 'duplicate', 'unroutable', 'rejected', 'failed'] as const);
 export type InboundStatus = (typeof INBOUND_STATUSES)[number];
@@ -79,7 +80,7 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
        error_code = $6, error_message = $7, duplicate_of = $8, customer_id = $9, thread_id = $10, timeline_entry_id = $11,
        bounce_of_entry_id = $12, processed_at = clock_timestamp(), attempts = attempts + 1
      WHERE id = $1`,
-    [id, o.status, o.workspaceId, o.messageId ?? null, o.classification ? JSON.stringify(o.classification) : null, o.errorCode ?? null, o.errorMessage ?? null, o.duplicateOf ?? null, o.customerId ?? null, o.threadId ?? null, o.timelineEntryId ?? null, o.bounceOfEntryId ?? null],
+    [id, o.status, o.workspaceId, o.messageId ?? null, o.classification ? JSON.stringify(o.classification) : null, o.errorCode ?? null, stripNul(o.errorMessage) ?? null, o.duplicateOf ?? null, o.customerId ?? null, o.threadId ?? null, o.timelineEntryId ?? null, o.bounceOfEntryId ?? null],
   );
 }
 
@@ -89,7 +90,7 @@ export async function recordFailure(db: Queryable, id: string, error: string, fi
     `UPDATE inbound_emails SET attempts = attempts + 1, error_code = 'processing_failed', error_message = $2,
        status = CASE WHEN $3 THEN 'failed' ELSE status END
      WHERE id = $1 AND status IN ('received', 'failed')`,
-    [id, error.slice(0, 4000), final],
+    [id, stripNul(error).slice(0, 4000), final],
   );
 }
 

@@ -17,7 +17,8 @@ export const postmarkInboundSchema = z
     OriginalRecipient: z.string().nullish(),
     ReplyTo: z.string().nullish(),
     Subject: z.string().nullish(),
-    MessageID: z.string().min(1, 'is required'),
+    // Postmark's own id; it keys deduplication, so it must be a storable string.
+    MessageID: z.string().min(1, 'is required').max(200).regex(/^[^\u0000-\u001f]+$/u, 'must not contain control characters'),
     Date: z.string().nullish(),
     MailboxHash: z.string().nullish(),
     TextBody: z.string().nullish(),

@@ -37,13 +37,17 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
       if (!loaded) return 'missing';
       if (loaded.record.status !== 'received' && loaded.record.status !== 'failed') return loaded.record.status;
       const outcome: Outcome = refusal
-        ? { status: 'rejected', workspaceId: loaded.record.workspaceId, errorCode: 'invalid_email', errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}` }
+        ? {
+            status: 'rejected',
+            // Under its workspace, so the team sees it and can replay it.
+            workspaceId: options.workspaceId ?? (await workspaceOf(deps, tx, loaded.record.source, loaded.raw)),
+            errorCode: 'invalid_email',
+            errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
+          }
         : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId);
       await recordOutcome(tx, id, outcome);
       return outcome.status;
-      // The raw payload is already durable and the job completes after this commit, flushing it:
-      // losing this commit in a crash only means the job runs again.
-    }, { asyncCommit: true });
+    });
   try {
     return await run();
   } catch (err) {
@@ -52,6 +56,13 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
     if (err instanceof InputError) return run(err);
     throw err;
   }
+}
+
+async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], source: 'postmark' | 'mime', raw: Buffer): Promise<string | null> {
+  const email = await parseStoredEmail(source, raw).catch(() => null);
+  if (!email) return null;
+  const route = await routeEmail(tx, email, deps.inboundDomain);
+  return route.routed ? route.workspace.id : (route.attributedTo?.id ?? null);
 }
 
 async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string): Promise<Outcome> {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import { inferCompany } from '../domain/company-inference.ts';
 import {
   findWorkspaceByInboundToken,
   findWorkspacesBySupportAddress,
@@ -68,7 +69,9 @@ export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundD
     if (found.length > 1) return { routed: false, reason: `the recipients match ${found.length} workspaces' support addresses`, attributedTo: null };
   }
 
-  const domains = [...new Set([...direct, ...forwarded].map((a) => a.address.split('@')[1]!))];
+  // Attribution is for visibility only, and never by a public provider's domain: anyone can
+  // name help@gmail.com as a support address.
+  const domains = [...new Set([...direct, ...forwarded].filter((a) => inferCompany(a.address) !== null).map((a) => a.address.split('@')[1]!))];
   const byDomain = await findWorkspacesBySupportDomain(db, domains);
   return {
     routed: false,

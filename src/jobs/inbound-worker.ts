@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { recordFailure } from '../inbound/ledger.ts';
 import { processInboundEmail, type InboundDeps } from '../inbound/process-inbound-email.ts';
+import { sweepStuckInbound } from '../inbound/sweep.ts';
 import { QUEUES } from './queues.ts';
 
 // Jobs outlive deploys: a payload is unknown until proven.
@@ -15,8 +16,22 @@ const jobData = z.object({ inboundEmailId: z.string().min(1) });
  */
 export const INBOUND_WORKER = Object.freeze({ loops: 2, batchSize: 8 });
 
-/** Processes inbound emails; after the last retry an email is `failed` with its error, ready for replay. */
-export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger): Promise<void> {
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Processes inbound emails; after the last retry an email is `failed` with its error, ready for
+ * replay. A sweep each minute gives a new job to any email whose job was lost.
+ */
+export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger): Promise<{ stop(): void }> {
+  const sweep = setInterval(() => {
+    sweepStuckInbound(deps.pool, boss).then(
+      ({ requeued, failed }) => {
+        if (requeued.length || failed.length) logger.warn({ requeued, failed }, 'inbound sweep: emails without a live job');
+      },
+      (err) => logger.error({ err }, 'inbound sweep failed'),
+    );
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
   await boss.work(
     QUEUES.inboundEmail.name,
     {
@@ -50,4 +65,5 @@ export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger
         }),
       ),
   );
+  return { stop: () => clearInterval(sweep) };
 }
