@@ -3,6 +3,9 @@ CREATE TABLE inbound_emails (
   id text PRIMARY KEY,
   -- Null until routed, and for mail no workspace's address or domain matches.
   workspace_id text REFERENCES workspaces (id) ON DELETE CASCADE,
+  -- A copy made for a second workspace the same email was addressed to: processed for it alone.
+  target_workspace_id text REFERENCES workspaces (id) ON DELETE CASCADE,
+  forked_from text REFERENCES inbound_emails (id),
   source text NOT NULL CHECK (source IN ('postmark', 'mime')),
   -- Postmark's MessageID, or the sha256 of a raw MIME body: the same delivery twice is one row.
   dedupe_key text NOT NULL UNIQUE,

@@ -106,6 +106,26 @@ describe('inbound endpoints', () => {
   });
 });
 
+describe('one email, several workspaces', () => {
+  it('reaches every workspace whose inbound address it names, once each', async () => {
+    const globex = await makeWorkspace(h.db.pool, 'Globex', 'support@globex.com');
+    const both = `${inboundAddress}, ${globex.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+    const raw = Buffer.from(`From: Pat <pat@initech.com>\r\nTo: ${both}\r\nSubject: Partnership\r\nMessage-ID: <both@initech.com>\r\n\r\nHello both.\r\n`);
+    const res = await post('/inbound/mime', raw, 'message/rfc822');
+    const first = await h.settled(res.json().inboundEmailId);
+    expect(first).toMatchObject({ status: 'processed', workspace_id: acme.workspace.id });
+    const { rows } = await h.db.pool.query('SELECT id FROM inbound_emails WHERE forked_from = $1', [first.id]);
+    expect(rows).toHaveLength(1);
+    const copy = await h.settled(rows[0].id);
+    expect(copy).toMatchObject({ status: 'processed', workspace_id: globex.workspace.id });
+    expect(copy.thread_id).not.toBe(first.thread_id);
+    // Delivered again: nothing new anywhere.
+    expect((await post('/inbound/mime', raw, 'message/rfc822')).json().status).toBe('duplicate');
+    const total = await h.db.pool.query(`SELECT count(*)::int AS n FROM timeline_entries WHERE message_id = 'both@initech.com'`);
+    expect(total.rows[0].n).toBe(2);
+  });
+});
+
 describe('exactly once', () => {
   it('stores the same payload posted 5 times concurrently once, with one entry', async () => {
     const payload = JSON.stringify(postmark({ Subject: 'Five times' }));

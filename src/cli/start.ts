@@ -56,7 +56,7 @@ export async function runService(config: Config): Promise<void> {
     cleanup.push(() => jobs.stop());
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
 
-    const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, inboundDomain: config.inboundDomain, threadTokenKey: threadTokenKey(secrets.secretsKey) }, logger);
+    const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: threadTokenKey(secrets.secretsKey) }, logger);
     cleanup.push(async () => inbound.stop());
     const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, inboundBasicAuth: secrets.inboundBasicAuth, logger });
     cleanup.push(() => app.close());

@@ -10,6 +10,9 @@ export type InboundSource = 'postmark' | 'mime';
 export type InboundEmailRecord = {
   id: string;
   workspaceId: string | null;
+  /** Set on a copy made for another workspace the email was also addressed to. */
+  targetWorkspaceId: string | null;
+  forkedFrom: string | null;
   source: InboundSource;
   messageId: string | null;
   rawSize: number;
@@ -27,7 +30,7 @@ export type InboundEmailRecord = {
   processedAt: Date | null;
 };
 
-const COLUMNS = `id, workspace_id AS "workspaceId", source, message_id AS "messageId", raw_size AS "rawSize", status,
+const COLUMNS = `id, workspace_id AS "workspaceId", target_workspace_id AS "targetWorkspaceId", forked_from AS "forkedFrom", source, message_id AS "messageId", raw_size AS "rawSize", status,
   error_code AS "errorCode", error_message AS "errorMessage", attempts, classification, duplicate_of AS "duplicateOf",
   customer_id AS "customerId", thread_id AS "threadId", timeline_entry_id AS "timelineEntryId",
   bounce_of_entry_id AS "bounceOfEntryId", received_at AS "receivedAt", processed_at AS "processedAt"`;
@@ -50,6 +53,21 @@ export async function storeInbound(
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await tx.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
   return { id: rows[0]!.id, duplicate: true };
+}
+
+/** Copies of an email for the other workspaces it was addressed to, each processed for its workspace alone. */
+export async function forkInbound(tx: Queryable, id: string, workspaceIds: string[]): Promise<string[]> {
+  const created: string[] = [];
+  for (const workspaceId of workspaceIds) {
+    const { rows } = await tx.query<{ id: string }>(
+      `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, target_workspace_id, forked_from)
+       SELECT $1, source, dedupe_key || '#' || $3, message_id, raw, raw_size, 'received', $3, id FROM inbound_emails WHERE id = $2
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [newId('inboundEmail'), id, workspaceId],
+    );
+    if (rows[0]) created.push(rows[0].id);
+  }
+  return created;
 }
 
 export async function loadInboundForProcessing(tx: Queryable, id: string): Promise<{ record: InboundEmailRecord; raw: Buffer } | null> {

@@ -1,3 +1,4 @@
+import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { addAttachments } from '../domain/attachments.ts';
@@ -6,11 +7,13 @@ import { InputError } from '../domain/input-error.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import { createThread, setThreadStatus } from '../domain/threads.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
-import { getWorkspace } from '../domain/workspaces.ts';
+import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { detectAgentForward, bodyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
-import { findProcessedByMessageId, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
+import { sendInTransaction } from '../jobs/boss.ts';
+import { QUEUES } from '../jobs/queues.ts';
+import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
 import { replyText } from './reply-text.ts';
@@ -20,6 +23,8 @@ import { cleanSubject } from './subject.ts';
 
 export type InboundDeps = {
   pool: Pool;
+  /** Enqueues the copies for other workspaces; without it (CLI) the sweep enqueues them later. */
+  boss?: PgBoss;
   inboundDomain: string;
   threadTokenKey: Buffer;
   attachmentLimits?: AttachmentLimits;
@@ -40,11 +45,11 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
         ? {
             status: 'rejected',
             // Under its workspace, so the team sees it and can replay it.
-            workspaceId: options.workspaceId ?? (await workspaceOf(deps, tx, loaded.record.source, loaded.raw)),
+            workspaceId: options.workspaceId ?? loaded.record.targetWorkspaceId ?? (await workspaceOf(deps, tx, id, loaded.record.source, loaded.raw)),
             errorCode: 'invalid_email',
             errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
           }
-        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId);
+        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined);
       await recordOutcome(tx, id, outcome);
       return outcome.status;
     });
@@ -58,11 +63,21 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
   }
 }
 
-async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], source: 'postmark' | 'mime', raw: Buffer): Promise<string | null> {
+/** For a refused email: its workspace, and its copies for the other workspaces it names still made. */
+async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer): Promise<string | null> {
   const email = await parseStoredEmail(source, raw).catch(() => null);
   if (!email) return null;
   const route = await routeEmail(tx, email, deps.inboundDomain);
-  return route.routed ? route.workspace.id : (route.attributedTo?.id ?? null);
+  if (!route.routed) return route.attributedTo?.id ?? null;
+  await forkFor(deps, tx, id, route.alsoFor);
+  return route.workspace.id;
+}
+
+/** Addressed to several workspaces: each other one gets its own copy, processed for it alone. */
+async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, workspaces: Workspace[]): Promise<void> {
+  if (workspaces.length === 0) return;
+  const forks = await forkInbound(tx, id, workspaces.map((w) => w.id));
+  if (deps.boss) for (const fork of forks) await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail.name, { inboundEmailId: fork });
 }
 
 async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string): Promise<Outcome> {
@@ -73,17 +88,21 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
   }
-  let route = await routeEmail(tx, email, deps.inboundDomain);
-  if (forcedWorkspaceId && !(route.routed && route.workspace.id === forcedWorkspaceId)) {
-    // `intake ingest --workspace`: the operator names the workspace.
-    const workspace = await getWorkspace(tx, forcedWorkspaceId);
-    if (!workspace) throw new Error(`workspace ${forcedWorkspaceId} does not exist`);
-    route = { routed: true, workspace, matchedBy: 'inbound-address', supportAddress: workspace.supportAddress, mailboxHash: null };
+  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId);
+  if (forcedWorkspaceId) {
+    // A copy for one workspace, or `intake ingest --workspace`: that workspace alone, no further copies.
+    if (route.routed && route.workspace.id === forcedWorkspaceId) route = { ...route, alsoFor: [] };
+    else {
+      const workspace = await getWorkspace(tx, forcedWorkspaceId);
+      if (!workspace) throw new Error(`workspace ${forcedWorkspaceId} does not exist`);
+      route = { routed: true, workspace, matchedBy: 'inbound-address', supportAddress: workspace.supportAddress, mailboxHash: null, alsoFor: [] };
+    }
   }
   if (!route.routed) {
     return { status: 'unroutable', workspaceId: route.attributedTo?.id ?? null, messageId: email.messageId, errorCode: 'unroutable', errorMessage: route.reason };
   }
   const workspace = route.workspace;
+  await forkFor(deps, tx, id, route.alsoFor);
   const ctx: WriteContext = { db: tx, workspaceId: workspace.id, origin: 'email' };
   const base = { workspaceId: workspace.id, messageId: email.messageId };
 

@@ -17,6 +17,8 @@ export type Routed = {
   supportAddress: string | null;
   /** The +hash of our inbound address (a thread token, when our own mail set it). */
   mailboxHash: string | null;
+  /** Other workspaces whose inbound address the email also names: each gets its own copy. */
+  alsoFor: Workspace[];
 };
 export type Unroutable = { routed: false; reason: string; /** A workspace whose domain the mail was sent to, for visibility. */ attributedTo: Workspace | null };
 
@@ -33,7 +35,7 @@ function forwardingAddresses(email: NormalisedEmail): EmailAddress[] {
  * MailboxHash), then forwarding headers, then a To/Cc address equal to a support address or an
  * alternate. An address claimed by two workspaces routes nowhere rather than to a guess.
  */
-export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundDomain: string): Promise<Routed | Unroutable> {
+export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundDomain: string, preferWorkspaceId?: string): Promise<Routed | Unroutable> {
   const direct = [
     ...(email.originalRecipient ? parseAddressList(email.originalRecipient) : []),
     ...email.to,
@@ -42,6 +44,7 @@ export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundD
   ];
   const forwarded = forwardingAddresses(email);
 
+  const byToken: Array<{ workspace: Workspace; matchedBy: Routed['matchedBy']; mailboxHash: string | null }> = [];
   for (const [candidates, matchedBy] of [
     [direct, 'inbound-address'],
     [forwarded, 'forwarding-header'],
@@ -50,11 +53,16 @@ export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundD
       const [local, domain] = a.address.split('@') as [string, string];
       if (domain !== inboundDomain) continue;
       const [token, ...hash] = local.split('+');
+      if (byToken.some((m) => m.workspace.inboundToken === token)) continue;
       const workspace = await findWorkspaceByInboundToken(db, token!);
-      if (!workspace) continue;
-      const mailboxHash = hash.join('+') || email.mailboxHash || null;
-      return { routed: true, workspace, matchedBy, supportAddress: writtenTo(workspace, email, forwarded), mailboxHash };
+      if (workspace) byToken.push({ workspace, matchedBy, mailboxHash: hash.join('+') || email.mailboxHash || null });
     }
+  }
+  // A copy made for one workspace routes by that workspace's own address (and its thread token).
+  byToken.sort((a, b) => Number(b.workspace.id === preferWorkspaceId) - Number(a.workspace.id === preferWorkspaceId));
+  const [first, ...others] = byToken;
+  if (first) {
+    return { routed: true, ...first, supportAddress: writtenTo(first.workspace, email, forwarded), alsoFor: others.map((o) => o.workspace) };
   }
 
   for (const [candidates, matchedBy] of [
@@ -64,7 +72,7 @@ export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundD
     const found = await findWorkspacesBySupportAddress(db, [...new Set(candidates.map((a) => a.address))]);
     if (found.length === 1) {
       const workspace = found[0]!;
-      return { routed: true, workspace, matchedBy, supportAddress: writtenTo(workspace, email, forwarded), mailboxHash: null };
+      return { routed: true, workspace, matchedBy, supportAddress: writtenTo(workspace, email, forwarded), mailboxHash: null, alsoFor: [] };
     }
     if (found.length > 1) return { routed: false, reason: `the recipients match ${found.length} workspaces' support addresses`, attributedTo: null };
   }

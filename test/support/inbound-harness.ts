@@ -30,7 +30,7 @@ export async function startInboundHarness(options: { pool?: Pool } = {}): Promis
   const tokenKey = threadTokenKey(secretsKey);
   const jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
   const logger = pino({ level: 'silent' });
-  const worker = await startInboundWorker(jobs.boss, { pool: db.pool, inboundDomain: INBOUND_DOMAIN, threadTokenKey: tokenKey }, logger);
+  const worker = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: tokenKey }, logger);
   const app = await buildApp({ pool: options.pool ?? db.pool, boss: jobs.boss, inboundDomain: INBOUND_DOMAIN, inboundBasicAuth: BASIC_AUTH });
   return {
     db,

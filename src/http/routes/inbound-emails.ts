@@ -22,6 +22,7 @@ const present = (r: InboundEmailRecord) => ({
   error: r.errorMessage,
   attempts: r.attempts,
   workspaceId: r.workspaceId,
+  forkedFrom: r.forkedFrom,
   customerId: r.customerId,
   threadId: r.threadId,
   timelineEntryId: r.timelineEntryId,
