@@ -12,6 +12,11 @@ export const ID_PREFIX = Object.freeze({
   timelineEntry: 'tle',
   inboundEmail: 'ie',
   event: 'ev',
+  webhookTarget: 'wht',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
+  autoResponse: 'ar',
+  autoResponseSend: 'ars',
   attachment: 'att',
 } as const);
 
