@@ -35,6 +35,9 @@ const envSchema = z.object({
     .trim()
     .refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), 'must be an smtp:// or smtps:// URL')
     .optional(),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  AUTO_RESPONSE_DELAY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  AUTO_RESPONSE_WINDOW_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   PUBLIC_URL: z
     .string()
     .trim()
@@ -53,6 +56,10 @@ export type Config = Readonly<{
   secretsKey: Buffer | undefined;
   smtpUrl: string | undefined;
   publicUrl: string | undefined;
+  /** Lets webhook targets be http:// and private addresses: tests and local development. */
+  webhookAllowPrivate: boolean;
+  autoResponseDelaySeconds: number;
+  autoResponseWindowSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -103,5 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretsKey: e.SECRETS_KEY === undefined ? undefined : decodeKey(e.SECRETS_KEY),
     smtpUrl: e.SMTP_URL,
     publicUrl: e.PUBLIC_URL,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === '1' || e.WEBHOOK_ALLOW_PRIVATE === 'true',
+    autoResponseDelaySeconds: e.AUTO_RESPONSE_DELAY_SECONDS,
+    autoResponseWindowSeconds: e.AUTO_RESPONSE_WINDOW_SECONDS,
   });
 }

@@ -7,6 +7,9 @@ import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
 import { buildApp } from '../http/app.ts';
 import { threadTokenKey } from '../inbound/thread-token.ts';
 import { startJobs } from '../jobs/boss.ts';
+import { createMailTransport } from '../events/auto-responder.ts';
+import { startAutoResponseWorker } from '../jobs/auto-response-worker.ts';
+import { startEventsWorker } from '../jobs/events-worker.ts';
 import { startInboundWorker } from '../jobs/inbound-worker.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
@@ -56,9 +59,27 @@ export async function runService(config: Config): Promise<void> {
     cleanup.push(() => jobs.stop());
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
 
-    const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: threadTokenKey(secrets.secretsKey) }, logger);
+    const tokenKey = threadTokenKey(secrets.secretsKey);
+    const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
     cleanup.push(async () => inbound.stop());
-    const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, inboundBasicAuth: secrets.inboundBasicAuth, logger });
+    const mail = createMailTransport({ smtpUrl: config.smtpUrl, dataDir: config.dataDir });
+    cleanup.push(async () => mail.close());
+    await startAutoResponseWorker(jobs.boss, { pool: db.pool, transport: mail, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, perCustomerWindowSeconds: config.autoResponseWindowSeconds }, logger);
+    const events = await startEventsWorker(
+      jobs.boss,
+      { pool: db.pool, boss: jobs.boss, secretsKey: secrets.secretsKey, allowPrivate: config.webhookAllowPrivate, timeoutMs: 10_000, timeScale: 1, userAgent: 'intake-webhooks/1.0', autoResponseDelaySeconds: config.autoResponseDelaySeconds },
+      logger,
+    );
+    cleanup.push(() => events.stop());
+    const app = await buildApp({
+      pool: db.pool,
+      boss: jobs.boss,
+      inboundDomain: config.inboundDomain,
+      inboundBasicAuth: secrets.inboundBasicAuth,
+      secretsKey: secrets.secretsKey,
+      webhookAllowPrivate: config.webhookAllowPrivate,
+      logger,
+    });
     cleanup.push(() => app.close());
     await app.listen({ port: config.port, host: config.host });
     const { port } = app.server.address() as AddressInfo;

@@ -5,11 +5,13 @@ import type { Pool } from '../db/pool.ts';
 import { registerApiKeyAuth } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { autoResponseRoutes } from './routes/auto-responses.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inboundRoutes } from './routes/inbound.ts';
 import { inboundEmailRoutes } from './routes/inbound-emails.ts';
 import { threadRoutes } from './routes/threads.ts';
+import { webhookTargetRoutes } from './routes/webhook-targets.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 
 export type AppDeps = {
@@ -19,6 +21,9 @@ export type AppDeps = {
   inboundDomain: string;
   /** `user:pass` the inbound webhook requires. */
   inboundBasicAuth?: string;
+  /** For webhook target secrets; without it the webhook target routes are not mounted. */
+  secretsKey?: Buffer;
+  webhookAllowPrivate?: boolean;
   logger?: Logger;
 };
 
@@ -41,7 +46,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     workspaceRoutes(api, { db: deps.pool, inboundDomain: deps.inboundDomain });
     customerRoutes(api, { db: deps.pool });
     threadRoutes(api, { db: deps.pool });
+    autoResponseRoutes(api, { db: deps.pool });
     if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
+    if (deps.secretsKey) webhookTargetRoutes(api, { pool: deps.pool, secretsKey: deps.secretsKey, allowPrivate: deps.webhookAllowPrivate ?? false });
   });
   const { boss, inboundBasicAuth } = deps;
   if (boss && inboundBasicAuth) {

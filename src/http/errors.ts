@@ -14,6 +14,7 @@ export const ERRORS = Object.freeze({
   not_found: { status: 404, type: 'VALIDATION', message: 'Not found.' },
   method_not_allowed: { status: 405, type: 'VALIDATION', message: 'Method not allowed.' },
   conflict: { status: 409, type: 'VALIDATION', message: 'The resource is not in a state that allows this.' },
+  too_many_webhook_targets: { status: 400, type: 'VALIDATION', message: 'A workspace can have at most 25 webhook targets.' },
   payload_too_large: { status: 413, type: 'VALIDATION', message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, type: 'VALIDATION', message: 'Unsupported content type.' },
   rate_limited: { status: 429, type: 'VALIDATION', message: 'Too many requests.' },

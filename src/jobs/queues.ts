@@ -13,11 +13,6 @@ export const QUEUES = Object.freeze({
     // notify: workers wake on commit instead of waiting out a polling interval.
     options: { retryLimit: 8, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300, notify: true } satisfies QueueSettings,
   }),
-  /** Turns new outbox events into deliveries and auto-response jobs. */
-  eventRelay: Object.freeze({
-    name: 'event-relay',
-    options: { retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds: 60, notify: true } satisfies QueueSettings,
-  }),
   /** One attempt of one webhook delivery; the next attempt is a new job on Plain's schedule. */
   webhookDelivery: Object.freeze({
     name: 'webhook-delivery',

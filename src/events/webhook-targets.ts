@@ -1,0 +1,109 @@
+import type { Queryable } from '../db/pool.ts';
+import { newId } from '../domain/ids.ts';
+import { decryptSecret, encryptSecret } from '../secret-box.ts';
+import { newSigningSecret } from './signing.ts';
+
+export const MAX_WEBHOOK_TARGETS = 25;
+export const DEFAULT_WEBHOOK_VERSION = '2024-09-18';
+// A rotated-out secret keeps signing beside the new one this long, so receivers can switch over.
+const ROTATION_OVERLAP_HOURS = 24;
+
+export type WebhookTarget = {
+  id: string;
+  workspaceId: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  version: string;
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+const COLUMNS = `id, workspace_id AS "workspaceId", url, event_types AS "eventTypes", enabled, version,
+  disabled_reason AS "disabledReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export class TooManyTargetsError extends Error {}
+
+/** Creates a target with a fresh Standard Webhooks secret; refuses the 26th of a workspace. */
+export async function createWebhookTarget(
+  tx: Queryable,
+  secretsKey: Buffer,
+  workspaceId: string,
+  input: { url: string; eventTypes: string[]; enabled: boolean; version: string },
+): Promise<{ target: WebhookTarget; signingSecret: string }> {
+  // Serialises concurrent creates in one workspace so the cap holds.
+  await tx.query('SELECT id FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId]);
+  const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_targets WHERE workspace_id = $1', [workspaceId]);
+  if (count[0]!.n >= MAX_WEBHOOK_TARGETS) throw new TooManyTargetsError(`a workspace can have at most ${MAX_WEBHOOK_TARGETS} webhook targets`);
+  const id = newId('webhookTarget');
+  const signingSecret = newSigningSecret();
+  const { rows } = await tx.query<WebhookTarget>(
+    `INSERT INTO webhook_targets (id, workspace_id, url, event_types, enabled, version, signing_secret_encrypted)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    [id, workspaceId, input.url, [...new Set(input.eventTypes)], input.enabled, input.version, encryptSecret(secretsKey, signingSecret, id)],
+  );
+  return { target: rows[0]!, signingSecret };
+}
+
+export async function listWebhookTargets(db: Queryable, workspaceId: string): Promise<WebhookTarget[]> {
+  const { rows } = await db.query<WebhookTarget>(`SELECT ${COLUMNS} FROM webhook_targets WHERE workspace_id = $1 ORDER BY id`, [workspaceId]);
+  return rows;
+}
+
+export async function getWebhookTarget(db: Queryable, workspaceId: string, id: string): Promise<WebhookTarget | null> {
+  const { rows } = await db.query<WebhookTarget>(`SELECT ${COLUMNS} FROM webhook_targets WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+  return rows[0] ?? null;
+}
+
+export async function updateWebhookTarget(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  patch: { url?: string | undefined; eventTypes?: string[] | undefined; enabled?: boolean | undefined; version?: string | undefined },
+): Promise<WebhookTarget | null> {
+  const { rows } = await db.query<WebhookTarget>(
+    `UPDATE webhook_targets SET url = coalesce($3, url), event_types = coalesce($4, event_types), enabled = coalesce($5, enabled),
+       version = coalesce($6, version), disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, updated_at = now()
+     WHERE workspace_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [workspaceId, id, patch.url ?? null, patch.eventTypes ? [...new Set(patch.eventTypes)] : null, patch.enabled ?? null, patch.version ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+export async function deleteWebhookTarget(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM webhook_targets WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+  return rowCount === 1;
+}
+
+/** New secret; the previous one keeps signing for a day so receivers can switch without gaps. */
+export async function rotateSigningSecret(db: Queryable, secretsKey: Buffer, workspaceId: string, id: string): Promise<string | null> {
+  const secret = newSigningSecret();
+  const { rowCount } = await db.query(
+    `UPDATE webhook_targets SET previous_signing_secret_encrypted = signing_secret_encrypted,
+       previous_secret_expires_at = now() + make_interval(hours => $4), signing_secret_encrypted = $3, updated_at = now()
+     WHERE workspace_id = $1 AND id = $2`,
+    [workspaceId, id, encryptSecret(secretsKey, secret, id), ROTATION_OVERLAP_HOURS],
+  );
+  return rowCount === 1 ? secret : null;
+}
+
+/** The secrets to sign with now: the current one, and the previous one while its overlap lasts. */
+export async function signingSecrets(db: Queryable, secretsKey: Buffer, targetId: string): Promise<string[]> {
+  const { rows } = await db.query<{ current: string; previous: string | null; previous_valid: boolean }>(
+    `SELECT signing_secret_encrypted AS current, previous_signing_secret_encrypted AS previous,
+            coalesce(previous_secret_expires_at > now(), false) AS previous_valid
+       FROM webhook_targets WHERE id = $1`,
+    [targetId],
+  );
+  const row = rows[0];
+  if (!row) return [];
+  const secrets = [decryptSecret(secretsKey, row.current, targetId)];
+  if (row.previous && row.previous_valid) secrets.push(decryptSecret(secretsKey, row.previous, targetId));
+  return secrets;
+}
+
+/** 410 Gone from a receiver: the target is disabled with the reason. */
+export async function disableWebhookTarget(db: Queryable, targetId: string, reason: string): Promise<void> {
+  await db.query('UPDATE webhook_targets SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1', [targetId, reason]);
+}

@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { withTransaction, type Pool } from '../../db/pool.ts';
+import { EVENT_TYPES } from '../../domain/events.ts';
+import { listDeliveries } from '../../events/deliveries.ts';
+import { refuseWebhookUrl } from '../../events/url-guard.ts';
+import {
+  createWebhookTarget,
+  DEFAULT_WEBHOOK_VERSION,
+  deleteWebhookTarget,
+  getWebhookTarget,
+  listWebhookTargets,
+  rotateSigningSecret,
+  TooManyTargetsError,
+  updateWebhookTarget,
+  type WebhookTarget,
+} from '../../events/webhook-targets.ts';
+import { requireWorkspace } from '../auth.ts';
+import { AppError, parseInput } from '../errors.ts';
+import { page, pageQuery } from '../pagination.ts';
+
+const eventType = z.enum(Object.values(EVENT_TYPES) as [string, ...string[]]);
+const createBody = z
+  .object({
+    url: z.string().max(2000),
+    eventTypes: z.array(eventType).min(1),
+    enabled: z.boolean().default(true),
+    version: z.literal(DEFAULT_WEBHOOK_VERSION).default(DEFAULT_WEBHOOK_VERSION),
+  })
+  .strict();
+const patchBody = z
+  .object({ url: z.string().max(2000).optional(), eventTypes: z.array(eventType).min(1).optional(), enabled: z.boolean().optional(), version: z.literal(DEFAULT_WEBHOOK_VERSION).optional() })
+  .strict();
+const idParams = z.object({ id: z.string().min(1).max(100) });
+
+// Credentials in the URL are sent as Basic auth, never shown back.
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+const present = (t: WebhookTarget, signingSecret?: string) => ({
+  id: t.id,
+  url: redact(t.url),
+  eventTypes: t.eventTypes,
+  enabled: t.enabled,
+  version: t.version,
+  disabledReason: t.disabledReason,
+  createdAt: t.createdAt.toISOString(),
+  updatedAt: t.updatedAt.toISOString(),
+  ...(signingSecret ? { signingSecret } : {}),
+});
+
+export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; secretsKey: Buffer; allowPrivate: boolean }): void {
+  const checkUrl = async (url: string) => {
+    const reason = await refuseWebhookUrl(url, deps.allowPrivate);
+    if (reason) throw new AppError('input_validation', 'Invalid webhook target.', [{ field: 'url', message: reason, type: 'VALIDATION' }]);
+  };
+
+  app.post('/v1/webhook-targets', async (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const body = parseInput(createBody, request.body, 'body');
+    await checkUrl(body.url);
+    try {
+      const { target, signingSecret } = await withTransaction(deps.pool, (tx) => createWebhookTarget(tx, deps.secretsKey, workspace.id, body));
+      return reply.status(201).send({ webhookTarget: present(target, signingSecret) });
+    } catch (err) {
+      if (err instanceof TooManyTargetsError) throw new AppError('too_many_webhook_targets', err.message);
+      throw err;
+    }
+  });
+
+  app.get('/v1/webhook-targets', async (request) => {
+    const workspace = requireWorkspace(request);
+    return { webhookTargets: (await listWebhookTargets(deps.pool, workspace.id)).map((t) => present(t)) };
+  });
+
+  app.get('/v1/webhook-targets/:id', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const target = await getWebhookTarget(deps.pool, workspace.id, id);
+    if (!target) throw new AppError('not_found', `Webhook target ${id} not found.`);
+    return { webhookTarget: present(target) };
+  });
+
+  app.patch('/v1/webhook-targets/:id', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const body = parseInput(patchBody, request.body, 'body');
+    if (body.url !== undefined) await checkUrl(body.url);
+    const target = await updateWebhookTarget(deps.pool, workspace.id, id, body);
+    if (!target) throw new AppError('not_found', `Webhook target ${id} not found.`);
+    return { webhookTarget: present(target) };
+  });
+
+  app.delete('/v1/webhook-targets/:id', async (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    if (!(await deleteWebhookTarget(deps.pool, workspace.id, id))) throw new AppError('not_found', `Webhook target ${id} not found.`);
+    return reply.status(204).send();
+  });
+
+  app.post('/v1/webhook-targets/:id/rotate-secret', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const signingSecret = await rotateSigningSecret(deps.pool, deps.secretsKey, workspace.id, id);
+    if (!signingSecret) throw new AppError('not_found', `Webhook target ${id} not found.`);
+    return { webhookTarget: present((await getWebhookTarget(deps.pool, workspace.id, id))!, signingSecret) };
+  });
+
+  app.get('/v1/webhook-targets/:id/deliveries', async (request) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const query = parseInput(pageQuery, request.query, 'query');
+    if (!(await getWebhookTarget(deps.pool, workspace.id, id))) throw new AppError('not_found', `Webhook target ${id} not found.`);
+    const { items, pageInfo } = await page(query, (after, limit) => listDeliveries(deps.pool, workspace.id, id, { after, limit }));
+    return {
+      deliveries: items.map((d) => ({ id: d.id, eventId: d.eventId, eventType: d.eventType, status: d.status, attempts: d.attemptList, nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null, createdAt: d.createdAt.toISOString() })),
+      pageInfo,
+    };
+  });
+}

@@ -1,0 +1,63 @@
+import type { JobResult, PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { deliverOnce, type DeliveryDeps } from '../events/deliver.ts';
+import { relayEvents } from '../events/relay.ts';
+import { QUEUES } from './queues.ts';
+
+const deliveryJob = z.object({ deliveryId: z.string().min(1), attempt: z.number().int().min(1) });
+
+// Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
+export const DELIVERIES_PER_TARGET = 2;
+const RELAY_INTERVAL_MS = 200;
+
+/** The relay loop (outbox -> deliveries, auto-response jobs) and the webhook delivery worker. */
+export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { autoResponseDelaySeconds: number }, logger: Logger): Promise<{ stop(): Promise<void>; kick(): void }> {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const relay = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          while ((await relayEvents(deps)) > 0);
+        } catch (err) {
+          logger.error({ err }, 'event relay failed');
+        }
+      } while (again);
+    })().finally(() => {
+      running = null;
+    });
+  };
+  const timer = setInterval(relay, RELAY_INTERVAL_MS);
+  timer.unref();
+
+  await boss.work(
+    QUEUES.webhookDelivery.name,
+    { batchSize: 8, perJobResults: true, burstWhenBatchFull: true, localConcurrency: 4, localGroupConcurrency: DELIVERIES_PER_TARGET, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
+    async (jobs) =>
+      Promise.all(
+        jobs.map(async (job): Promise<JobResult> => {
+          const data = deliveryJob.safeParse(job.data);
+          if (!data.success) return { id: job.id, status: 'completed', output: { dropped: 'invalid payload' } };
+          try {
+            return { id: job.id, status: 'completed', output: { result: await deliverOnce(deps, data.data) } };
+          } catch (err) {
+            logger.error({ err, deliveryId: data.data.deliveryId }, 'webhook delivery attempt crashed');
+            return { id: job.id, status: 'failed', output: { message: (err as Error).message } };
+          }
+        }),
+      ),
+  );
+  return {
+    kick: relay,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { parsePlainWebhook, verifyPlainWebhook } from '@team-plain/typescript-sdk';
+import { pino } from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
+import { createThread } from '../src/domain/threads.ts';
+import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
+import { buildApp } from '../src/http/app.ts';
+import { relayEvents } from '../src/events/relay.ts';
+import { RETRY_OFFSETS_SECONDS } from '../src/events/retry-schedule.ts';
+import { startEventsWorker } from '../src/jobs/events-worker.ts';
+import { INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
+import { startWebhookReceiver } from './support/webhook-receiver.ts';
+import { makeWorkspace } from './support/workspaces.ts';
+
+const TIME_SCALE = 0.01; // 10 s -> 100 ms, 30 s -> 300 ms, 5 min -> 3 s
+
+let h: InboundHarness;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let worker: Awaited<ReturnType<typeof startEventsWorker>>;
+let ws: Awaited<ReturnType<typeof makeWorkspace>>;
+let app: Awaited<ReturnType<typeof buildApp>>;
+
+beforeAll(async () => {
+  h = await startInboundHarness();
+  receiver = await startWebhookReceiver();
+  ws = await makeWorkspace(h.db.pool, 'Hooks', 'help@hooks-acme.com');
+  const secretsKey = (await import('./support/workspaces.ts')).TEST_SECRETS_KEY;
+  app = await buildApp({ pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, inboundBasicAuth: 'postmark:correct-horse-battery', secretsKey, webhookAllowPrivate: true });
+  worker = await startEventsWorker(
+    h.jobs.boss,
+    { pool: h.db.pool, boss: h.jobs.boss, secretsKey, allowPrivate: true, timeoutMs: 1500, timeScale: TIME_SCALE, userAgent: 'intake-test', autoResponseDelaySeconds: 3600 },
+    pino({ level: 'silent' }),
+  );
+}, 120_000);
+afterAll(async () => {
+  await worker.stop();
+  await app.close();
+  await receiver.close();
+  await h.close();
+});
+
+const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
+  app.inject({ method, url, headers: { authorization: `Bearer ${ws.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
+
+async function target(path: string, eventTypes = ['thread.thread_created']) {
+  const res = await api('POST', '/v1/webhook-targets', { url: `${receiver.url}${path}`, eventTypes });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().webhookTarget as { id: string; signingSecret: string };
+}
+
+async function newThread(title: string) {
+  const ctx = { db: h.db.pool, workspaceId: ws.workspace.id, origin: 'email' as const };
+  const { customer } = await findOrCreateCustomerByEmail(ctx, { email: `${title.replace(/\W/g, '').toLowerCase()}@initech.com`, fullName: title });
+  const thread = await createThread(ctx, { customerId: customer.id, title, channel: 'EMAIL' });
+  await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: customer.id }, text: `Hello from ${title}`, messageId: `${thread.id}@initech.com` });
+  worker.kick();
+  return thread;
+}
+
+async function until<T>(check: () => T | undefined | false, ms = 20_000): Promise<T> {
+  for (const end = Date.now() + ms; ; ) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('webhook delivery', () => {
+  it('delivers every event type in Plain’s contract, verified by the Plain SDK and a Standard Webhooks verifier', async () => {
+    const all = await target('/ok/all', ['customer.customer_created', 'thread.thread_created', 'thread.email_received']);
+    const thread = await newThread('All Events');
+    const got = await until(() => (receiver.on('/ok/all').length >= 3 ? receiver.on('/ok/all') : undefined));
+    const types = got.map((r) => r.headers['plain-event-type']).sort();
+    expect(types).toEqual(['customer.customer_created', 'thread.email_received', 'thread.thread_created']);
+    for (const r of got) {
+      const plain = verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), ws.webhookSecret);
+      expect(plain.error, String(plain.error)).toBeUndefined();
+      expect(plain.data?.type).toBe(r.headers['plain-event-type']);
+      expect(parsePlainWebhook(JSON.parse(r.body)).error).toBeUndefined();
+      expect(() => new Webhook(all.signingSecret).verify(r.body, r.headers as Record<string, string>)).not.toThrow();
+      expect(r.headers).toMatchObject({
+        'content-type': 'application/json',
+        'user-agent': 'intake-test',
+        'plain-workspace-id': ws.workspace.id,
+        'plain-webhook-target-id': all.id,
+        'plain-webhook-target-version': '2024-09-18',
+        'plain-webhook-delivery-attempt-number': '1',
+      });
+      const body = JSON.parse(r.body);
+      expect(body).toMatchObject({ id: r.headers['plain-event-id'], workspaceId: ws.workspace.id, webhookMetadata: { webhookTargetId: all.id, webhookDeliveryAttemptNumber: 1 } });
+    }
+    const created = JSON.parse(got.find((r) => r.headers['plain-event-type'] === 'thread.thread_created')!.body);
+    expect(created.payload.thread.id).toBe(thread.id);
+    // A forged body fails both verifications.
+    const forged = got[0]!.body.replace('All Events', 'Forged');
+    expect(verifyPlainWebhook(forged, String(got[0]!.headers['plain-request-signature']), ws.webhookSecret).error).toBeDefined();
+  });
+
+  it('retries a receiver that fails 3 times on the schedule, and records attempts 1-4', async () => {
+    const flaky = await target('/flaky/3');
+    await newThread('Flaky');
+    const got = await until(() => (receiver.on('/flaky/3').length >= 4 ? receiver.on('/flaky/3') : undefined), 30_000);
+    for (let k = 1; k < 4; k++) {
+      const gap = got[k]!.at - got[k - 1]!.at;
+      const offset = RETRY_OFFSETS_SECONDS[k - 1]! * 1000 * TIME_SCALE;
+      expect(gap, `gap before attempt ${k + 1}`).toBeGreaterThanOrEqual(offset - 5);
+      expect(gap, `gap before attempt ${k + 1}`).toBeLessThan(offset + 3000);
+      expect(got[k]!.headers['plain-webhook-delivery-attempt-number']).toBe(String(k + 1));
+    }
+    // The 4th attempt is recorded just after the receiver answered it.
+    let delivery;
+    for (let i = 0; i < 50; i++) {
+      [delivery] = (await api('GET', `/v1/webhook-targets/${flaky.id}/deliveries`)).json().deliveries;
+      if (delivery.status === 'delivered') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(delivery.status).toBe('delivered');
+    expect(delivery.attempts.map((a: { number: number; statusCode: number }) => [a.number, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 500], [4, 200]]);
+  });
+
+  it('counts a 301 as a failure and does not follow it', async () => {
+    const redirect = await target('/redirect');
+    await newThread('Redirected');
+    await until(() => receiver.on('/redirect').length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(receiver.on('/ok').length).toBe(0); // not followed
+    const res = await api('GET', `/v1/webhook-targets/${redirect.id}/deliveries`);
+    expect(res.json().deliveries[0].attempts[0]).toMatchObject({ number: 1, statusCode: 301, error: 'HTTP 301' });
+    expect(res.json().deliveries[0].status).toBe('pending');
+  });
+
+  it('does not let a receiver that hangs hold up another target', async () => {
+    await target('/hang');
+    await target('/ok/fast');
+    const t0 = Date.now();
+    await newThread('Hanging');
+    const got = await until(() => receiver.on('/ok/fast')[0]);
+    expect(got.at - t0).toBeLessThan(1500); // well before the hanging delivery's 1.5 s timeout ends
+  });
+
+  it('disables a target that answers 410', async () => {
+    const gone = await target('/gone');
+    await newThread('Gone');
+    await until(() => receiver.on('/gone').length >= 1);
+    let t;
+    for (let i = 0; i < 50; i++) {
+      t = (await api('GET', `/v1/webhook-targets/${gone.id}`)).json().webhookTarget;
+      if (!t.enabled) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(t).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
+  });
+
+  it('sends nothing for import-origin writes', async () => {
+    await target('/ok/import', ['customer.customer_created', 'thread.thread_created', 'thread.email_received']);
+    const ctx = { db: h.db.pool, workspaceId: ws.workspace.id, origin: 'import' as const };
+    const { customer } = await findOrCreateCustomerByEmail(ctx, { email: 'imported@initech.com' });
+    const thread = await createThread(ctx, { customerId: customer.id, title: 'Imported', channel: 'EMAIL' });
+    await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: customer.id }, text: 'old' });
+    await relayEvents({ pool: h.db.pool, boss: h.jobs.boss, autoResponseDelaySeconds: 60 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.on('/ok/import')).toEqual([]);
+  });
+});
+
+describe('webhook targets API', () => {
+  it('refuses the 26th target with too_many_webhook_targets', async () => {
+    const other = await makeWorkspace(h.db.pool, 'Many', 'help@many-acme.com');
+    const post = (i: number) =>
+      app.inject({ method: 'POST', url: '/v1/webhook-targets', headers: { authorization: `Bearer ${other.apiKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ url: `${receiver.url}/ok/${i}`, eventTypes: ['thread.thread_created'] }) });
+    for (let i = 0; i < 25; i++) expect((await post(i)).statusCode).toBe(201);
+    const res = await post(26);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('too_many_webhook_targets');
+  });
+
+  it('refuses private and plain-http URLs without WEBHOOK_ALLOW_PRIVATE, naming the field', async () => {
+    const strict = await buildApp({ pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, secretsKey: Buffer.alloc(32, 1), webhookAllowPrivate: false });
+    try {
+      for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest', 'https://10.1.2.3/x', 'https://[::ffff:127.0.0.1]/x']) {
+        const res = await strict.inject({ method: 'POST', url: '/v1/webhook-targets', headers: { authorization: `Bearer ${ws.apiKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ url, eventTypes: ['thread.thread_created'] }) });
+        expect(res.statusCode, url).toBe(400);
+        expect(res.json().error.fields[0].field, url).toBe('url');
+      }
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('validates bodies, hides URL passwords, rotates secrets and deletes', async () => {
+    const bad = await api('POST', '/v1/webhook-targets', { url: `${receiver.url}/x`, eventTypes: ['thread.nope'] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('input_validation');
+    const created = await api('POST', '/v1/webhook-targets', { url: `http://user:s3cret@127.0.0.1:1/x`, eventTypes: ['thread.thread_created'] });
+    const t = created.json().webhookTarget;
+    expect(t.url).not.toContain('s3cret');
+    expect(t.signingSecret).toMatch(/^whsec_/);
+    const list = await api('GET', '/v1/webhook-targets');
+    expect(JSON.stringify(list.json())).not.toContain('whsec_');
+    const rotated = await api('POST', `/v1/webhook-targets/${t.id}/rotate-secret`);
+    expect(rotated.json().webhookTarget.signingSecret).not.toBe(t.signingSecret);
+    expect((await api('DELETE', `/v1/webhook-targets/${t.id}`)).statusCode).toBe(204);
+    expect((await api('GET', `/v1/webhook-targets/${t.id}`)).statusCode).toBe(404);
+  });
+});
