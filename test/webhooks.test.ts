@@ -153,6 +153,38 @@ describe('webhook delivery', () => {
     expect(t).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
   });
 
+  it('a worker dying between the POST and recording it still ends delivered, with the attempt recorded once', async () => {
+    const crash = await target('/ok/crash');
+    const blocker = await h.db.pool.connect();
+    try {
+      // Recording the attempt blocks on this lock; its connection is then killed, as a crash would.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE webhook_delivery_attempts IN EXCLUSIVE MODE');
+      await newThread('Crash');
+      await until(() => receiver.on('/ok/crash').length >= 1);
+      let victim: number | undefined;
+      for (let i = 0; i < 200 && !victim; i++) {
+        const { rows } = await h.db.pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO webhook_delivery_attempts%'`);
+        victim = rows[0]?.pid;
+        if (!victim) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(victim).toBeDefined();
+      await h.db.pool.query('SELECT pg_terminate_backend($1)', [victim]);
+      await blocker.query('ROLLBACK');
+    } finally {
+      blocker.release();
+    }
+    let delivery;
+    for (let i = 0; i < 400; i++) {
+      [delivery] = (await api('GET', `/v1/webhook-targets/${crash.id}/deliveries`)).json().deliveries;
+      if (delivery?.status === 'delivered') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(delivery.status).toBe('delivered');
+    expect(delivery.attempts.map((a: { number: number }) => a.number)).toEqual([1]);
+    expect(receiver.on('/ok/crash').length).toBeGreaterThanOrEqual(2); // at least once: it was sent again
+  }, 40_000);
+
   it('sends nothing for import-origin writes', async () => {
     await target('/ok/import', ['customer.customer_created', 'thread.thread_created', 'thread.email_received']);
     const ctx = { db: h.db.pool, workspaceId: ws.workspace.id, origin: 'import' as const };
