@@ -1,10 +1,12 @@
 import { benchCustomers } from './customers.ts';
 import { benchInbound } from './inbound.ts';
+import { benchWebhooks } from './webhooks.ts';
 
 /** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   customers: () => benchCustomers(),
   inbound: () => benchInbound(),
+  webhooks: () => benchWebhooks(),
 };
 
 const wanted = process.argv.slice(2);
