@@ -35,9 +35,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     pool,
     async close() {
       await pool.end();
-      const { rows } = await adminQuery(serverUrl, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      // A closed connection's server process exits a moment later; a leaked one never does.
+      let open = 0;
+      for (let i = 0; i < 40; i++) {
+        const { rows } = await adminQuery(serverUrl, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        open = rows[0].n;
+        if (open === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      if (rows[0].n > 0) throw new Error(`connection leak: ${rows[0].n} connection(s) to ${name} still open after the test`);
+      if (open > 0) throw new Error(`connection leak: ${open} connection(s) to ${name} still open after the test`);
     },
   };
 }
