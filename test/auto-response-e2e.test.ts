@@ -1,3 +1,4 @@
+import { verifyPlainWebhook } from '@team-plain/typescript-sdk';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailTransport } from '../src/events/auto-responder.ts';
@@ -5,6 +6,7 @@ import { startAutoResponseWorker } from '../src/jobs/auto-response-worker.ts';
 import { startEventsWorker } from '../src/jobs/events-worker.ts';
 import { AUTH_HEADER, INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
 import { startSmtpSink } from './support/smtp-sink.ts';
+import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 let h: InboundHarness;
@@ -12,10 +14,12 @@ let sink: Awaited<ReturnType<typeof startSmtpSink>>;
 let events: Awaited<ReturnType<typeof startEventsWorker>>;
 let transport: ReturnType<typeof createMailTransport>;
 let acme: Awaited<ReturnType<typeof makeWorkspace>>;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 beforeAll(async () => {
   h = await startInboundHarness();
   sink = await startSmtpSink();
+  receiver = await startWebhookReceiver();
   acme = await makeWorkspace(h.db.pool, 'Acme', 'help@acme-e2e.com');
   const logger = pino({ level: 'silent' });
   transport = createMailTransport({ smtpUrl: sink.url, dataDir: '/tmp' });
@@ -32,11 +36,18 @@ beforeAll(async () => {
     payload: JSON.stringify({ messageText: 'Thanks, we got your email and will answer within a day.', channels: ['EMAIL'] }),
   });
   expect(created.statusCode).toBe(201);
+  // The harness app mounts no webhook-target routes (no secrets key); create the target directly.
+  const { createWebhookTarget } = await import('../src/events/webhook-targets.ts');
+  const { withTransaction } = await import('../src/db/pool.ts');
+  await withTransaction(h.db.pool, (tx) =>
+    createWebhookTarget(tx, TEST_SECRETS_KEY, acme.workspace.id, { url: `${receiver.url}/ok/e2e`, eventTypes: ['customer.customer_created', 'thread.thread_created', 'thread.email_received'], enabled: true, version: '2024-09-18' }),
+  );
 }, 120_000);
 afterAll(async () => {
   await events.stop();
   transport.close();
   await sink.close();
+  await receiver.close();
   await h.close();
 });
 
@@ -108,6 +119,14 @@ Also, the scanner.
     expect(second.thread_id).not.toBe(first.thread_id);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(sink.received).toHaveLength(1);
+
+    // The same real emails fired Plain-verified webhooks: 1 customer, 2 threads, 4 emails received.
+    await waitFor(() => receiver.on('/ok/e2e').length >= 7);
+    const types = receiver.on('/ok/e2e').map((r) => String(r.headers['plain-event-type'])).sort();
+    expect(types).toEqual(['customer.customer_created', 'thread.email_received', 'thread.email_received', 'thread.email_received', 'thread.email_received', 'thread.thread_created', 'thread.thread_created']);
+    for (const r of receiver.on('/ok/e2e')) {
+      expect(verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), acme.webhookSecret).error).toBeUndefined();
+    }
     const { rows } = await h.db.pool.query(`SELECT kind FROM timeline_entries WHERE thread_id = $1 ORDER BY created_at, id`, [first.thread_id]);
     expect(rows.map((r) => r.kind)).toEqual(['inbound_email', 'outbound_email', 'inbound_email', 'inbound_email']);
   });

@@ -36,6 +36,19 @@ export async function enqueueDelivery(boss: PgBoss, tx: Parameters<typeof sendIn
   });
 }
 
+// Keep-alive agents shared by all deliveries of this process; their lookup refuses non-public
+// addresses (unless allowed), so every new connection is checked where it is made.
+const AGENTS = new Map<boolean, { http: http.Agent; https: https.Agent }>();
+function agentsFor(allowPrivate: boolean) {
+  let agents = AGENTS.get(allowPrivate);
+  if (!agents) {
+    const lookup = publicOnlyLookup(allowPrivate);
+    agents = { http: new http.Agent({ keepAlive: true, lookup, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, lookup, maxSockets: 64 }) };
+    AGENTS.set(allowPrivate, agents);
+  }
+  return agents;
+}
+
 type Loaded = { target: { id: string; url: string; version: string; enabled: boolean }; workspaceSecret: string; event: EventRow; status: string };
 
 async function load(deps: DeliveryDeps, deliveryId: string): Promise<Loaded | null> {
@@ -100,7 +113,7 @@ export async function deliverOnce(deps: DeliveryDeps, job: DeliveryJob): Promise
     ...standardWebhookHeaders(event.id, attemptedAt, body, await signingSecrets(deps.pool, deps.secretsKey, target.id)),
     ...(auth ? { Authorization: auth } : {}),
   };
-  const lookup = publicOnlyLookup(deps.allowPrivate);
+  const agents = agentsFor(deps.allowPrivate);
   const started = performance.now();
   let statusCode: number | null = null;
   let error: string | null = null;
@@ -113,8 +126,8 @@ export async function deliverOnce(deps: DeliveryDeps, job: DeliveryJob): Promise
       responseType: 'text',
       transformResponse: (x) => x,
       maxContentLength: 64 * 1024,
-      httpAgent: new http.Agent({ lookup }),
-      httpsAgent: new https.Agent({ lookup }),
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
     });
     statusCode = res.status;
     if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
