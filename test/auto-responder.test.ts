@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { Transporter } from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink } from './support/smtp-sink.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { createThread, type ThreadStatus } from '../src/domain/threads.ts';
@@ -26,37 +25,17 @@ const INBOUND_DOMAIN = 'inbound.intake.test';
 const REPLY_TEXT = 'Thanks for writing in: we will answer within a day.';
 
 let db: TestDatabase;
-let smtp: SMTPServer;
+let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
 let transport: Transporter;
 let deps: AutoResponderDeps;
 let acme: WorkspaceCredentials;
-let refuseRecipients = false;
-const received: { rcptTo: string[]; raw: Buffer }[] = [];
 const tokenKey = threadTokenKey(randomBytes(32));
 const tempDirs: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(_address, _session, callback) {
-      if (refuseRecipients) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({ rcptTo: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as AddressInfo).port;
-  transport = createMailTransport({ smtpUrl: `smtp://127.0.0.1:${port}`, dataDir: os.tmpdir() });
+  smtp = await startSmtpSink();
+  transport = createMailTransport({ smtpUrl: smtp.url, dataDir: os.tmpdir() });
   deps = { pool: db.pool, transport, inboundDomain: INBOUND_DOMAIN, threadTokenKey: tokenKey, perCustomerWindowSeconds: 24 * 60 * 60 };
 
   acme = await makeWorkspace(db.pool, 'Acme', 'help@acme.com');
@@ -71,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   transport?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   await db?.close();
   for (const dir of tempDirs) await fs.rm(dir, { recursive: true, force: true });
 });
@@ -107,7 +86,7 @@ async function emailThread(
 }
 
 const address = (a: AddressObject | AddressObject[] | undefined) => (Array.isArray(a) ? a[0] : a)?.value[0];
-const lastMessage = async (): Promise<ParsedMail> => simpleParser(received.at(-1)!.raw);
+const lastMessage = async (): Promise<ParsedMail> => simpleParser(smtp.received.at(-1)!.raw);
 const sendRows = async (threadId: string) => (await db.pool.query('SELECT * FROM auto_response_sends WHERE thread_id = $1', [threadId])).rows;
 
 describe('auto-responder over a real SMTP server', () => {
@@ -115,7 +94,7 @@ describe('auto-responder over a real SMTP server', () => {
     const { thread, customer, messageId, job } = await emailThread(acme);
     expect(await sendAutoResponse(deps, job)).toBe('sent');
 
-    expect(received.at(-1)!.rcptTo).toEqual([customer.email]);
+    expect(smtp.received.at(-1)!.rcptTo).toEqual([customer.email]);
     const mail = await lastMessage();
     expect(address(mail.from)).toEqual({ address: 'help@acme.com', name: 'Acme' });
     expect(address(mail.to)?.address).toBe(customer.email);
@@ -148,18 +127,18 @@ describe('auto-responder over a real SMTP server', () => {
   it('sends nothing the second time for the same thread', async () => {
     const { job } = await emailThread(acme);
     expect(await sendAutoResponse(deps, job)).toBe('sent');
-    const count = received.length;
+    const count = smtp.received.length;
     expect(await sendAutoResponse(deps, job)).toBe('skipped: already sent');
-    expect(received.length).toBe(count);
+    expect(smtp.received.length).toBe(count);
   });
 
   it('answers a customer once per window, whatever the number of new threads', async () => {
     const first = await emailThread(acme, { from: 'frequent@example.org' });
     const second = await emailThread(acme, { from: 'frequent@example.org' });
     expect(await sendAutoResponse(deps, first.job)).toBe('sent');
-    const count = received.length;
+    const count = smtp.received.length;
     expect(await sendAutoResponse(deps, second.job)).toBe('skipped: recently auto-responded');
-    expect(received.length).toBe(count);
+    expect(smtp.received.length).toBe(count);
     // Once the window has passed, a new thread is answered again.
     await db.pool.query(`UPDATE auto_response_sends SET sent_at = now() - interval '25 hours' WHERE thread_id = $1`, [first.thread.id]);
     const third = await emailThread(acme, { from: 'frequent@example.org' });
@@ -169,10 +148,10 @@ describe('auto-responder over a real SMTP server', () => {
   it('sends once when jobs for one thread and one customer run at the same time', async () => {
     const a = await emailThread(acme, { from: 'racer@example.org' });
     const b = await emailThread(acme, { from: 'racer@example.org' });
-    const count = received.length;
+    const count = smtp.received.length;
     const outcomes = await Promise.all([sendAutoResponse(deps, a.job), sendAutoResponse(deps, a.job), sendAutoResponse(deps, b.job), sendAutoResponse(deps, a.job)]);
     expect(outcomes.filter((o) => o === 'sent')).toHaveLength(1);
-    expect(received.length).toBe(count + 1);
+    expect(smtp.received.length).toBe(count + 1);
   });
 
   it('skips a thread that is DONE', async () => {
@@ -191,10 +170,10 @@ describe('auto-responder over a real SMTP server', () => {
     ['bounce', 'bounce'],
     ['bulk', 'bulk'],
   ])('never answers mail classified %s', async (flag, reason) => {
-    const count = received.length;
+    const count = smtp.received.length;
     const { thread, job } = await emailThread(acme, { classification: { [flag]: true } });
     expect(await sendAutoResponse(deps, job)).toBe(`skipped: ${reason}`);
-    expect(received.length).toBe(count);
+    expect(smtp.received.length).toBe(count);
     expect(await sendRows(thread.id)).toEqual([]);
   });
 
@@ -244,11 +223,11 @@ describe('auto-responder over a real SMTP server', () => {
 
   it('releases the reservation when the server refuses, so the retry sends', async () => {
     const { thread, job } = await emailThread(acme);
-    refuseRecipients = true;
+    smtp.control.refuseRecipients = true;
     try {
       await expect(sendAutoResponse(deps, job)).rejects.toMatchObject({ responseCode: 550 });
     } finally {
-      refuseRecipients = false;
+      smtp.control.refuseRecipients = false;
     }
     expect(await sendRows(thread.id)).toEqual([]);
     expect(await sendAutoResponse(deps, job)).toBe('sent');
@@ -256,7 +235,7 @@ describe('auto-responder over a real SMTP server', () => {
 
   it('never sends twice after a crash between SMTP and recording (at most once)', async () => {
     const { thread, job } = await emailThread(acme);
-    const count = received.length;
+    const count = smtp.received.length;
     const crashing = {
       sendMail: async (mail: Parameters<Transporter['sendMail']>[0]) => {
         await transport.sendMail(mail);
@@ -264,10 +243,10 @@ describe('auto-responder over a real SMTP server', () => {
       },
     } as unknown as Transporter;
     await expect(sendAutoResponse({ ...deps, transport: crashing }, job)).rejects.toThrow(/worker killed/);
-    expect(received.length).toBe(count + 1);
+    expect(smtp.received.length).toBe(count + 1);
     expect(await sendRows(thread.id)).toMatchObject([{ timeline_entry_id: null }]);
     expect(await sendAutoResponse(deps, job)).toBe('skipped: already sent');
-    expect(received.length).toBe(count + 1);
+    expect(smtp.received.length).toBe(count + 1);
   });
 });
 

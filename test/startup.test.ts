@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../src/db/embedded-postgres.ts';
 import { runCli, startIntake } from './support/cli.ts';
 
 let dataDir: string;
@@ -15,15 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fs.rm(parent, { recursive: true, force: true });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function postmasterPid(): Promise<number> {
   return Number((await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);

@@ -2,13 +2,18 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** A real SMTP server on loopback that keeps every message it is given. */
+/** A real SMTP server on loopback that keeps every message it is given; `refuseRecipients` makes it answer 550. */
 export async function startSmtpSink() {
   const received: Array<{ rcptTo: string[]; raw: Buffer }> = [];
+  const control = { refuseRecipients: false };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(_address, _session, callback) {
+      if (control.refuseRecipients) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -22,6 +27,7 @@ export async function startSmtpSink() {
   const port = (server.server.address() as AddressInfo).port;
   return {
     url: `smtp://127.0.0.1:${port}`,
+    control,
     received,
     parsed: (): Promise<ParsedMail[]> => Promise.all(received.map((r) => simpleParser(r.raw))),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
