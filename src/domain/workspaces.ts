@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Queryable } from '../db/pool.ts';
 import { encryptSecret } from '../secret-box.ts';
+import { inferCompany } from './company-inference.ts';
 import { newId } from './ids.ts';
 import { InputError, type FieldError } from './input-error.ts';
 
@@ -188,4 +189,16 @@ export async function findWorkspacesBySupportDomain(db: Queryable, domains: stri
   if (domains.length === 0) return [];
   const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE split_part(support_address, '@', 2) = ANY($1) ORDER BY id`, [domains]);
   return rows.map(toWorkspace);
+}
+
+/**
+ * One of the workspace's own people: an address on its support domain (unless that domain is a
+ * public mail provider, where it would make every gmail.com sender one of us) or a configured
+ * forwarder. Addresses are compared lower-cased.
+ */
+export function isWorkspacePerson(workspace: Pick<Workspace, 'supportAddress' | 'forwarderAddresses'>, address: string): boolean {
+  const email = address.toLowerCase();
+  const support = workspace.supportAddress?.toLowerCase();
+  const domainRule = support !== undefined && inferCompany(support) !== null && email.endsWith(`@${support.slice(support.lastIndexOf('@') + 1)}`);
+  return domainRule || workspace.forwarderAddresses.some((a) => a.toLowerCase() === email);
 }

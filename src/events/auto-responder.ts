@@ -4,7 +4,7 @@ import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transport, type Transporter } from 'nodemailer';
 import StreamTransport, { type StreamSentMessageInfo } from 'nodemailer/lib/stream-transport';
 import { withTransaction, type Pool, type TransactionClient } from '../db/pool.ts';
-import { inferCompany } from '../domain/company-inference.ts';
+import { isWorkspacePerson } from '../domain/workspaces.ts';
 import { newId } from '../domain/ids.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
 import { makeThreadToken } from '../inbound/thread-token.ts';
@@ -61,12 +61,8 @@ type Facts = {
 function isOwnAddress(email: string, f: Facts, inboundDomain: string): boolean {
   const own = [f.support_address, f.entry_support_address, ...f.alternate_addresses, ...f.forwarder_addresses];
   if (own.some((a) => a?.toLowerCase() === email)) return true;
-  const domain = email.slice(email.lastIndexOf('@') + 1);
-  if (domain === inboundDomain.toLowerCase()) return true;
-  // The support domain, unless it is a public mailbox provider (help.acme@gmail.com): then every
-  // gmail.com customer would count as us.
-  const support = f.support_address?.toLowerCase();
-  return support !== undefined && inferCompany(support) !== null && domain === support.slice(support.lastIndexOf('@') + 1);
+  if (email.endsWith(`@${inboundDomain.toLowerCase()}`)) return true;
+  return isWorkspacePerson({ supportAddress: f.support_address, forwarderAddresses: f.forwarder_addresses }, email);
 }
 
 const bare = (id: string) => id.trim().replace(/^<|>$/g, '');

@@ -1,6 +1,5 @@
 import { convert } from 'html-to-text';
-import { inferCompany } from '../domain/company-inference.ts';
-import type { Workspace } from '../domain/workspaces.ts';
+import { isWorkspacePerson, type Workspace } from '../domain/workspaces.ts';
 import type { EmailAddress, EmailAttachment, NormalisedEmail } from './email.ts';
 import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
 import { normaliseMime } from './normalise-mime.ts';
@@ -17,6 +16,15 @@ export type AgentForward = ForwardedOriginal & { agent: EmailAddress };
 export function bodyText(email: Pick<NormalisedEmail, 'text' | 'html'>): string | null {
   if (email.text) return email.text;
   return email.html ? convert(email.html, { wordwrap: false }) : null;
+}
+
+/**
+ * The new words an entry shows: of the forwarded original for a forward; otherwise Postmark's
+ * own extraction when it sent one, else ours.
+ */
+export function entryReplyText(email: NormalisedEmail, forward: ForwardedOriginal | null): string | null {
+  if (forward) return replyText(forward.original.text);
+  return email.strippedTextReply?.trim() || replyText(bodyText(email));
 }
 
 /**
@@ -49,21 +57,14 @@ export async function findForwardedOriginal(email: NormalisedEmail): Promise<For
   };
 }
 
-export function isAgentAddress(workspace: Pick<Workspace, 'supportAddress' | 'forwarderAddresses'>, address: string): boolean {
-  const supportDomain = workspace.supportAddress?.split('@')[1];
-  // A support address at gmail.com does not make every gmail.com sender an agent.
-  const domainRule = supportDomain !== undefined && inferCompany(`x@${supportDomain}`) !== null && address.endsWith(`@${supportDomain}`);
-  return domainRule || workspace.forwarderAddresses.includes(address);
-}
-
 /**
  * One of the workspace's own people (an address on the support domain, or a configured
  * forwarder) forwarding a customer's email into the inbox: the customer is the original sender.
  */
 export async function detectAgentForward(workspace: Workspace, email: NormalisedEmail, sender: EmailAddress): Promise<AgentForward | null> {
-  if (!isAgentAddress(workspace, sender.address)) return null;
+  if (!isWorkspacePerson(workspace, sender.address)) return null;
   const found = await findForwardedOriginal(email);
   // An agent forwarding a colleague's mail is not a customer conversation to re-attribute.
-  if (!found || isAgentAddress(workspace, found.original.from.address)) return null;
+  if (!found || isWorkspacePerson(workspace, found.original.from.address)) return null;
   return { ...found, agent: sender };
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { findForwardedOriginal, bodyText } from './agent-forward.ts';
+import { bodyText, entryReplyText, findForwardedOriginal } from './agent-forward.ts';
 import { judgeAttachments } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
 import type { NormalisedEmail } from './email.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail } from './parse-stored.ts';
-import { replyText } from './reply-text.ts';
 
 /**
  * What the pipeline makes of one email without a database (`intake parse`): addresses, ids,
@@ -33,7 +32,7 @@ export async function parseReport(file: string, raw: Buffer) {
     inReplyTo: email.inReplyTo,
     references: email.references,
     text,
-    replyText: email.strippedTextReply?.trim() || replyText(forward ? forward.original.text : text),
+    replyText: entryReplyText(email, forward),
     classification: { bounce: classification.bounce, autoReply: classification.autoReply, bulk: classification.bulk, forwardedBy: forward && sender ? sender.address : null },
     attachments: attachments.map((a, i) => {
       const d = decisions[i]!;

@@ -8,7 +8,7 @@ import type { WriteContext } from '../domain/origin.ts';
 import { createThread, setThreadStatus } from '../domain/threads.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
 import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
-import { detectAgentForward, bodyText } from './agent-forward.ts';
+import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
 import { sendInTransaction } from '../jobs/boss.ts';
@@ -16,7 +16,6 @@ import { QUEUES } from '../jobs/queues.ts';
 import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
-import { replyText } from './reply-text.ts';
 import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
 import { routeEmail } from './route.ts';
 import { cleanSubject } from './subject.ts';
@@ -142,7 +141,7 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
     author: { type: 'customer', customerId: customer.id },
     text,
     html: forward ? forward.original.html : email.html,
-    replyText: forward ? replyText(text) : (email.strippedTextReply?.trim() || replyText(text)),
+    replyText: entryReplyText(email, forward),
     messageId: email.messageId,
     inReplyTo: email.inReplyTo[0] ?? null,
     references: email.references,
