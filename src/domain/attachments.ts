@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
-import type { ReadContext, WriteContext } from './origin.ts';
+import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export type AttachmentStatus = 'accepted' | 'rejected';
 
@@ -73,4 +73,51 @@ export async function readAttachmentContent(ctx: ReadContext, attachmentId: stri
     [ctx.workspaceId, attachmentId],
   );
   return rows[0]?.content ?? null;
+}
+
+/** An imported file: accepted with its bytes, or refused (bytes only when they were fetched). */
+export type ImportedAttachment = {
+  timelineEntryId: string;
+  position: number;
+  fileName: string;
+  contentType: string;
+  inline: boolean;
+  /** The declared size when the bytes were never fetched. */
+  size: number;
+  content: Buffer | null;
+} & ({ status: 'accepted' } | { status: 'rejected'; code: string });
+
+/** Imported attachments in two statements: the accepted bytes (once per hash), then the rows. */
+export async function importAttachments(ctx: WriteContext, files: ImportedAttachment[]): Promise<void> {
+  assertImport(ctx);
+  if (files.length === 0) return;
+  const rows = files.map((f) => ({
+    id: newId('attachment'),
+    entry: f.timelineEntryId,
+    position: f.position,
+    file_name: stripNul(f.fileName),
+    content_type: stripNul(f.contentType),
+    size: f.content?.length ?? f.size,
+    sha256: f.content ? createHash('sha256').update(f.content).digest('hex') : null,
+    inline: f.inline,
+    status: f.status,
+    code: f.status === 'rejected' ? f.code : null,
+    content: f.status === 'accepted' && f.content ? f.content.toString('base64') : null,
+  }));
+  const blobs = rows.filter((r) => r.content !== null);
+  if (blobs.length > 0) {
+    await ctx.db.query(
+      `INSERT INTO attachment_blobs (workspace_id, sha256, size, content)
+       SELECT DISTINCT ON (sha256) $1, sha256, size, decode(content, 'base64') FROM jsonb_to_recordset($2) AS x(sha256 text, size int, content text)
+       ON CONFLICT (workspace_id, sha256) DO NOTHING`,
+      [ctx.workspaceId, JSON.stringify(blobs)],
+    );
+  }
+  await ctx.db.query(
+    `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, inline, status, code, origin)
+     SELECT x.id, $1, e.id, x.position, x.file_name, x.content_type, x.size, x.sha256, x.inline, x.status, x.code, 'import'
+       FROM jsonb_to_recordset($2) AS x(id text, entry text, position int, file_name text, content_type text, size int, sha256 text, inline boolean, status text, code text)
+       JOIN timeline_entries e ON e.workspace_id = $1 AND e.id = x.entry`,
+    [ctx.workspaceId, JSON.stringify(rows.map(({ content: _c, ...r }) => r))],
+  );
 }

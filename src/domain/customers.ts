@@ -4,7 +4,7 @@ import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
-import type { ReadContext, WriteContext } from './origin.ts';
+import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 /** One per registrable domain per workspace, created with the first customer from it. */
 export type Company = { id: string; name: string; domain: string };
@@ -185,4 +185,69 @@ export async function listCustomers(
     [ctx.workspaceId, filter.email?.trim().toLowerCase() ?? null, filter.after ?? null, filter.limit],
   );
   return rows.map(toCustomer);
+}
+
+export type ImportedPerson = { key: string; email: string | null; fullName: string | null; createdAt: Date | null };
+
+/**
+ * Bulk find-or-create for imported people, two statements whatever the count: companies for
+ * their domains, then the customers. A person whose email the workspace already has is linked
+ * to that customer, never changed. People without an email always get a new customer.
+ * Answers each person's customer id by key, and whether it was created.
+ */
+export async function importCustomers(ctx: WriteContext, people: ImportedPerson[]): Promise<Map<string, { customerId: string; created: boolean }>> {
+  assertImport(ctx);
+  const out = new Map<string, { customerId: string; created: boolean }>();
+  if (people.length === 0) return out;
+  const rows = people.map((p) => {
+    const email = p.email === null ? null : normaliseEmail(p.email);
+    const company = email ? inferCompany(email) : null;
+    return {
+      key: p.key,
+      id: newId('customer', p.createdAt?.getTime()),
+      email,
+      full_name: stripNul(p.fullName)?.trim() || fallbackName(email),
+      domain: company?.domain ?? null,
+      company_id: company ? newId('company') : null,
+      company_name: company?.name ?? null,
+      created_at: (p.createdAt ?? new Date()).toISOString(),
+    };
+  });
+  if (rows.some((r) => r.domain)) {
+    await ctx.db.query(
+      `INSERT INTO companies (id, workspace_id, domain, name, origin)
+       SELECT DISTINCT ON (domain) company_id, $1, domain, company_name, 'import'
+         FROM jsonb_to_recordset($2) AS x(company_id text, domain text, company_name text) WHERE domain IS NOT NULL
+       ON CONFLICT (workspace_id, domain) DO NOTHING`,
+      [ctx.workspaceId, JSON.stringify(rows)],
+    );
+  }
+  const inserted = await ctx.db.query<{ id: string }>(
+    `INSERT INTO customers (id, workspace_id, email, full_name, company_id, origin, created_at, updated_at)
+     SELECT x.id, $1, x.email, x.full_name, co.id, 'import', x.created_at, x.created_at
+       FROM jsonb_to_recordset($2) AS x(id text, email text, full_name text, domain text, created_at timestamptz)
+       LEFT JOIN companies co ON co.workspace_id = $1 AND co.domain = x.domain
+     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
+     RETURNING id`,
+    [ctx.workspaceId, JSON.stringify(rows)],
+  );
+  const created = new Set(inserted.rows.map((r) => r.id));
+  const missing = rows.filter((r) => !created.has(r.id));
+  const existing = new Map<string, string>();
+  if (missing.length > 0) {
+    const found = await ctx.db.query<{ id: string; email: string }>('SELECT id, email FROM customers WHERE workspace_id = $1 AND email = ANY($2)', [
+      ctx.workspaceId,
+      missing.map((r) => r.email),
+    ]);
+    for (const r of found.rows) existing.set(r.email, r.id);
+  }
+  for (const r of rows) {
+    if (created.has(r.id)) out.set(r.key, { customerId: r.id, created: true });
+    else {
+      const id = r.email ? existing.get(r.email) : undefined;
+      if (!id) throw new Error(`imported customer ${r.key} was neither created nor found`);
+      out.set(r.key, { customerId: id, created: false });
+    }
+  }
+  return out;
 }

@@ -18,6 +18,8 @@ export const ID_PREFIX = Object.freeze({
   autoResponse: 'ar',
   autoResponseSend: 'ars',
   attachment: 'att',
+  importConnection: 'ic',
+  importRun: 'ir',
 } as const);
 
 export type IdKind = keyof typeof ID_PREFIX;

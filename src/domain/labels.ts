@@ -1,6 +1,6 @@
 import { newId } from './ids.ts';
 import { InputError } from './input-error.ts';
-import type { WriteContext } from './origin.ts';
+import { assertImport, type WriteContext } from './origin.ts';
 
 export type Label = { id: string; name: string };
 
@@ -30,4 +30,39 @@ export async function addLabelToThread(ctx: WriteContext, threadId: string, labe
     [ctx.workspaceId, threadId, labelId, ctx.origin],
   );
   return rowCount === 1;
+}
+
+/** The workspace's labels with these names (case-insensitive), created if new, in two statements. Keyed by lower-cased name. */
+export async function importLabels(ctx: WriteContext, names: string[]): Promise<Map<string, { labelId: string; created: boolean }>> {
+  assertImport(ctx);
+  const out = new Map<string, { labelId: string; created: boolean }>();
+  const wanted = [...new Map(names.map((n) => n.trim().slice(0, 200)).filter((n) => n !== '').map((n) => [n.toLowerCase(), n])).values()];
+  if (wanted.length === 0) return out;
+  const inserted = await ctx.db.query<Label>(
+    `INSERT INTO labels (id, workspace_id, name, origin)
+     SELECT x.id, $1, x.name, 'import' FROM jsonb_to_recordset($2) AS x(id text, name text)
+     ON CONFLICT (workspace_id, lower(name)) DO NOTHING RETURNING id, name`,
+    [ctx.workspaceId, JSON.stringify(wanted.map((name) => ({ id: newId('label'), name })))],
+  );
+  for (const l of inserted.rows) out.set(l.name.toLowerCase(), { labelId: l.id, created: true });
+  const rest = wanted.filter((n) => !out.has(n.toLowerCase()));
+  if (rest.length > 0) {
+    const { rows } = await ctx.db.query<Label>('SELECT id, name FROM labels WHERE workspace_id = $1 AND lower(name) = ANY($2)', [ctx.workspaceId, rest.map((n) => n.toLowerCase())]);
+    for (const l of rows) out.set(l.name.toLowerCase(), { labelId: l.id, created: false });
+  }
+  return out;
+}
+
+/** Puts labels on threads in one statement; pairs already there are left as they are. */
+export async function importThreadLabels(ctx: WriteContext, pairs: Array<{ threadId: string; labelId: string }>): Promise<void> {
+  assertImport(ctx);
+  if (pairs.length === 0) return;
+  await ctx.db.query(
+    `INSERT INTO thread_labels (workspace_id, thread_id, label_id, origin)
+     SELECT $1, t.id, l.id, 'import' FROM jsonb_to_recordset($2) AS x("threadId" text, "labelId" text)
+       JOIN threads t ON t.workspace_id = $1 AND t.id = x."threadId"
+       JOIN labels l ON l.workspace_id = $1 AND l.id = x."labelId"
+     ON CONFLICT DO NOTHING`,
+    [ctx.workspaceId, JSON.stringify(pairs)],
+  );
 }

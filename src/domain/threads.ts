@@ -1,7 +1,7 @@
 import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
-import type { ReadContext, WriteContext } from './origin.ts';
+import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
 export type ThreadStatus = (typeof THREAD_STATUSES)[number];
@@ -72,4 +72,21 @@ export async function listThreads(
     [ctx.workspaceId, filter.customerId ?? null, filter.status ?? null, filter.after ?? null, filter.limit],
   );
   return rows;
+}
+
+export type ImportedThread = { id: string; customerId: string; title: string; status: ThreadStatus; channel: Channel; createdAt: Date };
+
+/** Imported threads in one statement, with the ids the caller chose (its ledger already names them). */
+export async function importThreads(ctx: WriteContext, threads: ImportedThread[]): Promise<void> {
+  assertImport(ctx);
+  if (threads.length === 0) return;
+  const rows = threads.map((t) => ({ ...t, title: stripNul(t.title).trim().slice(0, 1000) || '(no subject)', createdAt: t.createdAt.toISOString() }));
+  const { rowCount } = await ctx.db.query(
+    `INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, origin, status_changed_at, created_at, updated_at)
+     SELECT x.id, $1, c.id, x.title, x.status, x.channel, 'import', x."createdAt", x."createdAt", x."createdAt"
+       FROM jsonb_to_recordset($2) AS x(id text, "customerId" text, title text, status text, channel text, "createdAt" timestamptz)
+       JOIN customers c ON c.workspace_id = $1 AND c.id = x."customerId"`,
+    [ctx.workspaceId, JSON.stringify(rows)],
+  );
+  if (rowCount !== rows.length) throw new Error(`imported ${rowCount} of ${rows.length} threads: a customer is not in workspace ${ctx.workspaceId}`);
 }

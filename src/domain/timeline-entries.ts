@@ -1,7 +1,7 @@
 import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
-import type { ReadContext, WriteContext } from './origin.ts';
+import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -96,4 +96,49 @@ export async function listTimelineEntries(ctx: ReadContext, threadId: string): P
     [ctx.workspaceId, threadId],
   );
   return rows;
+}
+
+export type ImportedEntry = {
+  id: string;
+  threadId: string;
+  kind: EntryKind;
+  author: EntryAuthor;
+  text: string | null;
+  html: string | null;
+  createdAt: Date;
+};
+
+/** Imported entries in one statement (ids chosen by the caller); each thread's updated_at follows its latest entry. */
+export async function importTimelineEntries(ctx: WriteContext, entries: ImportedEntry[]): Promise<void> {
+  assertImport(ctx);
+  if (entries.length === 0) return;
+  const rows = entries.map((e) => ({
+    id: e.id,
+    thread_id: e.threadId,
+    kind: e.kind,
+    author_type: e.author.type,
+    author_customer_id: e.author.type === 'customer' ? e.author.customerId : null,
+    author_name: e.author.type === 'customer' ? null : (stripNul(e.author.name) ?? null),
+    author_email: e.author.type === 'user' ? (stripNul(e.author.email) ?? null) : null,
+    text: stripNul(e.text) ?? null,
+    html: stripNul(e.html) ?? null,
+    created_at: e.createdAt.toISOString(),
+  }));
+  const { rows: result } = await ctx.db.query<{ inserted: number }>(
+    `WITH x AS (
+       SELECT * FROM jsonb_to_recordset($2) AS x(id text, thread_id text, kind text, author_type text, author_customer_id text,
+                                               author_name text, author_email text, text text, html text, created_at timestamptz)),
+     inserted AS (
+       INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email, text, html, origin, created_at)
+       SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html, 'import', x.created_at
+         FROM x JOIN threads t ON t.workspace_id = $1 AND t.id = x.thread_id
+       RETURNING thread_id, created_at),
+     touched AS (
+       UPDATE threads t SET updated_at = greatest(t.updated_at, latest.at)
+         FROM (SELECT thread_id, max(created_at) AS at FROM inserted GROUP BY thread_id) latest
+        WHERE t.workspace_id = $1 AND t.id = latest.thread_id)
+     SELECT count(*)::int AS inserted FROM inserted`,
+    [ctx.workspaceId, JSON.stringify(rows)],
+  );
+  if (result[0]!.inserted !== rows.length) throw new Error(`imported ${result[0]!.inserted} of ${rows.length} entries: a thread is not in workspace ${ctx.workspaceId}`);
 }

@@ -1,0 +1,47 @@
+import type { AttachmentRecord, EntryRecord, PersonRecord, ThreadRecord } from '../../src/import/adapter.ts';
+import type { ZendeskComment, ZendeskTicket, ZendeskUser } from './schemas.ts';
+
+/** Zendesk records -> the engine's records. Pure functions: no calls, no database. */
+
+/** Author id -1 is Zendesk itself (triggers, automations). */
+export const ZENDESK_SYSTEM_AUTHOR = -1;
+
+export function mapUser(u: ZendeskUser): PersonRecord {
+  return {
+    sourceId: String(u.id),
+    // end-user -> customer; agents and admins (and custom agent roles) write replies, they are not customers.
+    role: u.role === 'end-user' ? 'customer' : 'agent',
+    name: u.name?.trim() || null,
+    email: u.email?.trim() || null,
+    tenantSourceId: u.organization_id ? String(u.organization_id) : null,
+    createdAt: new Date(u.created_at),
+  };
+}
+
+const CHANNELS: Record<string, ThreadRecord['channel']> = { email: 'EMAIL', chat: 'CHAT', native_messaging: 'CHAT', messaging: 'CHAT' };
+
+export function mapTicket(t: ZendeskTicket): ThreadRecord {
+  const firstLine = t.description?.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 200);
+  return {
+    sourceId: String(t.id),
+    title: t.subject?.trim() || t.raw_subject?.trim() || firstLine || `Zendesk ticket #${t.id}`,
+    status: t.status === 'solved' || t.status === 'closed' ? 'DONE' : 'TODO',
+    channel: CHANNELS[String(t.via?.channel ?? '')] ?? 'API',
+    customerSourceId: String(t.requester_id),
+    labels: t.tags,
+    createdAt: new Date(t.created_at),
+  };
+}
+
+export function mapComment(ticketId: number, c: ZendeskComment, attachments: AttachmentRecord[]): EntryRecord {
+  return {
+    sourceId: String(c.id),
+    threadSourceId: String(ticketId),
+    kind: c.public ? 'message' : 'note',
+    author: c.author_id === ZENDESK_SYSTEM_AUTHOR ? { kind: 'system', name: 'Zendesk' } : { kind: 'person', sourceId: String(c.author_id), fallbackName: `Zendesk user ${c.author_id}` },
+    text: c.plain_body ?? c.body ?? null,
+    html: c.html_body ?? null,
+    createdAt: new Date(c.created_at),
+    attachments,
+  };
+}

@@ -1,0 +1,201 @@
+import pLimit from 'p-limit';
+import type { AttachmentRecord, EntryRecord, ImportStream, PersonRecord, RecordFailure, StreamContext, StreamPage, ThreadRecord } from '../../src/import/adapter.ts';
+import { ATTACHMENT_NOT_FETCHED, MAX_ATTACHMENT_DOWNLOAD_BYTES, precheckAttachment } from '../../src/import/attachment-precheck.ts';
+import { ProviderError, RecordError } from '../../src/import/errors.ts';
+import type { ProviderClient } from '../../src/import/http-client.ts';
+import { mapComment, mapTicket, mapUser, ZENDESK_SYSTEM_AUTHOR } from './map.ts';
+import {
+  attachmentSchema,
+  commentSchema,
+  commentsPageSchema,
+  exportPageSchema,
+  ticketSchema,
+  userSchema,
+  usersListSchema,
+  type ZendeskComment,
+} from './schemas.ts';
+
+/**
+ * Zendesk's streams: users, then tickets (each page with its tickets' comments and attachments).
+ * Both walk the cursor-based incremental exports: never the time-based export (it repeats
+ * records at page boundaries) and never offset paging (refused past 10,000 records).
+ */
+
+/** Where an export stands: Zendesk's after_cursor, or (before the first page) a start time. */
+type ExportCursor = { after: string } | { startTime: number };
+
+const SHOW_MANY_MAX = 100;
+const COMMENTS_PAGE_SIZE = 100;
+const EXCERPT_CHARS = 500;
+
+export type StreamOptions = { client: ProviderClient; pageSize: number | undefined; concurrency: number };
+
+function asExportCursor(cursor: unknown): ExportCursor {
+  if (cursor && typeof cursor === 'object') {
+    const c = cursor as Record<string, unknown>;
+    if (typeof c.after === 'string') return { after: c.after };
+    if (typeof c.startTime === 'number') return { startTime: c.startTime };
+  }
+  return { startTime: 0 };
+}
+
+/** One page of an incremental export, with the rules Zendesk documents for ending it. */
+async function exportPage(client: ProviderClient, key: 'users' | 'tickets', cursor: unknown, perPage: number, signal: AbortSignal) {
+  const at = asExportCursor(cursor);
+  // Zendesk refuses a start_time within the last minute.
+  const params = 'after' in at ? { cursor: at.after, per_page: perPage } : { start_time: Math.min(at.startTime, Math.floor(Date.now() / 1000) - 60), per_page: perPage };
+  const res = await client.get(`/api/v2/incremental/${key}/cursor.json`, { params, signal });
+  const parsed = exportPageSchema(key).safeParse(res.data);
+  if (!parsed.success) {
+    throw new ProviderError({ method: 'GET', path: new URL(res.url).pathname, status: res.status, detail: `unexpected ${key} export page: ${parsed.error.issues[0]?.message ?? 'bad shape'}` });
+  }
+  const page = parsed.data;
+  // An empty page before the end is not the end; a missing cursor before the end is an error.
+  if (!page.end_of_stream && !page.after_cursor) {
+    throw new ProviderError({ method: 'GET', path: new URL(res.url).pathname, status: res.status, detail: `the ${key} export gave no after_cursor before end_of_stream` });
+  }
+  const next: ExportCursor = page.after_cursor ? { after: page.after_cursor } : at;
+  return { items: page[key], cursor: next, done: page.end_of_stream };
+}
+
+function failure(recordType: RecordFailure['recordType'], raw: unknown, reason: string): RecordFailure {
+  const id = raw && typeof raw === 'object' ? String((raw as { id?: unknown }).id ?? '?') : '?';
+  return { recordType, sourceId: id, reason, excerpt: JSON.stringify(raw)?.slice(0, EXCERPT_CHARS) };
+}
+
+export function usersStream(o: StreamOptions): ImportStream {
+  return {
+    name: 'users',
+    async nextPage(cursor, ctx): Promise<StreamPage> {
+      const page = await exportPage(o.client, 'users', cursor, o.pageSize ?? 1000, ctx.signal);
+      const people: PersonRecord[] = [];
+      const failures: RecordFailure[] = [];
+      for (const raw of page.items) {
+        const u = userSchema.safeParse(raw);
+        if (u.success) people.push(mapUser(u.data));
+        else failures.push(failure('person', raw, `unreadable user: ${u.error.issues[0]?.message}`));
+      }
+      return { people, failures, cursor: page.cursor, done: page.done };
+    },
+  };
+}
+
+export function ticketsStream(o: StreamOptions): ImportStream {
+  const limit = pLimit(o.concurrency);
+  return {
+    name: 'tickets',
+    async nextPage(cursor, ctx): Promise<StreamPage> {
+      const page = await exportPage(o.client, 'tickets', cursor, o.pageSize ?? 100, ctx.signal);
+      const threads: ThreadRecord[] = [];
+      const failures: RecordFailure[] = [];
+      const skipped: NonNullable<StreamPage['skipped']> = [];
+      const live: Array<{ id: number }> = [];
+      for (const raw of page.items) {
+        const t = ticketSchema.safeParse(raw);
+        if (!t.success) failures.push(failure('thread', raw, `unreadable ticket: ${t.error.issues[0]?.message}`));
+        else if (t.data.status === 'deleted') skipped.push({ recordType: 'thread', sourceId: String(t.data.id) });
+        else {
+          threads.push(mapTicket(t.data));
+          live.push(t.data);
+        }
+      }
+      const comments = await Promise.all(live.map((t) => limit(() => listComments(o.client, t.id, ctx.signal))));
+      const gone = new Set<string>();
+      const byTicket: Array<{ ticketId: number; comments: ZendeskComment[] }> = [];
+      comments.forEach((c, i) => {
+        const ticketId = live[i]!.id;
+        if (c === 'gone') gone.add(String(ticketId));
+        else {
+          failures.push(...c.failures);
+          byTicket.push({ ticketId, comments: c.comments });
+        }
+      });
+      // A ticket deleted between the export and its comments is skipped like any deleted ticket.
+      const kept = threads.filter((t) => !gone.has(t.sourceId));
+      for (const id of gone) skipped.push({ recordType: 'thread', sourceId: id });
+
+      const people = await unknownPeople(o.client, ctx, [...kept.map((t) => Number(t.customerSourceId)), ...byTicket.flatMap((t) => t.comments.map((c) => c.author_id))]);
+      const knownEntries = await ctx.known('entry', byTicket.flatMap((t) => t.comments.map((c) => String(c.id))));
+      const entries: EntryRecord[] = [];
+      const downloads: Array<Promise<void>> = [];
+      for (const { ticketId, comments: list } of byTicket) {
+        for (const c of list) {
+          const attachments: AttachmentRecord[] = [];
+          // Attachments are fetched only for comments not imported yet.
+          if (!knownEntries.has(String(c.id))) {
+            for (const a of c.attachments) {
+              const record: AttachmentRecord = { sourceId: String(a.id), fileName: a.file_name, contentType: a.content_type ?? 'application/octet-stream', size: a.size, inline: a.inline ?? false, content: null };
+              attachments.push(record);
+              record.refusal = precheckAttachment(a.file_name, a.size) ?? undefined;
+              if (!record.refusal) downloads.push(limit(() => download(o.client, record, a.content_url, ctx.signal, failures)));
+            }
+          }
+          entries.push(mapComment(ticketId, c, attachments));
+        }
+      }
+      await Promise.all(downloads);
+      return { people, threads: kept, entries, skipped, failures, cursor: page.cursor, done: page.done };
+    },
+  };
+}
+
+/** Every comment of one ticket, cursor-paged; 'gone' when the ticket no longer exists. */
+async function listComments(client: ProviderClient, ticketId: number, signal: AbortSignal): Promise<{ comments: ZendeskComment[]; failures: RecordFailure[] } | 'gone'> {
+  const comments: ZendeskComment[] = [];
+  const failures: RecordFailure[] = [];
+  let next: string | null = `/api/v2/tickets/${ticketId}/comments.json?page[size]=${COMMENTS_PAGE_SIZE}`;
+  while (next) {
+    let data: unknown;
+    try {
+      data = (await client.get(next, { signal })).data;
+    } catch (err) {
+      if (err instanceof RecordError && err.reason === 'not_found') return 'gone';
+      throw err;
+    }
+    const page = commentsPageSchema.safeParse(data);
+    if (!page.success) throw new ProviderError({ method: 'GET', path: `/api/v2/tickets/${ticketId}/comments.json`, status: 200, detail: `unexpected comments page: ${page.error.issues[0]?.message}` });
+    for (const raw of page.data.comments) {
+      const c = commentSchema.safeParse(raw);
+      if (c.success) comments.push(c.data);
+      else failures.push(failure('entry', raw, `unreadable comment on ticket ${ticketId}: ${c.error.issues[0]?.message}`));
+    }
+    const after = page.data.meta.after_cursor;
+    next = page.data.meta.has_more ? (page.data.links?.next ?? (after ? `/api/v2/tickets/${ticketId}/comments.json?page[size]=${COMMENTS_PAGE_SIZE}&page[after]=${encodeURIComponent(after)}` : null)) : null;
+  }
+  return { comments, failures };
+}
+
+/** People the page refers to that the ledger does not know yet, fetched 100 at a time. */
+async function unknownPeople(client: ProviderClient, ctx: StreamContext, ids: number[]): Promise<PersonRecord[]> {
+  const wanted = [...new Set(ids.filter((id) => id !== ZENDESK_SYSTEM_AUTHOR).map(String))];
+  const known = await ctx.known('person', wanted);
+  const missing = wanted.filter((id) => !known.has(id));
+  const people: PersonRecord[] = [];
+  for (let i = 0; i < missing.length; i += SHOW_MANY_MAX) {
+    const batch = missing.slice(i, i + SHOW_MANY_MAX);
+    const res = await client.get('/api/v2/users/show_many.json', { params: { ids: batch.join(',') }, signal: ctx.signal });
+    const list = usersListSchema.safeParse(res.data);
+    if (!list.success) throw new ProviderError({ method: 'GET', path: '/api/v2/users/show_many.json', status: res.status, detail: 'unexpected users list' });
+    for (const raw of list.data.users) {
+      const u = userSchema.safeParse(raw);
+      // An unreadable person here surfaces as a ticket or comment that cannot be mapped.
+      if (u.success) people.push(mapUser(u.data));
+    }
+  }
+  return people;
+}
+
+async function download(client: ProviderClient, record: AttachmentRecord, url: string, signal: AbortSignal, failures: RecordFailure[]): Promise<void> {
+  try {
+    // content_url answers 302 to Zendesk's file host: the client sends credentials to the Zendesk host only.
+    const res = await client.get(url, { responseType: 'arraybuffer', maxBytes: MAX_ATTACHMENT_DOWNLOAD_BYTES, signal });
+    record.content = res.data;
+    if (!record.contentType || record.contentType === 'application/octet-stream') record.contentType = res.headers['content-type'] ?? record.contentType;
+  } catch (err) {
+    if (!(err instanceof RecordError) && !(err instanceof ProviderError)) throw err;
+    record.refusal = { code: ATTACHMENT_NOT_FETCHED, reason: err.message };
+    failures.push({ recordType: 'attachment', sourceId: record.sourceId, reason: `could not fetch ${record.fileName}: ${err.message}` });
+  }
+}
+
+export { attachmentSchema };

@@ -1,0 +1,163 @@
+import { isDatabaseUnavailable, withTransaction, type Pool } from '../db/pool.ts';
+import type { ImportAdapter, StreamContext } from './adapter.ts';
+import { afterRun, markNeedsReauth, openConnection, type ImportConnection } from './connections.ts';
+import { mergeCounts, type RunCounts } from './counts.ts';
+import { AuthError, coerceError, errorDisposition, RetryLaterError } from './errors.ts';
+import { LedgerConflictError, lookupLedger, ledgerKey, type LedgerScope } from './ledger.ts';
+import { writePage } from './page-writer.ts';
+import { acquireLease, checkpoint, finishRun, LeaseLostError, loadCursor, parkRun, releaseLease, renewLease, type ImportRun, type StreamProgress } from './runs.ts';
+
+/**
+ * Executes one import run, or the next slice of it: takes the run's lease, walks the adapter's
+ * streams in order from their committed cursors, and commits each page with its cursor. Network
+ * I/O happens outside any transaction. Never sleeps for long: a rate limit or outage parks the
+ * run with the time to come back, and a slice ends after `sliceMs` so jobs stay short.
+ */
+
+export type ExecuteDeps = {
+  pool: Pool;
+  secretsKey: Buffer;
+  adapters: Readonly<Record<string, ImportAdapter<any, any>>>;
+  /** Who holds the lease: unique per worker process. */
+  owner: string;
+  leaseMs: number;
+  /** Time after which the run continues in a new job; Infinity runs to the end. */
+  sliceMs: number;
+  userAgent: string;
+  signal?: AbortSignal | undefined;
+  /** Called after each committed page (the CLI's progress bar). */
+  onPage?: ((info: { stream: string; counts: RunCounts; progress: Record<string, StreamProgress> }) => void) | undefined;
+};
+
+export type ExecuteOutcome =
+  | { status: 'succeeded' | 'failed' | 'needs_reauth' | 'cancelled'; error?: string | undefined }
+  | { status: 'waiting'; retryAt: Date; error: string }
+  | { status: 'continue' }
+  /** Another live worker holds the run. */
+  | { status: 'busy' };
+
+export async function executeRun(deps: ExecuteDeps, runId: string): Promise<ExecuteOutcome> {
+  const run = await acquireLease(deps.pool, runId, deps.owner, deps.leaseMs);
+  if (!run) return { status: 'busy' };
+  const opened = await openConnection(deps.pool, deps.secretsKey, run.connectionId);
+  if (!opened || opened.connection.status !== 'active') {
+    const status = opened?.connection.status === 'needs_reauth' ? 'needs_reauth' : 'cancelled';
+    const error = opened?.connection.lastError ?? `the connection is ${opened?.connection.status ?? 'gone'}`;
+    await finishRun(deps.pool, run.id, deps.owner, status, error);
+    return { status, error };
+  }
+  const { connection, credentials } = opened;
+  const adapter = deps.adapters[connection.provider];
+  if (!adapter) {
+    await finishRun(deps.pool, run.id, deps.owner, 'failed', `no importer for provider ${connection.provider}`);
+    return { status: 'failed', error: `no importer for provider ${connection.provider}` };
+  }
+
+  const abort = new AbortController();
+  const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
+  // The heartbeat keeps the lease while a slow page is fetched; losing it stops this worker at once.
+  const heartbeat = setInterval(() => {
+    renewLease(deps.pool, run.id, deps.owner, deps.leaseMs).catch((err: unknown) => abort.abort(coerceError(err)));
+  }, Math.max(100, Math.floor(deps.leaseMs / 3)));
+  const session = adapter.open({ credentials: adapter.credentialsSchema.parse(credentials), settings: adapter.settingsSchema.parse(connection.settings), userAgent: deps.userAgent });
+  try {
+    return await walkStreams(deps, run, connection, adapter, session.streams, signal);
+  } catch (caught) {
+    return await settleFailure(deps, run, connection, caught);
+  } finally {
+    clearInterval(heartbeat);
+    session.close();
+  }
+}
+
+async function walkStreams(
+  deps: ExecuteDeps,
+  run: ImportRun,
+  connection: ImportConnection,
+  adapter: ImportAdapter<any, any>,
+  streams: ReturnType<ImportAdapter['open']>['streams'],
+  signal: AbortSignal,
+): Promise<ExecuteOutcome> {
+  const scope: LedgerScope = { workspaceId: run.workspaceId, provider: connection.provider, account: connection.account, connectionId: connection.id, runId: run.id };
+  const counts: RunCounts = structuredClone(run.counts);
+  const progress: Record<string, StreamProgress> = structuredClone(run.progress);
+  const sliceEnds = Date.now() + deps.sliceMs;
+  const ctx: StreamContext = {
+    signal,
+    known: async (recordType, ids) => {
+      const found = await lookupLedger(deps.pool, scope, ids.map((id) => [recordType, id]));
+      return new Map(ids.flatMap((id) => {
+        const entry = found.get(ledgerKey(recordType, id));
+        return entry ? [[id, entry] as const] : [];
+      }));
+    },
+  };
+  for (const stream of streams) {
+    const state = (progress[stream.name] ??= { pages: 0, done: false });
+    if (state.done) continue;
+    let cursor = await loadCursor(deps.pool, connection.id, stream.name);
+    for (;;) {
+      if (Date.now() >= sliceEnds) {
+        await releaseLease(deps.pool, run.id, deps.owner);
+        return { status: 'continue' };
+      }
+      signal.throwIfAborted();
+      const page = await stream.nextPage(cursor, ctx);
+      await withTransaction(deps.pool, async (tx) => {
+        const result = await writePage(tx, scope, stream.name, page, adapter.countNames);
+        const nextCounts = mergeCounts(structuredClone(counts), result.counts);
+        const nextProgress = { ...progress, [stream.name]: { pages: state.pages + 1, done: page.done } };
+        await checkpoint(tx, run, deps.owner, deps.leaseMs, { stream: stream.name, cursor: page.cursor, counts: nextCounts, progress: nextProgress });
+        // Only after commit does the in-memory state move on (a rolled-back page is read again).
+        return () => {
+          mergeCounts(counts, result.counts);
+          state.pages += 1;
+          state.done = page.done;
+        };
+      }).then((apply) => apply());
+      cursor = page.cursor;
+      deps.onPage?.({ stream: stream.name, counts, progress });
+      if (page.done) break;
+    }
+  }
+  await finishRun(deps.pool, run.id, deps.owner, 'succeeded', null);
+  await afterRun(deps.pool, connection.id, { succeeded: true, fullRun: run.kind === 'full', error: null });
+  return { status: 'succeeded' };
+}
+
+/** The error handler: park and come back, ask for re-authorisation, or fail the run. */
+async function settleFailure(deps: ExecuteDeps, run: ImportRun, connection: ImportConnection, caught: unknown): Promise<ExecuteOutcome> {
+  const err = coerceError(caught);
+  // The database itself is gone: nothing can be recorded; the job's retry resumes from the last page.
+  if (isDatabaseUnavailable(err)) throw err;
+  if (err instanceof LeaseLostError || (err.name === 'AbortError' && deps.signal?.aborted !== true)) {
+    // Another worker owns the run now (this one was presumed dead): leave everything to it.
+    return { status: 'busy' };
+  }
+  if (deps.signal?.aborted) {
+    // Shutting down: hand the run back so the next worker resumes it at once.
+    await releaseLease(deps.pool, run.id, deps.owner);
+    return { status: 'continue' };
+  }
+  if (err instanceof LedgerConflictError) {
+    const retryAt = new Date(Date.now() + 1_000);
+    await parkRun(deps.pool, run.id, deps.owner, retryAt, err.message);
+    return { status: 'waiting', retryAt, error: err.message };
+  }
+  const disposition = errorDisposition(err);
+  if (disposition === 'retry_later') {
+    const retryAt = (err as RetryLaterError).retryAt;
+    await parkRun(deps.pool, run.id, deps.owner, retryAt, err.message);
+    return { status: 'waiting', retryAt, error: err.message };
+  }
+  if (disposition === 'needs_reauth') {
+    const message = (err as AuthError).providerMessage ?? err.message;
+    await markNeedsReauth(deps.pool, connection.id, message);
+    await finishRun(deps.pool, run.id, deps.owner, 'needs_reauth', message);
+    await afterRun(deps.pool, connection.id, { succeeded: false, fullRun: run.kind === 'full', error: message });
+    return { status: 'needs_reauth', error: message };
+  }
+  await finishRun(deps.pool, run.id, deps.owner, 'failed', err.message);
+  await afterRun(deps.pool, connection.id, { succeeded: false, fullRun: run.kind === 'full', error: err.message });
+  return { status: 'failed', error: err.message };
+}

@@ -1,0 +1,246 @@
+import type { Queryable } from '../db/pool.ts';
+import { importAttachments, type ImportedAttachment } from '../domain/attachments.ts';
+import { importCustomers, normaliseEmail, type ImportedPerson } from '../domain/customers.ts';
+import { newId } from '../domain/ids.ts';
+import { importLabels, importThreadLabels } from '../domain/labels.ts';
+import type { WriteContext } from '../domain/origin.ts';
+import { importTenantCustomers, importTenants } from '../domain/tenants.ts';
+import { stripNul } from '../domain/text.ts';
+import { importThreads, type ImportedThread } from '../domain/threads.ts';
+import { importTimelineEntries, type ImportedEntry } from '../domain/timeline-entries.ts';
+import { judgeAttachments } from '../inbound/attachment-rules.ts';
+import type { EntryRecord, LedgerEntry, RecordFailure, RecordType, StreamPage } from './adapter.ts';
+import { insertLedgerRows, ledgerKey, lookupLedger, type LedgerScope, type LedgerType, type NewLedgerRow } from './ledger.ts';
+import { addCount, type RunCounts } from './counts.ts';
+import { ATTACHMENT_NOT_FETCHED } from './attachment-precheck.ts';
+
+/**
+ * Writes one page of source records, create-only, in the caller's transaction and in a fixed
+ * number of statements whatever the page's size: one ledger lookup, then one multi-row insert
+ * per kind of row, then the ledger rows. Dependency order within the page: tenants, people,
+ * threads, labels, entries, attachments.
+ */
+
+const MAX_EXCERPT = 500;
+
+export type PageResult = { counts: RunCounts; failures: RecordFailure[] };
+
+export async function writePage(
+  db: Queryable,
+  scope: LedgerScope,
+  stream: string,
+  page: StreamPage,
+  countNames: Readonly<Record<RecordType, string>>,
+): Promise<PageResult> {
+  const ctx: WriteContext = { db, workspaceId: scope.workspaceId, origin: 'import' };
+  const counts: RunCounts = {};
+  const count = (type: RecordType | 'agent', what: 'created' | 'linked' | 'skipped' | 'failed', n = 1) =>
+    addCount(counts, type === 'agent' ? 'agents' : countNames[type], what, n);
+  const failures: RecordFailure[] = [...(page.failures ?? [])];
+  const fail = (f: RecordFailure) => failures.push(f);
+  const newRows = new Map<string, NewLedgerRow>();
+  const record = (row: NewLedgerRow) => newRows.set(ledgerKey(row.type, row.sourceId), row);
+
+  const people = dedupe(page.people ?? []);
+  const tenants = dedupe(page.tenants ?? []);
+  const threads = dedupe(page.threads ?? []);
+  const entries = dedupe(page.entries ?? []);
+  const threadLabels = (t: { sourceId: string; labels: string[] }) => [...new Set(t.labels.map((l) => stripNul(l).trim().slice(0, 200)).filter((l) => l !== ''))];
+
+  const keys: Array<[LedgerType, string]> = [];
+  for (const t of tenants) keys.push(['tenant', t.sourceId]);
+  for (const p of people) {
+    keys.push(['person', p.sourceId]);
+    if (p.tenantSourceId) keys.push(['tenant', p.tenantSourceId]);
+  }
+  for (const t of threads) {
+    keys.push(['thread', t.sourceId], ['person', t.customerSourceId]);
+    for (const l of threadLabels(t)) keys.push(['label', l.toLowerCase()], ['thread_label', `${t.sourceId}/${l.toLowerCase()}`]);
+  }
+  for (const e of entries) {
+    keys.push(['entry', e.sourceId], ['thread', e.threadSourceId]);
+    if (e.author.kind === 'person') keys.push(['person', e.author.sourceId]);
+  }
+  const ledger = await lookupLedger(db, scope, keys);
+  const known = (type: LedgerType, id: string): LedgerEntry | undefined => ledger.get(ledgerKey(type, id)) ?? asEntry(newRows.get(ledgerKey(type, id)));
+
+  // Tenants
+  const newTenants = tenants.filter((t) => !countSkipped(known('tenant', t.sourceId), () => count('tenant', 'skipped')));
+  const tenantIds = await importTenants(ctx, newTenants.map((t) => ({ externalId: stripNul(t.externalId), name: stripNul(t.name) })));
+  for (const t of newTenants) {
+    const got = tenantIds.get(stripNul(t.externalId))!;
+    record({ type: 'tenant', sourceId: t.sourceId, entityType: 'tenant', entityId: got.tenantId, disposition: got.created ? 'created' : 'linked' });
+    count('tenant', got.created ? 'created' : 'linked');
+  }
+
+  // People: agents are authors only; customers are found by email or created.
+  const newCustomers: ImportedPerson[] = [];
+  const tenantOf = new Map<string, string>();
+  for (const p of people) {
+    if (countSkipped(known('person', p.sourceId), () => count(p.role === 'agent' ? 'agent' : 'person', 'skipped'))) continue;
+    if (p.role === 'agent') {
+      record({ type: 'person', sourceId: p.sourceId, entityType: 'agent', entityId: null, disposition: 'created', details: { name: stripNul(p.name) ?? null, email: stripNul(p.email) ?? null } });
+      count('agent', 'created');
+      continue;
+    }
+    let email: string | null = null;
+    if (p.email !== null && p.email.trim() !== '') {
+      try {
+        email = normaliseEmail(stripNul(p.email));
+      } catch {
+        fail({ recordType: 'person', sourceId: p.sourceId, reason: `unusable email address ${JSON.stringify(p.email)}`, excerpt: JSON.stringify(p) });
+        continue;
+      }
+    }
+    newCustomers.push({ key: p.sourceId, email, fullName: p.name, createdAt: p.createdAt ?? null });
+    if (p.tenantSourceId) tenantOf.set(p.sourceId, p.tenantSourceId);
+  }
+  const customers = await importCustomers(ctx, newCustomers);
+  const memberships: Array<{ tenantId: string; customerId: string }> = [];
+  for (const [sourceId, got] of customers) {
+    record({ type: 'person', sourceId, entityType: 'customer', entityId: got.customerId, disposition: got.created ? 'created' : 'linked' });
+    count('person', got.created ? 'created' : 'linked');
+    const tenantSourceId = tenantOf.get(sourceId);
+    const tenantId = tenantSourceId ? known('tenant', tenantSourceId)?.entityId : undefined;
+    // Membership is added for a customer this import created; an existing customer is left as it is.
+    if (got.created && tenantId) memberships.push({ tenantId, customerId: got.customerId });
+  }
+  await importTenantCustomers(ctx, memberships);
+
+  // Threads
+  const newThreads: ImportedThread[] = [];
+  for (const t of threads) {
+    if (countSkipped(known('thread', t.sourceId), () => count('thread', 'skipped'))) continue;
+    const person = known('person', t.customerSourceId);
+    if (!person || person.entityType !== 'customer' || !person.entityId) {
+      const why = person?.entityType === 'agent' ? 'is an agent, not a customer' : 'was not imported';
+      fail({ recordType: 'thread', sourceId: t.sourceId, reason: `its requester ${t.customerSourceId} ${why}`, excerpt: JSON.stringify(t) });
+      continue;
+    }
+    const id = newId('thread', t.createdAt.getTime());
+    newThreads.push({ id, customerId: person.entityId, title: t.title, status: t.status, channel: t.channel, createdAt: t.createdAt });
+    record({ type: 'thread', sourceId: t.sourceId, entityType: 'thread', entityId: id, disposition: 'created' });
+    count('thread', 'created');
+  }
+  await importThreads(ctx, newThreads);
+
+  // Labels: a label the workspace has is linked; one placed on a thread once is never placed again.
+  const wantedPairs: Array<{ threadSourceId: string; threadId: string; name: string }> = [];
+  for (const t of threads) {
+    const threadId = known('thread', t.sourceId)?.entityId;
+    if (!threadId) continue;
+    for (const name of threadLabels(t)) {
+      if (!known('thread_label', `${t.sourceId}/${name.toLowerCase()}`)) wantedPairs.push({ threadSourceId: t.sourceId, threadId, name });
+    }
+  }
+  const missingLabels = [...new Set(wantedPairs.map((p) => p.name).filter((n) => !known('label', n.toLowerCase())))];
+  const labelIds = await importLabels(ctx, missingLabels);
+  for (const [lower, got] of labelIds) {
+    record({ type: 'label', sourceId: lower, entityType: 'label', entityId: got.labelId, disposition: got.created ? 'created' : 'linked' });
+    count('label', got.created ? 'created' : 'linked');
+  }
+  const pairs: Array<{ threadId: string; labelId: string }> = [];
+  for (const p of wantedPairs) {
+    const key = `${p.threadSourceId}/${p.name.toLowerCase()}`;
+    const labelId = known('label', p.name.toLowerCase())?.entityId;
+    if (!labelId || newRows.has(ledgerKey('thread_label', key))) continue;
+    pairs.push({ threadId: p.threadId, labelId });
+    record({ type: 'thread_label', sourceId: key, entityType: 'thread_label', entityId: labelId, disposition: 'created' });
+  }
+  await importThreadLabels(ctx, pairs);
+
+  // Entries and their attachments
+  const newEntries: ImportedEntry[] = [];
+  const files: ImportedAttachment[] = [];
+  for (const e of entries) {
+    if (countSkipped(known('entry', e.sourceId), () => count('entry', 'skipped'))) continue;
+    const threadId = known('thread', e.threadSourceId)?.entityId;
+    if (!threadId) {
+      fail({ recordType: 'entry', sourceId: e.sourceId, reason: `its thread ${e.threadSourceId} was not imported`, excerpt: excerptOf(e) });
+      continue;
+    }
+    const id = newId('timelineEntry', e.createdAt.getTime());
+    newEntries.push({ id, threadId, ...entryAuthorAndKind(e, known), text: e.text, html: e.html, createdAt: e.createdAt });
+    record({ type: 'entry', sourceId: e.sourceId, entityType: 'timeline_entry', entityId: id, disposition: 'created' });
+    count('entry', 'created');
+    for (const file of judgeFiles(e)) {
+      files.push({ ...file, timelineEntryId: id } as ImportedAttachment);
+      count('attachment', file.status === 'accepted' ? 'created' : 'skipped');
+    }
+  }
+  await importTimelineEntries(ctx, newEntries);
+  await importAttachments(ctx, files);
+
+  for (const s of page.skipped ?? []) count(s.recordType, 'skipped');
+  for (const f of failures) count(f.recordType, 'failed');
+  await recordFailures(db, scope, stream, failures);
+  await insertLedgerRows(db, scope, [...newRows.values()]);
+  return { counts, failures };
+}
+
+function dedupe<T extends { sourceId: string }>(records: T[]): T[] {
+  return [...new Map(records.map((r) => [r.sourceId, r])).values()];
+}
+
+function asEntry(row: NewLedgerRow | undefined): LedgerEntry | undefined {
+  return row ? { entityType: row.entityType, entityId: row.entityId, details: row.details ?? null } : undefined;
+}
+
+function countSkipped(entry: LedgerEntry | undefined, onSkip: () => void): boolean {
+  if (entry) onSkip();
+  return entry !== undefined;
+}
+
+function entryAuthorAndKind(e: EntryRecord, known: (type: LedgerType, id: string) => LedgerEntry | undefined): Pick<ImportedEntry, 'author' | 'kind'> {
+  const message = e.kind === 'message';
+  if (e.author.kind === 'system') return { author: { type: 'system', name: e.author.name }, kind: message ? 'outbound_message' : 'note' };
+  const person = known('person', e.author.sourceId);
+  if (person?.entityType === 'customer' && person.entityId) {
+    return { author: { type: 'customer', customerId: person.entityId }, kind: message ? 'inbound_message' : 'note' };
+  }
+  if (person?.entityType === 'agent') {
+    const d = person.details ?? {};
+    return { author: { type: 'user', name: typeof d.name === 'string' ? d.name : null, email: typeof d.email === 'string' ? d.email : null }, kind: message ? 'outbound_message' : 'note' };
+  }
+  // Someone the provider no longer knows (a deleted user): kept under the name the adapter gave.
+  return { author: { type: 'system', name: e.author.fallbackName }, kind: message ? 'inbound_message' : 'note' };
+}
+
+/** Plain's attachment rules, as for inbound email: refusals the adapter made stand; the rest are judged on their bytes. */
+function judgeFiles(e: EntryRecord): Array<Omit<ImportedAttachment, 'timelineEntryId'>> {
+  const fetched = e.attachments.filter((a) => !a.refusal && a.content !== null);
+  const decisions = judgeAttachments(fetched.map((a) => ({ fileName: a.fileName, contentType: a.contentType, content: a.content! })));
+  const decided = new Map(fetched.map((a, i) => [a, decisions[i]!]));
+  return e.attachments.map((a, position) => {
+    const base = { position, fileName: a.fileName, contentType: a.contentType || 'application/octet-stream', inline: a.inline, size: a.size, content: a.content };
+    const d = decided.get(a);
+    if (!d) return { ...base, status: 'rejected' as const, code: a.refusal?.code ?? ATTACHMENT_NOT_FETCHED };
+    return d.status === 'accepted' ? { ...base, fileName: d.fileName, status: 'accepted' as const } : { ...base, fileName: d.fileName, status: 'rejected' as const, code: d.code };
+  });
+}
+
+function excerptOf(e: EntryRecord): string {
+  return JSON.stringify({ ...e, attachments: e.attachments.map((a) => a.fileName) });
+}
+
+async function recordFailures(db: Queryable, scope: LedgerScope, stream: string, failures: RecordFailure[]): Promise<void> {
+  if (failures.length === 0) return;
+  await db.query(
+    `INSERT INTO import_record_errors (workspace_id, run_id, stream, source_type, source_id, reason, excerpt)
+     SELECT $1, $2, x.stream, x."recordType", x."sourceId", x.reason, x.excerpt
+       FROM jsonb_to_recordset($3) AS x(stream text, "recordType" text, "sourceId" text, reason text, excerpt text)`,
+    [
+      scope.workspaceId,
+      scope.runId,
+      JSON.stringify(
+        failures.map((f) => ({
+          stream,
+          recordType: f.recordType,
+          sourceId: stripNul(f.sourceId),
+          reason: stripNul(f.reason).slice(0, 2000),
+          excerpt: f.excerpt === undefined ? null : stripNul(f.excerpt).slice(0, MAX_EXCERPT),
+        })),
+      ),
+    ],
+  );
+}
