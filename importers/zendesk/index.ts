@@ -3,7 +3,7 @@ import { parseIetfRateLimitHeaders, type ResponseHeaders } from '../../src/impor
 import type { ImportAdapter } from '../../src/import/adapter.ts';
 import { AuthError, ProviderError } from '../../src/import/errors.ts';
 import { credentialsSchema, meSchema, settingsSchema, type ZendeskCredentials, type ZendeskSettings } from './schemas.ts';
-import { ticketsStream, usersStream } from './streams.ts';
+import { organizationsStream, ticketsStream, usersStream } from './streams.ts';
 
 /** Zendesk's budget: the IETF `ratelimit-*` headers, else `x-rate-limit` / `x-rate-limit-remaining`. */
 function zendeskRateLimit(headers: ResponseHeaders) {
@@ -20,20 +20,21 @@ export const zendeskAdapter: ImportAdapter<ZendeskCredentials, ZendeskSettings> 
   account: (s) => s.subdomain,
   describeCredentials: (c): Record<string, string> => ('email' in c ? { type: 'api_token', email: c.email } : { type: 'oauth' }),
   countNames: { person: 'users', tenant: 'organizations', thread: 'tickets', entry: 'comments', attachment: 'attachments', label: 'tags' },
-  open({ credentials, settings, userAgent }) {
+  open({ credentials, settings, userAgent, http }) {
     const client = createProviderClient({
       baseUrl: settings.baseUrl ?? `https://${settings.subdomain}.zendesk.com`,
       // API token auth is `{email}/token:{token}` over Basic; OAuth is a bearer token.
       auth: 'email' in credentials ? { type: 'basic', username: `${credentials.email}/token`, password: credentials.apiToken } : { type: 'bearer', token: credentials.oauthToken },
-      timeoutMs: 30_000,
+      timeoutMs: http?.timeoutMs ?? 30_000,
       userAgent,
       rateLimit: { parseHeaders: zendeskRateLimit },
-      maxRetries: 5,
-      maxInlineWaitMs: 15_000,
+      maxRetries: http?.maxRetries ?? 5,
+      maxInlineWaitMs: http?.maxInlineWaitMs ?? 15_000,
+      backoffBaseMs: http?.backoffBaseMs,
     });
     const options = { client, pageSize: settings.pageSize, concurrency: settings.concurrency ?? 8 };
     return {
-      streams: [usersStream(options), ticketsStream(options)],
+      streams: [organizationsStream(options), usersStream(options), ticketsStream(options)],
       async verify(signal) {
         const res = await client.get('/api/v2/users/me.json', { signal });
         const me = meSchema.safeParse(res.data);

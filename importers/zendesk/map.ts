@@ -1,5 +1,5 @@
-import type { AttachmentRecord, EntryRecord, PersonRecord, ThreadRecord } from '../../src/import/adapter.ts';
-import type { ZendeskComment, ZendeskTicket, ZendeskUser } from './schemas.ts';
+import type { AttachmentRecord, EntryRecord, PersonRecord, TenantRecord, ThreadRecord } from '../../src/import/adapter.ts';
+import type { ZendeskComment, ZendeskOrganization, ZendeskTicket, ZendeskUser } from './schemas.ts';
 
 /** Zendesk records -> the engine's records. Pure functions: no calls, no database. */
 
@@ -44,4 +44,9 @@ export function mapComment(ticketId: number, c: ZendeskComment, attachments: Att
     createdAt: new Date(c.created_at),
     attachments,
   };
+}
+
+/** An organization is a tenant; its own external id when it has one, else one made from its Zendesk id. */
+export function mapOrganization(o: ZendeskOrganization): TenantRecord {
+  return { sourceId: String(o.id), externalId: o.external_id?.trim() || `zendesk-organization-${o.id}`, name: o.name.trim() || `Organization ${o.id}` };
 }

@@ -89,3 +89,11 @@ export const commentsPageSchema = z.object({
 
 export const usersListSchema = z.object({ users: z.array(z.unknown()) });
 export const meSchema = z.object({ user: z.object({ id, name: z.string().nullable().optional(), role: z.string().optional() }) });
+
+export const organizationSchema = z.object({ id, name: z.string(), external_id: z.string().nullable().optional() });
+export type ZendeskOrganization = z.infer<typeof organizationSchema>;
+
+export const organizationsPageSchema = z.object({
+  organizations: z.array(z.unknown()),
+  meta: z.object({ has_more: z.boolean(), after_cursor: z.string().nullable().optional() }),
+});

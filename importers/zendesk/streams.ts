@@ -3,12 +3,14 @@ import type { AttachmentRecord, EntryRecord, ImportStream, PersonRecord, RecordF
 import { ATTACHMENT_NOT_FETCHED, MAX_ATTACHMENT_DOWNLOAD_BYTES, precheckAttachment } from '../../src/import/attachment-precheck.ts';
 import { ProviderError, RecordError } from '../../src/import/errors.ts';
 import type { ProviderClient } from '../../src/import/http-client.ts';
-import { mapComment, mapTicket, mapUser, ZENDESK_SYSTEM_AUTHOR } from './map.ts';
+import { mapComment, mapOrganization, mapTicket, mapUser, ZENDESK_SYSTEM_AUTHOR } from './map.ts';
 import {
   attachmentSchema,
   commentSchema,
   commentsPageSchema,
   exportPageSchema,
+  organizationSchema,
+  organizationsPageSchema,
   ticketSchema,
   userSchema,
   usersListSchema,
@@ -61,6 +63,31 @@ async function exportPage(client: ProviderClient, key: 'users' | 'tickets', curs
 function failure(recordType: RecordFailure['recordType'], raw: unknown, reason: string): RecordFailure {
   const id = raw && typeof raw === 'object' ? String((raw as { id?: unknown }).id ?? '?') : '?';
   return { recordType, sourceId: id, reason, excerpt: JSON.stringify(raw)?.slice(0, EXCERPT_CHARS) };
+}
+
+/**
+ * Organizations have no cursor-based incremental export: the list endpoint's cursor paging (id
+ * order) is walked, and a later run continues after the last organization seen.
+ */
+export function organizationsStream(o: StreamOptions): ImportStream {
+  return {
+    name: 'organizations',
+    async nextPage(cursor, ctx): Promise<StreamPage> {
+      const after = cursor && typeof cursor === 'object' && typeof (cursor as { after?: unknown }).after === 'string' ? (cursor as { after: string }).after : undefined;
+      const res = await o.client.get('/api/v2/organizations.json', { params: { 'page[size]': 100, 'page[after]': after }, signal: ctx.signal });
+      const page = organizationsPageSchema.safeParse(res.data);
+      if (!page.success) throw new ProviderError({ method: 'GET', path: '/api/v2/organizations.json', status: res.status, detail: `unexpected organizations page: ${page.error.issues[0]?.message}` });
+      const tenants = [];
+      const failures: RecordFailure[] = [];
+      for (const raw of page.data.organizations) {
+        const org = organizationSchema.safeParse(raw);
+        if (org.success) tenants.push(mapOrganization(org.data));
+        else failures.push(failure('tenant', raw, `unreadable organization: ${org.error.issues[0]?.message}`));
+      }
+      const next = page.data.meta.after_cursor ?? after;
+      return { tenants, failures, cursor: next ? { after: next } : null, done: !page.data.meta.has_more };
+    },
+  };
 }
 
 export function usersStream(o: StreamOptions): ImportStream {

@@ -96,6 +96,9 @@ export type AdapterSession = {
   close(): void;
 };
 
+/** Engine-wide HTTP settings an adapter's client takes over (tests shorten them). */
+export type HttpTuning = { timeoutMs?: number | undefined; maxInlineWaitMs?: number | undefined; backoffBaseMs?: number | undefined; maxRetries?: number | undefined };
+
 export type ImportAdapter<Credentials = unknown, Settings = unknown> = {
   provider: string;
   credentialsSchema: z.ZodType<Credentials>;
@@ -106,5 +109,5 @@ export type ImportAdapter<Credentials = unknown, Settings = unknown> = {
   describeCredentials(credentials: Credentials): Record<string, string>;
   /** How the run's counts name each record type (Zendesk: users, tickets, comments). */
   countNames: Readonly<Record<RecordType, string>>;
-  open(input: { credentials: Credentials; settings: Settings; userAgent: string }): AdapterSession;
+  open(input: { credentials: Credentials; settings: Settings; userAgent: string; http?: HttpTuning | undefined }): AdapterSession;
 };

@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable, withTransaction, type Pool } from '../db/pool.ts';
-import type { ImportAdapter, StreamContext } from './adapter.ts';
+import type { HttpTuning, ImportAdapter, StreamContext } from './adapter.ts';
 import { afterRun, markNeedsReauth, openConnection, type ImportConnection } from './connections.ts';
 import { mergeCounts, type RunCounts } from './counts.ts';
 import { AuthError, coerceError, errorDisposition, RetryLaterError } from './errors.ts';
@@ -24,6 +24,7 @@ export type ExecuteDeps = {
   /** Time after which the run continues in a new job; Infinity runs to the end. */
   sliceMs: number;
   userAgent: string;
+  http?: HttpTuning | undefined;
   signal?: AbortSignal | undefined;
   /** Called after each committed page (the CLI's progress bar). */
   onPage?: ((info: { stream: string; counts: RunCounts; progress: Record<string, StreamProgress> }) => void) | undefined;
@@ -59,7 +60,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string): Promise<Exec
   const heartbeat = setInterval(() => {
     renewLease(deps.pool, run.id, deps.owner, deps.leaseMs).catch((err: unknown) => abort.abort(coerceError(err)));
   }, Math.max(100, Math.floor(deps.leaseMs / 3)));
-  const session = adapter.open({ credentials: adapter.credentialsSchema.parse(credentials), settings: adapter.settingsSchema.parse(connection.settings), userAgent: deps.userAgent });
+  const session = adapter.open({ credentials: adapter.credentialsSchema.parse(credentials), settings: adapter.settingsSchema.parse(connection.settings), userAgent: deps.userAgent, http: deps.http });
   try {
     return await walkStreams(deps, run, connection, adapter, session.streams, signal);
   } catch (caught) {

@@ -65,7 +65,8 @@ export async function canonicalDump(db: Queryable, workspaceId: string) {
                           FROM customers c LEFT JOIN companies co ON co.id = c.company_id WHERE c.workspace_id = $1 ORDER BY c.email NULLS LAST, c.full_name`),
     companies: await q(`SELECT domain, name, origin FROM companies WHERE workspace_id = $1 ORDER BY domain`),
     labels: await q(`SELECT name, origin FROM labels WHERE workspace_id = $1 ORDER BY lower(name)`),
-    tenants: await q(`SELECT external_id, name FROM tenants WHERE workspace_id = $1 ORDER BY external_id`),
+    tenants: await q(`SELECT t.external_id, t.name, (SELECT array_agg(coalesce(c.email, c.full_name) ORDER BY c.email) FROM tenant_customers tc JOIN customers c ON c.id = tc.customer_id WHERE tc.tenant_id = t.id) AS members
+                        FROM tenants t WHERE t.workspace_id = $1 ORDER BY t.external_id`),
     threads: await q(`SELECT l.source_id AS ticket, t.title, t.status, t.channel, coalesce(c.email, c.full_name) AS customer,
                              to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') AS created,
                              to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') AS updated,

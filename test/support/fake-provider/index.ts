@@ -2,7 +2,7 @@ import { startFakeServer, type CoreOptions, type FakeServer } from './core.ts';
 import { zendeskProvider, type ZendeskOptions, type ZendeskState } from './zendesk.ts';
 
 export type { Fault, LoggedRequest, AttachmentRequest, RateLimitOptions } from './core.ts';
-export { generateZendesk, zendeskFixtures, type ZendeskSource, type ZTicket, type ZUser, type ZComment } from './zendesk-data.ts';
+export { generateZendesk, zendeskFixtures, type ZendeskSource, type ZTicket, type ZUser, type ZComment, type ZOrganization } from './zendesk-data.ts';
 export { DEFAULT_ZENDESK_AUTH, type ZendeskState, type ZendeskOptions } from './zendesk.ts';
 
 /**

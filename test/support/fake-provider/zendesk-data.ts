@@ -79,7 +79,11 @@ export type ZendeskSource = {
   emptyPages: { users: number[]; tickets: number[] };
   /** The user returned by users/me. */
   meId: number;
+  /** Organizations, in id order (the list endpoint's order). */
+  organizations: (base: string) => ZOrganization[];
 };
+
+export type ZOrganization = { id: number; url: string; name: string; external_id: string | null; created_at: string; updated_at: string; [k: string]: unknown };
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 export const toSeconds = (isoTime: string) => Math.floor(Date.parse(isoTime) / 1000);
@@ -111,7 +115,7 @@ type Fixtures = {
   tickets: ZTicket[];
   comments: Record<string, ZComment[]>;
   attachments: Record<string, FixtureBlob>;
-  organizations: unknown[];
+  organizations: ZOrganization[];
 };
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/zendesk/', import.meta.url));
@@ -171,6 +175,7 @@ export function zendeskFixtures(options: FixtureSourceOptions = {}): ZendeskSour
       tickets: options.emptyPages?.tickets ?? (options.emptyPages ? [] : [3]),
     },
     meId: admin?.id ?? f.users[0]!.id,
+    organizations: (base) => withBase([...f.organizations].sort((a, b) => a.id - b.id), base),
   };
 }
 
@@ -391,5 +396,6 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
     },
     emptyPages: { users: options.emptyPages?.users ?? [], tickets: options.emptyPages?.tickets ?? [] },
     meId: USER_ID0,
+    organizations: () => [],
   };
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ProviderDefinition, Reply, Route, RouteContext } from './core.ts';
-import { toSeconds, zendeskFixtures, type ZComment, type ZendeskSource, type ZTicket, type ZUser } from './zendesk-data.ts';
+import { toSeconds, zendeskFixtures, type ZComment, type ZendeskSource, type ZOrganization, type ZTicket, type ZUser } from './zendesk-data.ts';
 
 /**
  * Zendesk's routes for the fake provider server, with the pagination semantics Zendesk
@@ -215,6 +215,16 @@ export function createZendeskState(source: ZendeskSource, base: string) {
       return bumpTicket(ticketId, (t) => ({ ...t, ...patch }));
     },
 
+    extraOrganizations: [] as ZOrganization[],
+
+    /** A new organization (ids after the fixtures'). */
+    addOrganization(o: { id: number; name: string; external_id?: string | null }): ZOrganization {
+      const at = isoNow(tick());
+      const org: ZOrganization = { url: `${base}/api/v2/organizations/${o.id}.json`, external_id: null, created_at: at, updated_at: at, ...o };
+      this.extraOrganizations.push(org);
+      return org;
+    },
+
     /** A new (or updated) user at the end of the users stream. */
     addUser(u: Partial<ZUser> & { name: string }): ZUser {
       const now = tick();
@@ -380,8 +390,30 @@ function authenticate(state: ZendeskState, ctx: RouteContext): Reply | undefined
   return undefined;
 }
 
+/** List organizations with cursor pagination (`page[size]` up to 100, `page[after]`), in id order. */
+function listOrganizations(state: ZendeskState, ctx: RouteContext): Reply {
+  const all = [...state.source.organizations(ctx.baseUrl), ...state.extraOrganizations];
+  const size = Number(ctx.query.get('page[size]') ?? 100);
+  if (!Number.isInteger(size) || size < 1 || size > 100) return json(400, { error: 'InvalidPaginationParameter', description: 'page[size] must be between 1 and 100' });
+  const afterRaw = ctx.query.get('page[after]');
+  const after = afterRaw ? Number(Buffer.from(afterRaw, 'base64url').toString().replace(/^o/, '')) : 0;
+  if (Number.isNaN(after)) return json(400, { error: 'InvalidPaginationParameter', description: 'Invalid cursor' });
+  const rest = all.filter((o) => o.id > after);
+  const page = rest.slice(0, size);
+  const hasMore = rest.length > size;
+  const enc = (id: number) => Buffer.from(`o${id}`).toString('base64url');
+  const afterCursor = page.length ? enc(page.at(-1)!.id) : null;
+  const path = `${ctx.baseUrl}/api/v2/organizations.json?page[size]=${size}`;
+  return json(200, {
+    organizations: page,
+    meta: { has_more: hasMore, after_cursor: afterCursor, before_cursor: page.length ? enc(page[0]!.id) : null },
+    links: { next: hasMore && afterCursor ? `${path}&page[after]=${afterCursor}` : null, prev: null },
+  });
+}
+
 export function zendeskRoutes(state: ZendeskState): Route[] {
   return [
+    { method: 'GET', pattern: /^\/api\/v2\/organizations(?:\.json)?$/, handle: (ctx) => listOrganizations(state, ctx) },
     { method: 'GET', pattern: /^\/api\/v2\/incremental\/users\/cursor(?:\.json)?$/, handle: (ctx) => incrementalExport(state, state.users, 'users', ctx) },
     { method: 'GET', pattern: /^\/api\/v2\/incremental\/tickets\/cursor(?:\.json)?$/, handle: (ctx) => incrementalExport(state, state.tickets, 'tickets', ctx) },
     { method: 'GET', pattern: /^\/api\/v2\/tickets\/(\d+)\/comments(?:\.json)?$/, handle: (ctx) => listComments(state, ctx) },
