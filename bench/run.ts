@@ -1,10 +1,12 @@
 import { benchCustomers } from './customers.ts';
+import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
 import { benchWebhooks } from './webhooks.ts';
 
 /** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   customers: () => benchCustomers(),
+  'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),
   webhooks: () => benchWebhooks(),
 };

@@ -38,6 +38,10 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
   AUTO_RESPONSE_DELAY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   AUTO_RESPONSE_WINDOW_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  IMPORT_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  IMPORT_LEASE_SECONDS: z.coerce.number().min(1).max(3_600).default(30),
+  IMPORT_SCHEDULER_SECONDS: z.coerce.number().min(0.2).max(3_600).default(15),
+  IMPORT_SLICE_SECONDS: z.coerce.number().min(1).max(86_400).default(120),
   PUBLIC_URL: z
     .string()
     .trim()
@@ -60,6 +64,14 @@ export type Config = Readonly<{
   webhookAllowPrivate: boolean;
   autoResponseDelaySeconds: number;
   autoResponseWindowSeconds: number;
+  /** Lets an import connection's base URL be http:// or a private address (the fake provider, sandboxes). */
+  importAllowPrivate: boolean;
+  /** How long a worker's claim on a run lasts without renewal: a dead worker's run resumes after this. */
+  importLeaseSeconds: number;
+  /** How often each process looks for due connections and for runs whose worker died. */
+  importSchedulerSeconds: number;
+  /** How long one job works on a run before it continues in a new job. */
+  importSliceSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -113,5 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === '1' || e.WEBHOOK_ALLOW_PRIVATE === 'true',
     autoResponseDelaySeconds: e.AUTO_RESPONSE_DELAY_SECONDS,
     autoResponseWindowSeconds: e.AUTO_RESPONSE_WINDOW_SECONDS,
+    importAllowPrivate: e.IMPORT_ALLOW_PRIVATE === '1' || e.IMPORT_ALLOW_PRIVATE === 'true',
+    importLeaseSeconds: e.IMPORT_LEASE_SECONDS,
+    importSchedulerSeconds: e.IMPORT_SCHEDULER_SECONDS,
+    importSliceSeconds: e.IMPORT_SLICE_SECONDS,
   });
 }

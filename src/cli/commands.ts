@@ -7,8 +7,8 @@ import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson } from './credentials-file.ts';
 
 /** Opens the database (joining a running `intake start`'s embedded server), migrated, for one command. */
-async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config, { poolSize: 2, applicationName: 'intake-cli' });
+export async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>, poolSize = 2): Promise<T> {
+  const db = await openDatabase(config, { poolSize, applicationName: 'intake-cli' });
   try {
     await migrate(db.pool);
     return await fn(db);

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { InputError } from '../domain/input-error.ts';
 import { migrateCommand, workspaceCreateCommand } from './commands.ts';
 import { ingestCommand, parseCommand } from './inbound-commands.ts';
+import { importStatusCommand, importZendeskCommand, type ZendeskImportOptions } from './import-commands.ts';
 import { runService } from './start.ts';
 
 function config(): Config {
@@ -49,6 +50,32 @@ program
   .requiredOption('--workspace <id>', 'the workspace to ingest into')
   .action(async (file: string, options: { workspace: string }) => {
     process.exitCode = await ingestCommand(config(), file, options.workspace);
+  });
+
+const importing = program.command('import').description('import history from a helpdesk (create-only: never updates what exists)');
+importing
+  .command('zendesk')
+  .description('connect a Zendesk account to a workspace and import it; --once runs the import here in the foreground')
+  .requiredOption('--workspace <id>', 'the workspace to import into')
+  .requiredOption('--subdomain <name>', 'the Zendesk subdomain (acme for acme.zendesk.com)')
+  .option('--email <email>', "an admin's email, with --token")
+  .option('--token <token>', 'a Zendesk API token')
+  .option('--oauth-token <token>', 'an OAuth access token instead of --email/--token')
+  .option('--base-url <url>', 'another Zendesk base URL (a sandbox, or the fake provider for tests and the demo)')
+  .option('--page-size <n>', 'records per export page (1-1000)')
+  .option('--schedule-minutes <n>', 'minutes between incremental runs (default 5)')
+  .option('--once', 'run the import now, in this process, with a progress bar, and print a summary')
+  .option('--json', 'print only one JSON object: the run status and counts per stream')
+  .action(async (options: ZendeskImportOptions) => {
+    process.exitCode = await importZendeskCommand(config(), options);
+  });
+importing
+  .command('status')
+  .description('every import connection with its latest run')
+  .option('--workspace <id>', 'only this workspace')
+  .option('--json', 'print exactly one JSON object')
+  .action(async (options: { workspace?: string; json?: boolean }) => {
+    process.exitCode = await importStatusCommand(config(), options);
   });
 
 try {

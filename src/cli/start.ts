@@ -11,6 +11,9 @@ import { createMailTransport } from '../events/auto-responder.ts';
 import { startAutoResponseWorker } from '../jobs/auto-response-worker.ts';
 import { startEventsWorker } from '../jobs/events-worker.ts';
 import { startInboundWorker } from '../jobs/inbound-worker.ts';
+import { startImportWorker } from '../jobs/import-worker.ts';
+import { IMPORT_ADAPTERS } from '../../importers/index.ts';
+import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
 import { createLogger } from './logger.ts';
@@ -71,6 +74,20 @@ export async function runService(config: Config): Promise<void> {
       logger,
     );
     cleanup.push(() => events.stop());
+    const imports = await startImportWorker(
+      jobs.boss,
+      {
+        pool: db.pool,
+        secretsKey: secrets.secretsKey,
+        adapters: IMPORT_ADAPTERS,
+        leaseMs: config.importLeaseSeconds * 1000,
+        sliceMs: config.importSliceSeconds * 1000,
+        schedulerMs: config.importSchedulerSeconds * 1000,
+        userAgent: IMPORT_USER_AGENT,
+      },
+      logger,
+    );
+    cleanup.push(() => imports.stop());
     const app = await buildApp({
       pool: db.pool,
       boss: jobs.boss,
@@ -78,6 +95,8 @@ export async function runService(config: Config): Promise<void> {
       inboundBasicAuth: secrets.inboundBasicAuth,
       secretsKey: secrets.secretsKey,
       webhookAllowPrivate: config.webhookAllowPrivate,
+      importAdapters: IMPORT_ADAPTERS,
+      importAllowPrivate: config.importAllowPrivate,
       logger,
     });
     cleanup.push(() => app.close());

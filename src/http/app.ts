@@ -12,6 +12,9 @@ import { inboundRoutes } from './routes/inbound.ts';
 import { inboundEmailRoutes } from './routes/inbound-emails.ts';
 import { threadRoutes } from './routes/threads.ts';
 import { webhookTargetRoutes } from './routes/webhook-targets.ts';
+import { importConnectionRoutes } from './routes/import-connections.ts';
+import type { ImportAdapter } from '../import/adapter.ts';
+import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 
 export type AppDeps = {
@@ -24,6 +27,9 @@ export type AppDeps = {
   /** For webhook target secrets; without it the webhook target routes are not mounted. */
   secretsKey?: Buffer;
   webhookAllowPrivate?: boolean;
+  /** The importers the API offers; import routes are mounted with boss and secretsKey. */
+  importAdapters?: Readonly<Record<string, ImportAdapter<any, any>>>;
+  importAllowPrivate?: boolean;
   logger?: Logger;
 };
 
@@ -49,6 +55,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     autoResponseRoutes(api, { db: deps.pool });
     if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
     if (deps.secretsKey) webhookTargetRoutes(api, { pool: deps.pool, secretsKey: deps.secretsKey, allowPrivate: deps.webhookAllowPrivate ?? false });
+    if (deps.boss && deps.secretsKey && deps.importAdapters) {
+      importConnectionRoutes(api, {
+        pool: deps.pool,
+        boss: deps.boss,
+        secretsKey: deps.secretsKey,
+        adapters: deps.importAdapters,
+        allowPrivate: deps.importAllowPrivate ?? false,
+        userAgent: IMPORT_USER_AGENT,
+      });
+    }
   });
   const { boss, inboundBasicAuth } = deps;
   if (boss && inboundBasicAuth) {
