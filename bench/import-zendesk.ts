@@ -8,7 +8,7 @@ import { createConnection } from '../src/import/connections.ts';
 import type { RunCounts, StreamCounts } from '../src/import/counts.ts';
 import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
 import { createRun, getRun } from '../src/import/runs.ts';
-import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type FakeProvider, type ZendeskSource, type ZUser } from '../test/support/fake-provider/index.ts';
+import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type ZendeskSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
 
 /**
@@ -131,7 +131,7 @@ async function insertTicketPage(pool: Pool, workspaceId: string, source: Zendesk
 function entryAuthor(source: ZendeskSource, authorId: number, isPublic: boolean, customerIds: Map<number, string>) {
   const customerId = customerIds.get(authorId);
   if (customerId) return { kind: isPublic ? 'inbound_message' : 'note', author_type: 'customer', author_customer_id: customerId };
-  const agent: ZUser | undefined = source.userById(authorId, BASELINE_BASE);
+  const agent = source.userById(authorId, BASELINE_BASE);
   if (agent) return { kind: isPublic ? 'outbound_message' : 'note', author_type: 'user', author_name: agent.name, author_email: agent.email };
   return { kind: isPublic ? 'outbound_message' : 'note', author_type: 'system', author_name: 'Zendesk' };
 }
@@ -248,7 +248,9 @@ async function phaseRateLimited(pool: Pool, sizes: Sizes, limit: { limit: number
     const allowed = (limit.limit * 1000) / limit.windowMs;
     const throttledLater = afterFirst.filter((r) => r.status === 429).length;
     console.log(`import-zendesk phase 2 (${sizes.users} users, ${sizes.tickets} tickets x ${sizes.commentsPerTicket} comments, export pages of 100, fake limit ${limit.limit} requests per ${limit.windowMs} ms)`);
-    console.log(`  ${budgeted.length} rate-limited requests in ${((end - firstAt) / 1000).toFixed(1)} s; after the first window: ${achieved.toFixed(1)} requests/s of ${allowed.toFixed(1)} allowed (ratio ${(achieved / allowed).toFixed(3)}, target >= 0.9)`);
+    // Requests go out in a burst at each window's start: the ratio means something only over many windows.
+    const windows = (end - firstAt - limit.windowMs) / limit.windowMs;
+    console.log(`  ${budgeted.length} rate-limited requests in ${((end - firstAt) / 1000).toFixed(1)} s; after the first window (${windows.toFixed(1)} windows): ${achieved.toFixed(1)} requests/s of ${allowed.toFixed(1)} allowed (ratio ${(achieved / allowed).toFixed(3)}, target >= 0.9)`);
     console.log(`  429s: ${fake.rateLimitedCount()} in all, ${throttledLater} after the first window; run parked ${e.parks} times; outcome ${e.outcome}`);
     console.log(`  counts: ${describeCounts(e.counts)}`);
   } finally {

@@ -4,23 +4,15 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
-import type { ImportAdapter } from '../import/adapter.ts';
-import { executeRun, type ExecuteOutcome } from '../import/execute-run.ts';
+import { executeRun, type ExecuteDeps, type ExecuteOutcome } from '../import/execute-run.ts';
 import { claimOrphanedRuns, createRun, type ImportRun } from '../import/runs.ts';
 import { sendInTransaction } from './boss.ts';
 import { QUEUES } from './queues.ts';
 
 const runJob = z.object({ runId: z.string().min(1) });
 
-export type ImportWorkerDeps = {
-  pool: Pool;
-  secretsKey: Buffer;
-  adapters: Readonly<Record<string, ImportAdapter<any, any>>>;
-  leaseMs: number;
-  sliceMs: number;
-  schedulerMs: number;
-  userAgent: string;
-};
+/** What each run's executor needs, less what the worker supplies itself (its name, its shutdown signal). */
+export type ImportWorkerDeps = Omit<ExecuteDeps, 'owner' | 'signal' | 'onPage'> & { schedulerMs: number };
 
 /** This process's name on the leases it takes. */
 export function workerName(): string {
