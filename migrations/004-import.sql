@@ -76,8 +76,10 @@ CREATE TABLE import_ledger (
   disposition text NOT NULL CHECK (disposition IN ('created', 'linked', 'skipped')),
   -- What later records need without another call (an agent's name and email).
   details jsonb,
-  connection_id text REFERENCES import_connections (id) ON DELETE SET NULL,
-  run_id text REFERENCES import_runs (id) ON DELETE SET NULL,
+  -- Which connection and run wrote it, for the record: no foreign keys, which would cost a check
+  -- per row of every page and must not take the ledger with them.
+  connection_id text,
+  run_id text,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (workspace_id, provider, account, source_type, source_id)
 );

@@ -4,7 +4,7 @@ import { afterRun, markNeedsReauth, openConnection, type ImportConnection } from
 import { mergeCounts, type RunCounts } from './counts.ts';
 import { AuthError, coerceError, errorDisposition, RetryLaterError } from './errors.ts';
 import { LedgerConflictError, lookupLedger, ledgerKey, type LedgerScope } from './ledger.ts';
-import { writePage } from './page-writer.ts';
+import { refreshImportStatistics, writePage } from './page-writer.ts';
 import { acquireLease, checkpoint, finishRun, LeaseLostError, loadCursor, parkRun, releaseLease, renewLease, type ImportRun, type StreamProgress } from './runs.ts';
 
 /**
@@ -93,17 +93,22 @@ async function walkStreams(
       }));
     },
   };
+  let committed = 0;
   for (const stream of streams) {
     const state = (progress[stream.name] ??= { pages: 0, done: false });
     if (state.done) continue;
-    let cursor = await loadCursor(deps.pool, connection.id, stream.name);
+    const cursor = await loadCursor(deps.pool, connection.id, stream.name);
+    // The next page is fetched while this one is written: network and database overlap. The
+    // writer checks the ledger itself, so a prefetch that ran before the last commit is harmless.
+    let next = prefetch(stream.nextPage(cursor, ctx));
     for (;;) {
       if (Date.now() >= sliceEnds) {
         await releaseLease(deps.pool, run.id, deps.owner);
         return { status: 'continue' };
       }
       signal.throwIfAborted();
-      const page = await stream.nextPage(cursor, ctx);
+      const page = await next;
+      next = page.done ? prefetch(Promise.resolve(page)) : prefetch(stream.nextPage(page.cursor, ctx));
       await withTransaction(deps.pool, async (tx) => {
         const result = await writePage(tx, scope, stream.name, page, adapter.countNames);
         const nextCounts = mergeCounts(structuredClone(counts), result.counts);
@@ -116,7 +121,9 @@ async function walkStreams(
           state.done = page.done;
         };
       }).then((apply) => apply());
-      cursor = page.cursor;
+      committed += 1;
+      // Statistics after pages 1, 2, 4, 8, ...: always within a factor of two of the tables' size.
+      if ((committed & (committed - 1)) === 0) await refreshImportStatistics(deps.pool);
       deps.onPage?.({ stream: stream.name, counts, progress });
       if (page.done) break;
     }
@@ -124,6 +131,12 @@ async function walkStreams(
   await finishRun(deps.pool, run.id, deps.owner, 'succeeded', null);
   await afterRun(deps.pool, connection.id, { succeeded: true, fullRun: run.kind === 'full', error: null });
   return { status: 'succeeded' };
+}
+
+/** A page fetched ahead: its failure is reported when it is awaited, never as an unhandled rejection. */
+function prefetch<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /** The error handler: park and come back, ask for re-authorisation, or fail the run. */

@@ -28,9 +28,14 @@ export async function lookupLedger(db: Queryable, scope: LedgerScope, keys: Arra
   if (keys.length === 0) return out;
   const unique = [...new Map(keys.map(([t, id]) => [ledgerKey(t, id), [t, id] as const])).values()];
   const { rows } = await db.query<{ source_type: string; source_id: string; entity_type: string; entity_id: string | null; details: Record<string, unknown> | null }>(
-    `SELECT l.source_type, l.source_id, l.entity_type, l.entity_id, l.details
+    // One primary-key probe per key. LIMIT 1 keeps the subquery from being flattened into a join
+    // the planner may hash over the whole ledger while its statistics lag behind a big import.
+    `SELECT k.source_type, k.source_id, l.entity_type, l.entity_id, l.details
        FROM unnest($4::text[], $5::text[]) AS k(source_type, source_id)
-       JOIN import_ledger l ON l.workspace_id = $1 AND l.provider = $2 AND l.account = $3 AND l.source_type = k.source_type AND l.source_id = k.source_id`,
+       CROSS JOIN LATERAL (
+         SELECT entity_type, entity_id, details FROM import_ledger l
+          WHERE l.workspace_id = $1 AND l.provider = $2 AND l.account = $3 AND l.source_type = k.source_type AND l.source_id = k.source_id
+          LIMIT 1) l`,
     [scope.workspaceId, scope.provider, scope.account, unique.map((k) => k[0]), unique.map((k) => k[1])],
   );
   for (const r of rows) out.set(ledgerKey(r.source_type as LedgerType, r.source_id), { entityType: r.entity_type, entityId: r.entity_id, details: r.details });

@@ -244,3 +244,12 @@ async function recordFailures(db: Queryable, scope: LedgerScope, stream: string,
     ],
   );
 }
+
+/**
+ * Fresh planner statistics for the tables an import grows. A big import outgrows them within
+ * minutes, long before autovacuum looks, and the page statements' joins then scan whole tables.
+ * Best effort: without the right to ANALYZE the import is only slower.
+ */
+export async function refreshImportStatistics(db: Queryable): Promise<void> {
+  await db.query('ANALYZE import_ledger, customers, threads, timeline_entries, labels, tenants').catch(() => undefined);
+}

@@ -134,7 +134,9 @@ export class RateBudget {
       const estimate = Math.max(0, snapshot.remaining - this.#inFlight);
       this.#remaining = sameWindow && this.#remaining !== undefined ? Math.min(this.#remaining, estimate) : estimate;
     }
-    if (resetAt !== undefined) this.#resetAt = sameWindow && this.#resetAt !== undefined ? Math.max(this.#resetAt, resetAt) : resetAt;
+    // Providers round the reset up to whole seconds, so every answer over-estimates it: the
+    // earliest estimate in a window is the closest, and waking then still never comes early.
+    if (resetAt !== undefined) this.#resetAt = sameWindow && this.#resetAt !== undefined ? Math.min(this.#resetAt, resetAt) : resetAt;
   }
 
   #sleep(ms: number, signal?: AbortSignal): Promise<void> {
