@@ -160,6 +160,7 @@ async function importThroughEngine(pool: Pool, baseUrl: string, settings: Record
     leaseMs: 30_000,
     sliceMs: Number.POSITIVE_INFINITY,
     userAgent: 'intake-bench',
+    allowPrivate: true,
     // Timestamps the end of each stream (they run one after the other).
     onPage: ({ stream, counts, progress }) => {
       if (progress[stream]?.done && !marks[stream]) marks[stream] = { at: performance.now(), counts: structuredClone(counts) };

@@ -197,6 +197,8 @@ describe('import connections API', () => {
       const patched = await api(apiKey, 'PATCH', `/v1/import-connections/${conn.id}`, { credentials: { ...credentials, apiToken: 'rotated-token' } });
       expect(patched.status).toBe(200);
       expect(patched.body.importConnection).toMatchObject({ status: 'active', lastError: null });
+      // Scheduled runs resume too.
+      expect(patched.body.importConnection.nextRunAt).not.toBeNull();
       const retried = await api(apiKey, 'POST', `/v1/import-connections/${conn.id}/runs`);
       expect((await waitForRun(apiKey, retried.body.importRun.id)).status).toBe('succeeded');
     } finally {

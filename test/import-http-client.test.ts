@@ -37,6 +37,7 @@ function client(baseUrl: string, overrides: Partial<ProviderClientOptions> = {})
     maxInlineWaitMs: 3_000,
     backoffBaseMs: 10,
     backoffMaxMs: 50,
+    allowPrivateAddresses: true,
     ...overrides,
   });
   open.push(c);
@@ -107,6 +108,22 @@ describe('rate budget', () => {
     expect(tooMany()).toBe(0);
     expect(server.requests).toHaveLength(24);
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 300); // 24 requests need at least 5 windows
+  });
+
+  it('an unmetered download neither waits for the budget nor spends it', async () => {
+    // The API announces its budget is spent for a minute; files are served outside it.
+    const server = await serve((req, res) => {
+      if (req.url?.startsWith('/file')) return res.end(Buffer.from('file'));
+      json(res, 200, { ok: true }, { 'x-limit': 1, 'x-remaining': 0, 'x-reset-ms': 60_000 });
+    });
+    const c = client(server.url, { rateLimit: testHeaders });
+    expect((await c.get('/api/items.json')).status).toBe(200);
+    const started = Date.now();
+    expect((await c.get('/file.bin', { responseType: 'arraybuffer', unmetered: true })).data.toString()).toBe('file');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // A metered call is told to come back when the window resets, instead of waiting inline.
+    await expect(c.get('/api/items.json')).rejects.toBeInstanceOf(RetryLaterError);
+    expect(server.requests.map((r) => r.url)).toEqual(['/api/items.json', '/file.bin']);
   });
 
   it('without reading the headers the same server has to send 429s (and Retry-After still gets the work done)', async () => {
@@ -302,5 +319,17 @@ describe('hosts, redirects and sizes', () => {
       expect(err.message).toBe(`GET ${path} failed: the response is larger than 4000 bytes`);
     }
     expect((await c.get('/streamed', { responseType: 'arraybuffer', maxBytes: 10_000 })).data).toHaveLength(10_000);
+  });
+});
+
+describe('private addresses', () => {
+  it('are refused unless allowed, whether the URL names an address or a name that resolves to one', async () => {
+    const inside = await serve((_req, res) => res.end('{"secret":true}'));
+    // A literal address is refused before any connection; a name, by the agent's lookup. Neither is retried.
+    await expect(client(inside.url, { allowPrivateAddresses: false }).get('/x')).rejects.toMatchObject({ name: 'RecordError', reason: 'refused' });
+    const byName = client(inside.url.replace('127.0.0.1', 'localhost'), { allowPrivateAddresses: false });
+    await expect(byName.get('/x')).rejects.toMatchObject({ name: 'ProviderError', detail: expect.stringContaining('non-public') });
+    expect(inside.requests).toHaveLength(0);
+    expect((await client(inside.url).get('/x')).data).toEqual({ secret: true });
   });
 });

@@ -186,20 +186,26 @@ describe('Zendesk import of the fixtures', () => {
     const { db, workspace, connection, fake } = await setUp();
     fake.state.addTicket({ requester_id: 4242, subject: 'From someone Zendesk no longer has' });
     fake.state.addComment(105, { author_id: 5353, body: 'Written by a deleted user' });
+    // An agent as requester; emoji where the excerpt is cut and a lone surrogate, which jsonb refuses.
+    fake.state.addTicket({ requester_id: 360002, subject: `${'😀'.repeat(300)}\ud83d` });
     const { runId, outcome } = await runImport(db.pool, connection.id);
     expect(outcome.status).toBe('succeeded');
     const errors = await listRecordErrors(db.pool, workspace.id, runId, 10);
-    expect(errors.total).toBe(2);
+    expect(errors.total).toBe(4);
     expect(errors.errors.map((e) => [e.stream, e.recordType, e.reason])).toEqual([
       ['tickets', 'thread', 'its requester 4242 was not imported'],
+      ['tickets', 'thread', 'its requester 360002 is an agent, not a customer'],
+      ['tickets', 'entry', expect.stringMatching(/^its thread \d+ was not imported$/)],
       ['tickets', 'entry', expect.stringMatching(/^its thread \d+ was not imported$/)],
     ]);
+    expect(errors.errors[1]!.excerpt!.isWellFormed()).toBe(true);
+    expect(errors.errors[1]!.excerpt).toContain('😀😀');
     expect(errors.errors[0]!.excerpt).toContain('From someone Zendesk no longer has');
     const dump = await canonicalDump(db.pool, workspace.id);
     expect(dump.totals.threads).toBe(8);
     // A comment by a person Zendesk no longer knows is kept, under a name that says so.
     expect(dump.entries.find((e) => e.text === 'Written by a deleted user')).toMatchObject({ author_type: 'system', author: 'Zendesk user 5353' });
     const run = (await getRun(db.pool, workspace.id, runId))!;
-    expect(run.counts.tickets).toMatchObject({ created: 8, failed: 1 });
+    expect(run.counts.tickets).toMatchObject({ created: 8, failed: 2 });
   });
 });

@@ -31,6 +31,7 @@ export const zendeskAdapter: ImportAdapter<ZendeskCredentials, ZendeskSettings> 
       maxRetries: http?.maxRetries ?? 5,
       maxInlineWaitMs: http?.maxInlineWaitMs ?? 15_000,
       backoffBaseMs: http?.backoffBaseMs,
+      allowPrivateAddresses: http?.allowPrivateAddresses,
     });
     const options = { client, pageSize: settings.pageSize, concurrency: settings.concurrency ?? 8 };
     return {

@@ -1,3 +1,4 @@
+import { clip } from '../../src/domain/text.ts';
 import type { AttachmentRecord, EntryRecord, PersonRecord, TenantRecord, ThreadRecord } from '../../src/import/adapter.ts';
 import type { ZendeskComment, ZendeskOrganization, ZendeskTicket, ZendeskUser } from './schemas.ts';
 
@@ -21,10 +22,10 @@ export function mapUser(u: ZendeskUser): PersonRecord {
 const CHANNELS: Record<string, ThreadRecord['channel']> = { email: 'EMAIL', chat: 'CHAT', native_messaging: 'CHAT', messaging: 'CHAT' };
 
 export function mapTicket(t: ZendeskTicket): ThreadRecord {
-  const firstLine = t.description?.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 200);
+  const firstLine = t.description?.split('\n').find((l) => l.trim() !== '')?.trim();
   return {
     sourceId: String(t.id),
-    title: t.subject?.trim() || t.raw_subject?.trim() || firstLine || `Zendesk ticket #${t.id}`,
+    title: t.subject?.trim() || t.raw_subject?.trim() || (firstLine ? clip(firstLine, 200) : '') || `Zendesk ticket #${t.id}`,
     status: t.status === 'solved' || t.status === 'closed' ? 'DONE' : 'TODO',
     channel: CHANNELS[String(t.via?.channel ?? '')] ?? 'API',
     customerSourceId: String(t.requester_id),

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { AttachmentRecord, EntryRecord, ImportStream, PersonRecord, RecordFailure, StreamContext, StreamPage, ThreadRecord } from '../../src/import/adapter.ts';
-import { ATTACHMENT_NOT_FETCHED, MAX_ATTACHMENT_DOWNLOAD_BYTES, precheckAttachment } from '../../src/import/attachment-precheck.ts';
+import { clip } from '../../src/domain/text.ts';
+import { ATTACHMENT_NOT_FETCHED, MAX_ATTACHMENT_DOWNLOAD_BYTES, newAttachmentBudget, precheckAttachment } from '../../src/import/attachment-precheck.ts';
 import { ProviderError, RecordError } from '../../src/import/errors.ts';
 import type { ProviderClient } from '../../src/import/http-client.ts';
 import { mapComment, mapOrganization, mapTicket, mapUser, ZENDESK_SYSTEM_AUTHOR } from './map.ts';
@@ -62,7 +63,7 @@ async function exportPage(client: ProviderClient, key: 'users' | 'tickets', curs
 
 function failure(recordType: RecordFailure['recordType'], raw: unknown, reason: string): RecordFailure {
   const id = raw && typeof raw === 'object' ? String((raw as { id?: unknown }).id ?? '?') : '?';
-  return { recordType, sourceId: id, reason, excerpt: JSON.stringify(raw)?.slice(0, EXCERPT_CHARS) };
+  return { recordType, sourceId: id, reason, excerpt: clip(JSON.stringify(raw) ?? '', EXCERPT_CHARS) };
 }
 
 /**
@@ -83,6 +84,9 @@ export function organizationsStream(o: StreamOptions): ImportStream {
         const org = organizationSchema.safeParse(raw);
         if (org.success) tenants.push(mapOrganization(org.data));
         else failures.push(failure('tenant', raw, `unreadable organization: ${org.error.issues[0]?.message}`));
+      }
+      if (page.data.meta.has_more && !page.data.meta.after_cursor) {
+        throw new ProviderError({ method: 'GET', path: '/api/v2/organizations.json', status: res.status, detail: 'the organizations list gave no after_cursor with has_more' });
       }
       const next = page.data.meta.after_cursor ?? after;
       return { tenants, failures, cursor: next ? { after: next } : null, done: !page.data.meta.has_more };
@@ -150,10 +154,12 @@ export function ticketsStream(o: StreamOptions): ImportStream {
           const attachments: AttachmentRecord[] = [];
           // Attachments are fetched only for comments not imported yet.
           if (!knownEntries.has(String(c.id))) {
+            // Plain's per-entry budget is spent on declared sizes first, so refused files are never downloaded.
+            const budget = newAttachmentBudget();
             for (const a of c.attachments) {
               const record: AttachmentRecord = { sourceId: String(a.id), fileName: a.file_name, contentType: a.content_type ?? 'application/octet-stream', size: a.size, inline: a.inline ?? false, content: null };
               attachments.push(record);
-              record.refusal = precheckAttachment(a.file_name, a.size) ?? undefined;
+              record.refusal = precheckAttachment(a.file_name, a.size, budget) ?? undefined;
               if (!record.refusal) downloads.push(limit(() => download(o.client, record, a.content_url, ctx.signal, failures)));
             }
           }
@@ -215,7 +221,8 @@ async function unknownPeople(client: ProviderClient, ctx: StreamContext, ids: nu
 async function download(client: ProviderClient, record: AttachmentRecord, url: string, signal: AbortSignal, failures: RecordFailure[]): Promise<void> {
   try {
     // content_url answers 302 to Zendesk's file host: the client sends credentials to the Zendesk host only.
-    const res = await client.get(url, { responseType: 'arraybuffer', maxBytes: MAX_ATTACHMENT_DOWNLOAD_BYTES, signal });
+    // Zendesk serves files outside the API: they do not count against its rate limit.
+    const res = await client.get(url, { responseType: 'arraybuffer', maxBytes: MAX_ATTACHMENT_DOWNLOAD_BYTES, signal, unmetered: true });
     record.content = res.data;
     if (!record.contentType || record.contentType === 'application/octet-stream') record.contentType = res.headers['content-type'] ?? record.contentType;
   } catch (err) {

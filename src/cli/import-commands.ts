@@ -126,6 +126,7 @@ async function runInForeground(config: Config, db: Database, secretsKey: Buffer,
     leaseMs: config.importLeaseSeconds * 1000,
     sliceMs: Number.POSITIVE_INFINITY,
     userAgent: IMPORT_USER_AGENT,
+    allowPrivate: true,
     signal: stop.signal,
     onPage: bar ? (p: { counts: RunCounts; progress: Record<string, StreamProgress> }) => bar.update(p.counts, p.progress) : undefined,
   };

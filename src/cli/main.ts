@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { InputError } from '../domain/input-error.ts';
 import { migrateCommand, workspaceCreateCommand } from './commands.ts';
@@ -59,8 +59,8 @@ importing
   .requiredOption('--workspace <id>', 'the workspace to import into')
   .requiredOption('--subdomain <name>', 'the Zendesk subdomain (acme for acme.zendesk.com)')
   .option('--email <email>', "an admin's email, with --token")
-  .option('--token <token>', 'a Zendesk API token')
-  .option('--oauth-token <token>', 'an OAuth access token instead of --email/--token')
+  .addOption(new Option('--token <token>', 'a Zendesk API token (better: the environment, kept out of ps and shell history)').env('ZENDESK_API_TOKEN'))
+  .addOption(new Option('--oauth-token <token>', 'an OAuth access token instead of --email/--token').env('ZENDESK_OAUTH_TOKEN'))
   .option('--base-url <url>', 'another Zendesk base URL (a sandbox, or the fake provider for tests and the demo)')
   .option('--page-size <n>', 'records per export page (1-1000)')
   .option('--schedule-minutes <n>', 'minutes between incremental runs (default 5)')

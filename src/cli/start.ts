@@ -84,6 +84,7 @@ export async function runService(config: Config): Promise<void> {
         sliceMs: config.importSliceSeconds * 1000,
         schedulerMs: config.importSchedulerSeconds * 1000,
         userAgent: IMPORT_USER_AGENT,
+        allowPrivate: config.importAllowPrivate,
       },
       logger,
     );

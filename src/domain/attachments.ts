@@ -104,8 +104,8 @@ export async function importAttachments(ctx: WriteContext, files: ImportedAttach
     code: f.status === 'rejected' ? f.code : null,
     content: f.status === 'accepted' && f.content ? f.content.toString('base64') : null,
   }));
-  const blobs = rows.filter((r) => r.content !== null);
-  if (blobs.length > 0) {
+  // Bytes go in chunks of about 16 MB: one statement for a page's every file could outgrow a string.
+  for (const blobs of chunkBySize(rows.filter((r) => r.content !== null), (r) => r.content!.length, 16 * 1024 * 1024)) {
     await ctx.db.query(
       `INSERT INTO attachment_blobs (workspace_id, sha256, size, content)
        SELECT DISTINCT ON (sha256) $1, sha256, size, decode(content, 'base64') FROM jsonb_to_recordset($2) AS x(sha256 text, size int, content text)
@@ -120,4 +120,21 @@ export async function importAttachments(ctx: WriteContext, files: ImportedAttach
        JOIN timeline_entries e ON e.workspace_id = $1 AND e.id = x.entry`,
     [ctx.workspaceId, JSON.stringify(rows.map(({ content: _c, ...r }) => r))],
   );
+}
+
+function chunkBySize<T>(items: T[], size: (item: T) => number, max: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && bytes + size(item) > max) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size(item);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -218,6 +218,7 @@ export async function importCustomers(ctx: WriteContext, people: ImportedPerson[
       `INSERT INTO companies (id, workspace_id, domain, name, origin)
        SELECT DISTINCT ON (domain) company_id, $1, domain, company_name, 'import'
          FROM jsonb_to_recordset($2) AS x(company_id text, domain text, company_name text) WHERE domain IS NOT NULL
+        ORDER BY domain
        ON CONFLICT (workspace_id, domain) DO NOTHING`,
       [ctx.workspaceId, JSON.stringify(rows)],
     );
@@ -227,6 +228,7 @@ export async function importCustomers(ctx: WriteContext, people: ImportedPerson[
      SELECT x.id, $1, x.email, x.full_name, co.id, 'import', x.created_at, x.created_at
        FROM jsonb_to_recordset($2) AS x(id text, email text, full_name text, domain text, created_at timestamptz)
        LEFT JOIN companies co ON co.workspace_id = $1 AND co.domain = x.domain
+      ORDER BY x.email NULLS LAST
      ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
      RETURNING id`,
     [ctx.workspaceId, JSON.stringify(rows)],

@@ -1,4 +1,5 @@
 import { newId } from './ids.ts';
+import { clip, stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
 import { assertImport, type WriteContext } from './origin.ts';
 
@@ -36,11 +37,11 @@ export async function addLabelToThread(ctx: WriteContext, threadId: string, labe
 export async function importLabels(ctx: WriteContext, names: string[]): Promise<Map<string, { labelId: string; created: boolean }>> {
   assertImport(ctx);
   const out = new Map<string, { labelId: string; created: boolean }>();
-  const wanted = [...new Map(names.map((n) => n.trim().slice(0, 200)).filter((n) => n !== '').map((n) => [n.toLowerCase(), n])).values()];
+  const wanted = [...new Map(names.map((n) => clip(stripNul(n).trim(), 200)).filter((n) => n !== '').map((n) => [n.toLowerCase(), n])).values()];
   if (wanted.length === 0) return out;
   const inserted = await ctx.db.query<Label>(
     `INSERT INTO labels (id, workspace_id, name, origin)
-     SELECT x.id, $1, x.name, 'import' FROM jsonb_to_recordset($2) AS x(id text, name text)
+     SELECT x.id, $1, x.name, 'import' FROM jsonb_to_recordset($2) AS x(id text, name text) ORDER BY lower(x.name)
      ON CONFLICT (workspace_id, lower(name)) DO NOTHING RETURNING id, name`,
     [ctx.workspaceId, JSON.stringify(wanted.map((name) => ({ id: newId('label'), name })))],
   );

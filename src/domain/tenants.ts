@@ -39,7 +39,7 @@ export async function importTenants(ctx: WriteContext, tenants: Array<{ external
   const rows = tenants.map((t) => ({ id: newId('tenant'), external_id: t.externalId, name: t.name.trim() || t.externalId }));
   const inserted = await ctx.db.query<{ id: string; external_id: string }>(
     `INSERT INTO tenants (id, workspace_id, external_id, name, origin)
-     SELECT x.id, $1, x.external_id, x.name, 'import' FROM jsonb_to_recordset($2) AS x(id text, external_id text, name text)
+     SELECT x.id, $1, x.external_id, x.name, 'import' FROM jsonb_to_recordset($2) AS x(id text, external_id text, name text) ORDER BY x.external_id
      ON CONFLICT (workspace_id, external_id) DO NOTHING RETURNING id, external_id`,
     [ctx.workspaceId, JSON.stringify(rows)],
   );

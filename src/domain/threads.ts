@@ -1,6 +1,6 @@
 import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
-import { stripNul } from './text.ts';
+import { clip, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
@@ -80,7 +80,7 @@ export type ImportedThread = { id: string; customerId: string; title: string; st
 export async function importThreads(ctx: WriteContext, threads: ImportedThread[]): Promise<void> {
   assertImport(ctx);
   if (threads.length === 0) return;
-  const rows = threads.map((t) => ({ ...t, title: stripNul(t.title).trim().slice(0, 1000) || '(no subject)', createdAt: t.createdAt.toISOString() }));
+  const rows = threads.map((t) => ({ ...t, title: clip(stripNul(t.title).trim(), 1000) || '(no subject)', createdAt: t.createdAt.toISOString() }));
   const { rowCount } = await ctx.db.query(
     `INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, origin, status_changed_at, created_at, updated_at)
      SELECT x.id, $1, c.id, x.title, x.status, x.channel, 'import', x."createdAt", x."createdAt", x."createdAt"

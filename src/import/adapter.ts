@@ -97,7 +97,7 @@ export type AdapterSession = {
 };
 
 /** Engine-wide HTTP settings an adapter's client takes over (tests shorten them). */
-export type HttpTuning = { timeoutMs?: number | undefined; maxInlineWaitMs?: number | undefined; backoffBaseMs?: number | undefined; maxRetries?: number | undefined };
+export type HttpTuning = { allowPrivateAddresses?: boolean | undefined; timeoutMs?: number | undefined; maxInlineWaitMs?: number | undefined; backoffBaseMs?: number | undefined; maxRetries?: number | undefined };
 
 export type ImportAdapter<Credentials = unknown, Settings = unknown> = {
   provider: string;

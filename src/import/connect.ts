@@ -47,7 +47,7 @@ export async function checkConnectionInput(
     const refused = await refuseWebhookUrl(baseUrl, options.allowPrivate);
     if (refused) throw new InputError('Invalid import connection', [{ field: 'settings.baseUrl', message: refused, type: 'VALIDATION' }]);
   }
-  const session = adapter.open({ credentials: credentials.data, settings: settings.data, userAgent: options.userAgent, http: { timeoutMs: 10_000, maxRetries: 1, maxInlineWaitMs: 5_000 } });
+  const session = adapter.open({ credentials: credentials.data, settings: settings.data, userAgent: options.userAgent, http: { timeoutMs: 10_000, maxRetries: 1, maxInlineWaitMs: 5_000, allowPrivateAddresses: options.allowPrivate } });
   try {
     await session.verify();
   } catch (err) {

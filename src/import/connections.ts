@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
+import { stripNul } from '../domain/text.ts';
 import { decryptSecret, encryptSecret } from '../secret-box.ts';
 
 /** A workspace's link to one provider account. Credentials are sealed with SECRETS_KEY, the connection id as associated data. */
@@ -84,7 +85,8 @@ export async function listConnections(db: Queryable, workspaceId: string, page: 
 /** New credentials (re-authorisation): the connection becomes active again. */
 export async function replaceCredentials(db: Queryable, secretsKey: Buffer, id: string, credentials: unknown): Promise<void> {
   await db.query(
-    `UPDATE import_connections SET credentials_encrypted = $2, status = 'active', last_error = NULL, updated_at = now() WHERE id = $1 AND status <> 'disconnected'`,
+    `UPDATE import_connections SET credentials_encrypted = $2, status = 'active', last_error = NULL, next_run_at = coalesce(next_run_at, now()), updated_at = now()
+      WHERE id = $1 AND status <> 'disconnected'`,
     [id, encryptSecret(secretsKey, JSON.stringify(credentials), id)],
   );
 }
@@ -105,7 +107,7 @@ export async function disconnectConnection(db: Queryable, workspaceId: string, i
 }
 
 export async function markNeedsReauth(db: Queryable, id: string, message: string): Promise<void> {
-  await db.query(`UPDATE import_connections SET status = 'needs_reauth', last_error = $2, updated_at = now() WHERE id = $1 AND status = 'active'`, [id, message]);
+  await db.query(`UPDATE import_connections SET status = 'needs_reauth', last_error = $2, updated_at = now() WHERE id = $1 AND status = 'active'`, [id, stripNul(message)]);
 }
 
 /** After a run ends: the next scheduled run is one schedule away; a successful full run opens incremental runs. */
@@ -116,6 +118,6 @@ export async function afterRun(db: Queryable, id: string, outcome: { succeeded: 
             next_run_at = CASE WHEN status = 'active' THEN now() + make_interval(secs => schedule_seconds) ELSE NULL END,
             last_error = $4, updated_at = now()
       WHERE id = $1`,
-    [id, outcome.succeeded, outcome.fullRun, outcome.error],
+    [id, outcome.succeeded, outcome.fullRun, outcome.error === null ? null : stripNul(outcome.error)],
   );
 }

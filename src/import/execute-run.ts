@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isDatabaseUnavailable, withTransaction, type Pool } from '../db/pool.ts';
 import type { HttpTuning, ImportAdapter, StreamContext } from './adapter.ts';
 import { afterRun, markNeedsReauth, openConnection, type ImportConnection } from './connections.ts';
@@ -24,6 +25,8 @@ export type ExecuteDeps = {
   /** Time after which the run continues in a new job; Infinity runs to the end. */
   sliceMs: number;
   userAgent: string;
+  /** Provider connections may reach loopback and private addresses (tests, the demo, sandboxes). */
+  allowPrivate: boolean;
   http?: HttpTuning | undefined;
   signal?: AbortSignal | undefined;
   /** Called after each committed page (the CLI's progress bar). */
@@ -37,37 +40,45 @@ export type ExecuteOutcome =
   /** Another live worker holds the run. */
   | { status: 'busy' };
 
-export async function executeRun(deps: ExecuteDeps, runId: string): Promise<ExecuteOutcome> {
+export async function executeRun(input: ExecuteDeps, runId: string): Promise<ExecuteOutcome> {
+  // One lease holder per execution: two jobs of one process never both pass the lease check.
+  const deps = { ...input, owner: `${input.owner}/${randomBytes(4).toString('hex')}` };
   const run = await acquireLease(deps.pool, runId, deps.owner, deps.leaseMs);
   if (!run) return { status: 'busy' };
-  const opened = await openConnection(deps.pool, deps.secretsKey, run.connectionId);
-  if (!opened || opened.connection.status !== 'active') {
-    const status = opened?.connection.status === 'needs_reauth' ? 'needs_reauth' : 'cancelled';
-    const error = opened?.connection.lastError ?? `the connection is ${opened?.connection.status ?? 'gone'}`;
-    await finishRun(deps.pool, run.id, deps.owner, status, error);
-    return { status, error };
-  }
-  const { connection, credentials } = opened;
-  const adapter = deps.adapters[connection.provider];
-  if (!adapter) {
-    await finishRun(deps.pool, run.id, deps.owner, 'failed', `no importer for provider ${connection.provider}`);
-    return { status: 'failed', error: `no importer for provider ${connection.provider}` };
-  }
-
   const abort = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
-  // The heartbeat keeps the lease while a slow page is fetched; losing it stops this worker at once.
-  const heartbeat = setInterval(() => {
-    renewLease(deps.pool, run.id, deps.owner, deps.leaseMs).catch((err: unknown) => abort.abort(coerceError(err)));
-  }, Math.max(100, Math.floor(deps.leaseMs / 3)));
-  const session = adapter.open({ credentials: adapter.credentialsSchema.parse(credentials), settings: adapter.settingsSchema.parse(connection.settings), userAgent: deps.userAgent, http: deps.http });
+  let heartbeat: NodeJS.Timeout | undefined;
+  let session: ReturnType<ImportAdapter['open']> | undefined;
+  let connection: ImportConnection | undefined;
   try {
+    const opened = await openConnection(deps.pool, deps.secretsKey, run.connectionId);
+    if (!opened || opened.connection.status !== 'active') {
+      const status = opened?.connection.status === 'needs_reauth' ? 'needs_reauth' : 'cancelled';
+      const error = opened?.connection.lastError ?? `the connection is ${opened?.connection.status ?? 'gone'}`;
+      await finishRun(deps.pool, run.id, deps.owner, status, error);
+      return { status, error };
+    }
+    connection = opened.connection;
+    const adapter = deps.adapters[connection.provider];
+    if (!adapter) throw new Error(`no importer for provider ${connection.provider}`);
+    session = adapter.open({
+      credentials: adapter.credentialsSchema.parse(opened.credentials),
+      settings: adapter.settingsSchema.parse(connection.settings),
+      userAgent: deps.userAgent,
+      http: { ...deps.http, allowPrivateAddresses: deps.allowPrivate },
+    });
+    // The heartbeat keeps the lease while a slow page is fetched; losing it stops this worker at once.
+    heartbeat = setInterval(() => {
+      renewLease(deps.pool, run.id, deps.owner, deps.leaseMs).catch((err: unknown) => abort.abort(coerceError(err)));
+    }, Math.max(100, Math.floor(deps.leaseMs / 3)));
     return await walkStreams(deps, run, connection, adapter, session.streams, signal);
   } catch (caught) {
-    return await settleFailure(deps, run, connection, caught);
+    return await settleFailure(deps, run, connection, caught, abort.signal);
   } finally {
     clearInterval(heartbeat);
-    session.close();
+    // Fetches still in flight (a prefetched page, sibling downloads of a failed one) stop with the run.
+    abort.abort(new Error('the run slice ended'));
+    session?.close();
   }
 }
 
@@ -139,21 +150,24 @@ function prefetch<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/** Database errors worth another try in a moment: deadlocks, serialisation failures, lock and statement timeouts. */
+const TRANSIENT_SQLSTATES = new Set(['40P01', '40001', '55P03', '57014']);
+
 /** The error handler: park and come back, ask for re-authorisation, or fail the run. */
-async function settleFailure(deps: ExecuteDeps, run: ImportRun, connection: ImportConnection, caught: unknown): Promise<ExecuteOutcome> {
+async function settleFailure(deps: ExecuteDeps, run: ImportRun, connection: ImportConnection | undefined, caught: unknown, ours: AbortSignal): Promise<ExecuteOutcome> {
   const err = coerceError(caught);
   // The database itself is gone: nothing can be recorded; the job's retry resumes from the last page.
   if (isDatabaseUnavailable(err)) throw err;
-  if (err instanceof LeaseLostError || (err.name === 'AbortError' && deps.signal?.aborted !== true)) {
-    // Another worker owns the run now (this one was presumed dead): leave everything to it.
-    return { status: 'busy' };
-  }
   if (deps.signal?.aborted) {
     // Shutting down: hand the run back so the next worker resumes it at once.
     await releaseLease(deps.pool, run.id, deps.owner);
     return { status: 'continue' };
   }
-  if (err instanceof LedgerConflictError) {
+  if (err instanceof LeaseLostError || (ours.aborted && ours.reason instanceof LeaseLostError)) {
+    // Another worker owns the run now (this one was presumed dead): leave everything to it.
+    return { status: 'busy' };
+  }
+  if (err instanceof LedgerConflictError || TRANSIENT_SQLSTATES.has(String((err as { code?: unknown }).code)) || ours.aborted) {
     const retryAt = new Date(Date.now() + 1_000);
     await parkRun(deps.pool, run.id, deps.owner, retryAt, err.message);
     return { status: 'waiting', retryAt, error: err.message };
@@ -164,14 +178,15 @@ async function settleFailure(deps: ExecuteDeps, run: ImportRun, connection: Impo
     await parkRun(deps.pool, run.id, deps.owner, retryAt, err.message);
     return { status: 'waiting', retryAt, error: err.message };
   }
-  if (disposition === 'needs_reauth') {
+  const fullRun = run.kind === 'full';
+  if (disposition === 'needs_reauth' && connection) {
     const message = (err as AuthError).providerMessage ?? err.message;
-    await markNeedsReauth(deps.pool, connection.id, message);
     await finishRun(deps.pool, run.id, deps.owner, 'needs_reauth', message);
-    await afterRun(deps.pool, connection.id, { succeeded: false, fullRun: run.kind === 'full', error: message });
+    await afterRun(deps.pool, connection.id, { succeeded: false, fullRun, error: message });
+    await markNeedsReauth(deps.pool, connection.id, message);
     return { status: 'needs_reauth', error: message };
   }
   await finishRun(deps.pool, run.id, deps.owner, 'failed', err.message);
-  await afterRun(deps.pool, connection.id, { succeeded: false, fullRun: run.kind === 'full', error: err.message });
+  if (connection) await afterRun(deps.pool, connection.id, { succeeded: false, fullRun, error: err.message });
   return { status: 'failed', error: err.message };
 }

@@ -1,7 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import axios, { type AxiosResponse } from 'axios';
+import { clip } from '../domain/text.ts';
+import { isPublicAddress, publicOnlyLookup } from '../events/url-guard.ts';
 import { AuthError, coerceError, ProviderError, providerMessage, RecordError, RetryLaterError, type RequestFacts } from './errors.ts';
 import { parseIetfRateLimitHeaders, RateBudget, type RateLimitPolicy, type RateLimitSnapshot, type ResponseHeaders } from './rate-limiter.ts';
 
@@ -30,6 +33,12 @@ export type ProviderClientOptions = {
   maxRedirects?: number | undefined;
   /** The size cap of JSON responses when a call names none. */
   defaultMaxBytes?: number | undefined;
+  /**
+   * Connect to loopback and private addresses (the fake provider, a local sandbox). Off, every
+   * connection is checked at connect time, redirects and re-resolved names included: no
+   * provider response can steer a request into the internal network.
+   */
+  allowPrivateAddresses?: boolean | undefined;
 };
 
 type ParamValue = string | number | boolean | null | undefined;
@@ -42,7 +51,14 @@ export type GetOptions = {
   maxBytes?: number | undefined;
   /** Cancels the call (a worker shutting down); waits and the request in flight end at once. */
   signal?: AbortSignal | undefined;
+  /**
+   * Not counted against the API budget (file downloads, which providers serve from elsewhere):
+   * it neither waits for a permit nor spends one. A 429 it meets still pauses the connection.
+   */
+  unmetered?: boolean | undefined;
 };
+
+const UNMETERED = { permit: { release: () => undefined } };
 
 export type ProviderResponse<T> = {
   status: number;
@@ -81,8 +97,9 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
     options.auth.type === 'basic'
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : `Bearer ${options.auth.token}`;
-  const httpAgent = new http.Agent({ keepAlive: true });
-  const httpsAgent = new https.Agent({ keepAlive: true });
+  const lookup = publicOnlyLookup(options.allowPrivateAddresses ?? false);
+  const httpAgent = new http.Agent({ keepAlive: true, lookup });
+  const httpsAgent = new https.Agent({ keepAlive: true, lookup });
   const backoffBase = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
   const backoffMax = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
@@ -115,7 +132,7 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
     const facts = { method: 'GET', path: url.pathname };
     const { signal } = getOptions;
     for (let retry = 0; ; retry++) {
-      const acquired = await budget.acquire(options.maxInlineWaitMs, signal);
+      const acquired = getOptions.unmetered ? UNMETERED : await budget.acquire(options.maxInlineWaitMs, signal);
       if ('retryAt' in acquired) {
         throw new RetryLaterError({ ...facts, status: null, detail: 'the rate budget is spent', retryAt: new Date(acquired.retryAt) });
       }
@@ -144,6 +161,11 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
       // Credentials go to the configured origin only; once a redirect leaves it they never come back.
       let trusted = true;
       for (let hops = 0; ; hops++) {
+        // Literal addresses never reach the agent's lookup: they are checked here.
+        const host = current.hostname.replace(/^\[|\]$/g, '');
+        if (!options.allowPrivateAddresses && net.isIP(host) !== 0 && !isPublicAddress(host)) {
+          throw new RecordError({ ...facts, status: null, detail: `refused a non-public address (${host})`, reason: 'refused' });
+        }
         let res: AxiosResponse<Buffer>;
         try {
           res = await axios.request<Buffer>({
@@ -176,6 +198,9 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
           const next = headers.location ? new URL(headers.location, current) : undefined;
           if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
             throw new ProviderError({ ...facts, status: res.status, detail: `redirect to an unusable location (${next?.protocol ?? 'none'})` });
+          }
+          if (current.protocol === 'https:' && next.protocol === 'http:') {
+            throw new RecordError({ ...facts, status: res.status, detail: `refused a redirect from https to http (${next.host})`, reason: 'refused' });
           }
           if (hops + 1 > maxRedirects) throw new ProviderError({ ...facts, status: res.status, detail: `more than ${maxRedirects} redirects` });
           trusted = trusted && next.origin === base.origin;
@@ -250,6 +275,11 @@ function networkFailure(
     const tooLarge = { ...facts, status: null, detail: `the response is larger than ${how.maxBytes} bytes` };
     throw how.json ? new ProviderError(tooLarge) : new RecordError({ ...tooLarge, reason: 'too_large' });
   }
+  if (code === 'EADDRNOTPUBLIC') {
+    // The name resolved only to private addresses: asking again will not change that.
+    const refused = { ...facts, status: null, detail: err.message };
+    throw how.json ? new ProviderError(refused) : new RecordError({ ...refused, reason: 'refused' });
+  }
   if (how.timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
     return { transient: true, status: null, detail: `timed out after ${how.timeoutMs} ms` };
   }
@@ -287,7 +317,7 @@ export function bodyMessage(body: Buffer, contentType: string | undefined): stri
   }
   message = (message ?? raw).replace(/\s+/g, ' ').trim();
   if (message === '') return undefined;
-  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
+  return message.length > MAX_MESSAGE_CHARS ? `${clip(message, MAX_MESSAGE_CHARS)}…` : message;
 }
 
 /** Retry-After as milliseconds from now: delay-seconds or an HTTP-date; undefined when absent or unreadable. */

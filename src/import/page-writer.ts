@@ -5,7 +5,7 @@ import { newId } from '../domain/ids.ts';
 import { importLabels, importThreadLabels } from '../domain/labels.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import { importTenantCustomers, importTenants } from '../domain/tenants.ts';
-import { stripNul } from '../domain/text.ts';
+import { clip, stripNul } from '../domain/text.ts';
 import { importThreads, type ImportedThread } from '../domain/threads.ts';
 import { importTimelineEntries, type ImportedEntry } from '../domain/timeline-entries.ts';
 import { judgeAttachments } from '../inbound/attachment-rules.ts';
@@ -45,7 +45,7 @@ export async function writePage(
   const tenants = dedupe(page.tenants ?? []);
   const threads = dedupe(page.threads ?? []);
   const entries = dedupe(page.entries ?? []);
-  const threadLabels = (t: { sourceId: string; labels: string[] }) => [...new Set(t.labels.map((l) => stripNul(l).trim().slice(0, 200)).filter((l) => l !== ''))];
+  const threadLabels = (t: { sourceId: string; labels: string[] }) => [...new Set(t.labels.map((l) => clip(stripNul(l).trim(), 200)).filter((l) => l !== ''))];
 
   const keys: Array<[LedgerType, string]> = [];
   for (const t of tenants) keys.push(['tenant', t.sourceId]);
@@ -237,8 +237,8 @@ async function recordFailures(db: Queryable, scope: LedgerScope, stream: string,
           stream,
           recordType: f.recordType,
           sourceId: stripNul(f.sourceId),
-          reason: stripNul(f.reason).slice(0, 2000),
-          excerpt: f.excerpt === undefined ? null : stripNul(f.excerpt).slice(0, MAX_EXCERPT),
+          reason: clip(stripNul(f.reason), 2000),
+          excerpt: f.excerpt === undefined ? null : clip(stripNul(f.excerpt), MAX_EXCERPT),
         })),
       ),
     ],

@@ -56,6 +56,8 @@ export class RateBudget {
   #resetAt: number | undefined;
   #pausedUntil = 0;
   #inFlight = 0;
+  /** Permits handed out so far: a permit's number tells which requests were sent after it. */
+  #sent = 0;
   /** Whether any response has told us about the budget (or that the provider announces none). */
   #learnt = false;
   #wakers = new Set<() => void>();
@@ -77,7 +79,7 @@ export class RateBudget {
       if (decision.go) {
         this.#inFlight++;
         if (this.#remaining !== undefined) this.#remaining--;
-        return { permit: this.#permit() };
+        return { permit: this.#permit(this.#sent++) };
       }
       if (!decision.forAnswer && decision.waitMs > maxWaitMs) return { retryAt: now + decision.waitMs };
       await this.#sleep(decision.waitMs, signal);
@@ -106,20 +108,20 @@ export class RateBudget {
     return this.#inFlight === 0 ? { go: true } : { go: false, waitMs: POLL_MS, forAnswer: true };
   }
 
-  #permit(): Permit {
+  #permit(seq: number): Permit {
     let released = false;
     return {
       release: (snapshot) => {
         if (released) return;
         released = true;
         this.#inFlight--;
-        if (snapshot) this.#observe(snapshot);
+        if (snapshot) this.#observe(snapshot, seq);
         for (const wake of this.#wakers) wake();
       },
     };
   }
 
-  #observe(raw: RateLimitSnapshot): void {
+  #observe(raw: RateLimitSnapshot, seq: number): void {
     const now = this.#now();
     this.#learnt = true;
     // An adapter's parser may hand back NaN or negatives for headers that are missing or odd.
@@ -130,8 +132,9 @@ export class RateBudget {
     const sameWindow =
       this.#resetAt !== undefined && now < this.#resetAt && (resetAt === undefined || resetAt <= this.#resetAt + WINDOW_TOLERANCE_MS);
     if (snapshot.remaining !== undefined) {
-      // The other requests in flight may not be counted in this answer yet: assume they are not.
-      const estimate = Math.max(0, snapshot.remaining - this.#inFlight);
+      // The answer counts this request and (servers work in order) those sent before it; the ones
+      // sent after it may not be counted yet: assume they are not.
+      const estimate = Math.max(0, snapshot.remaining - (this.#sent - seq - 1));
       this.#remaining = sameWindow && this.#remaining !== undefined ? Math.min(this.#remaining, estimate) : estimate;
     }
     // Providers round the reset up to whole seconds, so every answer over-estimates it: the

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
+import { stripNul } from '../domain/text.ts';
 import type { RunCounts } from './counts.ts';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'needs_reauth' | 'cancelled';
@@ -65,9 +66,10 @@ export async function latestRuns(db: Queryable, connectionIds: string[]): Promis
  */
 export async function acquireLease(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<ImportRun | null> {
   const { rows } = await db.query<ImportRun>(
-    `UPDATE import_runs SET status = 'running', lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
+    `UPDATE import_runs SET status = 'running', lease_owner = $2, lease_until = clock_timestamp() + make_interval(secs => $3::double precision / 1000),
             attempts = attempts + 1, started_at = coalesce(started_at, now()), retry_at = NULL
-      WHERE id = $1 AND status IN ('queued', 'running', 'waiting') AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+      WHERE id = $1 AND status IN ('queued', 'running', 'waiting') AND (lease_until IS NULL OR lease_until < clock_timestamp())
+        AND (retry_at IS NULL OR retry_at <= clock_timestamp())
       RETURNING ${COLUMNS}`,
     [runId, owner, leaseMs],
   );
@@ -81,7 +83,7 @@ export class LeaseLostError extends Error {
 /** Extends the lease; throws when another worker took the run (this one was presumed dead). */
 export async function renewLease(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<void> {
   const { rowCount } = await db.query(
-    `UPDATE import_runs SET lease_until = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
+    `UPDATE import_runs SET lease_until = clock_timestamp() + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
     [runId, owner, leaseMs],
   );
   if (rowCount !== 1) throw new LeaseLostError(`run ${runId} is no longer held by ${owner}`);
@@ -96,7 +98,7 @@ export async function checkpoint(
   page: { stream: string; cursor: unknown; counts: RunCounts; progress: Record<string, StreamProgress> },
 ): Promise<void> {
   const { rowCount } = await tx.query(
-    `UPDATE import_runs SET counts = $3, progress = $4, lease_until = now() + make_interval(secs => $5::double precision / 1000)
+    `UPDATE import_runs SET counts = $3, progress = $4, lease_until = clock_timestamp() + make_interval(secs => $5::double precision / 1000)
       WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
     [run.id, owner, JSON.stringify(page.counts), JSON.stringify(page.progress), leaseMs],
   );
@@ -118,7 +120,7 @@ export async function finishRun(db: Queryable, runId: string, owner: string, sta
   await db.query(
     `UPDATE import_runs SET status = $3, error = $4, finished_at = now(), lease_owner = NULL, lease_until = NULL
       WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
-    [runId, owner, status, error],
+    [runId, owner, status, error === null ? null : stripNul(error)],
   );
 }
 
@@ -127,7 +129,7 @@ export async function parkRun(db: Queryable, runId: string, owner: string, retry
   await db.query(
     `UPDATE import_runs SET status = 'waiting', retry_at = $3, error = $4, lease_owner = NULL, lease_until = NULL, enqueued_at = now()
       WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
-    [runId, owner, retryAt, error],
+    [runId, owner, retryAt, error === null ? null : stripNul(error)],
   );
 }
 

@@ -31,6 +31,7 @@ export function executeDeps(pool: pg.Pool, overrides: Partial<ExecuteDeps> = {})
     leaseMs: 10_000,
     sliceMs: Number.POSITIVE_INFINITY,
     userAgent: 'intake-test',
+    allowPrivate: true,
     ...overrides,
   };
 }
