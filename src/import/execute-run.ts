@@ -105,43 +105,53 @@ async function walkStreams(
     },
   };
   let committed = 0;
-  for (const stream of streams) {
-    const state = (progress[stream.name] ??= { pages: 0, done: false });
-    if (state.done) continue;
-    const cursor = await loadCursor(deps.pool, connection.id, stream.name);
-    // The next page is fetched while this one is written: network and database overlap. The
-    // writer checks the ledger itself, so a prefetch that ran before the last commit is harmless.
-    let next = prefetch(stream.nextPage(cursor, ctx));
-    for (;;) {
-      if (Date.now() >= sliceEnds) {
-        await releaseLease(deps.pool, run.id, deps.owner);
-        return { status: 'continue' };
-      }
-      signal.throwIfAborted();
-      const page = await next;
-      next = page.done ? prefetch(Promise.resolve(page)) : prefetch(stream.nextPage(page.cursor, ctx));
-      await withTransaction(deps.pool, async (tx) => {
-        const result = await writePage(tx, scope, stream.name, page, adapter.countNames);
-        const nextCounts = mergeCounts(structuredClone(counts), result.counts);
-        const nextProgress = { ...progress, [stream.name]: { pages: state.pages + 1, done: page.done } };
-        await checkpoint(tx, run, deps.owner, deps.leaseMs, { stream: stream.name, cursor: page.cursor, counts: nextCounts, progress: nextProgress });
-        // Only after commit does the in-memory state move on (a rolled-back page is read again).
-        return () => {
-          mergeCounts(counts, result.counts);
-          state.pages += 1;
-          state.done = page.done;
-        };
-      }).then((apply) => apply());
-      committed += 1;
-      // Statistics after pages 1, 2, 4, 8, ...: always within a factor of two of the tables' size.
-      if ((committed & (committed - 1)) === 0) await refreshImportStatistics(deps.pool);
-      deps.onPage?.({ stream: stream.name, counts, progress });
-      if (page.done) break;
-    }
+  let analyzing: Promise<void> | undefined;
+  try {
+    return await walkPages();
+  } finally {
+    await analyzing;
   }
-  await finishRun(deps.pool, run.id, deps.owner, 'succeeded', null);
-  await afterRun(deps.pool, connection.id, { succeeded: true, fullRun: run.kind === 'full', error: null });
-  return { status: 'succeeded' };
+
+  async function walkPages(): Promise<ExecuteOutcome> {
+    for (const stream of streams) {
+      const state = (progress[stream.name] ??= { pages: 0, done: false });
+      if (state.done) continue;
+      const cursor = await loadCursor(deps.pool, connection.id, stream.name);
+      // The next page is fetched while this one is written: network and database overlap. The
+      // writer checks the ledger itself, so a prefetch that ran before the last commit is harmless.
+      let next = prefetch(stream.nextPage(cursor, ctx));
+      for (;;) {
+        if (Date.now() >= sliceEnds) {
+          await releaseLease(deps.pool, run.id, deps.owner);
+          return { status: 'continue' };
+        }
+        signal.throwIfAborted();
+        const page = await next;
+        next = page.done ? prefetch(Promise.resolve(page)) : prefetch(stream.nextPage(page.cursor, ctx));
+        await withTransaction(deps.pool, async (tx) => {
+          const result = await writePage(tx, scope, stream.name, page, adapter.countNames);
+          const nextCounts = mergeCounts(structuredClone(counts), result.counts);
+          const nextProgress = { ...progress, [stream.name]: { pages: state.pages + 1, done: page.done } };
+          await checkpoint(tx, run, deps.owner, deps.leaseMs, { stream: stream.name, cursor: page.cursor, counts: nextCounts, progress: nextProgress });
+          // Only after commit does the in-memory state move on (a rolled-back page is read again).
+          return () => {
+            mergeCounts(counts, result.counts);
+            state.pages += 1;
+            state.done = page.done;
+          };
+        }).then((apply) => apply());
+        committed += 1;
+        // Statistics after pages 1, 2, 4, 8, ...: always within a factor of two of the tables' size.
+        // In the background: on a large database ANALYZE takes seconds the pipeline should not wait for.
+        if ((committed & (committed - 1)) === 0) analyzing ??= refreshImportStatistics(deps.pool).finally(() => (analyzing = undefined));
+        deps.onPage?.({ stream: stream.name, counts, progress });
+        if (page.done) break;
+      }
+    }
+    await finishRun(deps.pool, run.id, deps.owner, 'succeeded', null);
+    await afterRun(deps.pool, connection.id, { succeeded: true, fullRun: run.kind === 'full', error: null });
+    return { status: 'succeeded' };
+  }
 }
 
 /** A page fetched ahead: its failure is reported when it is awaited, never as an unhandled rejection. */
