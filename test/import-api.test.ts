@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { checkConnectionInput } from '../src/import/connect.ts';
 import { IMPORT_ADAPTERS } from '../importers/index.ts';
-import { startIntake, type RunningIntake } from './support/cli.ts';
+import { runCli, startIntake, type RunningIntake } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
 import { canonicalDump } from './support/imports.ts';
@@ -204,6 +204,16 @@ describe('import connections API', () => {
     } finally {
       fake.state.auth = { ...DEFAULT_ZENDESK_AUTH };
     }
+  }, 60_000);
+
+  it('intake import zendesk without --once queues the run for the running service', async () => {
+    const { workspace, apiKey } = await makeWorkspace(db.pool, 'Queued', 'help@queued.test');
+    const args = ['import', 'zendesk', '--workspace', workspace.id, '--subdomain', 'queued', '--email', credentials.email, '--base-url', fake.url, '--json'];
+    const queued = await runCli(args, { ...serviceEnv(), ZENDESK_API_TOKEN: credentials.apiToken });
+    expect(queued.code, queued.stderr).toBe(0);
+    const out = JSON.parse(queued.stdout);
+    expect(out).toMatchObject({ connectionId: expect.stringMatching(/^ic_/), runId: expect.stringMatching(/^ir_/), status: 'queued' });
+    expect((await waitForRun(apiKey, out.runId)).status).toBe('succeeded');
   }, 60_000);
 
   it('two service processes share the scheduler: one run at a time per connection, no duplicates', async () => {
