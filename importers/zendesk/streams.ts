@@ -6,7 +6,6 @@ import { ProviderError, RecordError } from '../../src/import/errors.ts';
 import type { ProviderClient } from '../../src/import/http-client.ts';
 import { mapComment, mapOrganization, mapTicket, mapUser, ZENDESK_SYSTEM_AUTHOR } from './map.ts';
 import {
-  attachmentSchema,
   commentSchema,
   commentsPageSchema,
   exportPageSchema,
@@ -232,4 +231,3 @@ async function download(client: ProviderClient, record: AttachmentRecord, url: s
   }
 }
 
-export { attachmentSchema };

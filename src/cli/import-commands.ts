@@ -3,16 +3,15 @@ import cliProgress from 'cli-progress';
 import { IMPORT_ADAPTERS } from '../../importers/index.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { withTransaction } from '../db/pool.ts';
 import { InputError } from '../domain/input-error.ts';
 import { checkConnectionInput, connectProvider } from '../import/connect.ts';
-import { ConnectionExistsError, findLiveConnection, replaceCredentials, type ImportConnection } from '../import/connections.ts';
+import { ConnectionExistsError, findLiveConnection, listAllConnections, replaceCredentials, type ImportConnection } from '../import/connections.ts';
 import type { RunCounts } from '../import/counts.ts';
 import { executeRun } from '../import/execute-run.ts';
 import { activeRun, createRun, getRun, latestRuns, listRecordErrors, type ImportRun, type StreamProgress } from '../import/runs.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { startJobs } from '../jobs/boss.ts';
-import { enqueueRun, workerName } from '../jobs/import-worker.ts';
+import { startRun, workerName } from '../jobs/import-worker.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { withDatabase } from './commands.ts';
 
@@ -93,11 +92,7 @@ async function runFor(db: Database, connectionId: string): Promise<{ run: Import
 async function queueRun(db: Database, connection: ImportConnection, json: boolean): Promise<number> {
   const jobs = await startJobs(db.url, { onError: (err) => console.error(`job queue error: ${err.message}`), supervise: false, schedule: false });
   try {
-    const run = await withTransaction(db.pool, async (tx) => {
-      const created = await createRun(tx, connection.id);
-      if (created) await enqueueRun(jobs.boss, tx, created.id);
-      return created ?? (await activeRun(tx, connection.id));
-    });
+    const run = (await startRun(db.pool, jobs.boss, connection.id)) ?? (await activeRun(db.pool, connection.id));
     const out = { connectionId: connection.id, runId: run?.id ?? null, status: run?.status ?? null };
     if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else console.log(`Connection ${connection.id}: run ${out.runId} is ${out.status}; a running \`intake start\` executes it (see \`intake import status\`).`);
@@ -201,11 +196,7 @@ function summary(run: ImportRun, errorTotal: number, errors: Array<{ recordType:
 /** `intake import status`: every connection with its latest run. */
 export async function importStatusCommand(config: Config, o: { workspace?: string; json?: boolean }): Promise<number> {
   return withDatabase(config, async (db) => {
-    const { rows } = await db.pool.query<ImportConnection>(
-      `SELECT id, workspace_id AS "workspaceId", provider, account, status, last_error AS "lastError", next_run_at AS "nextRunAt"
-         FROM import_connections WHERE ($1::text IS NULL OR workspace_id = $1) ORDER BY workspace_id, id`,
-      [o.workspace ?? null],
-    );
+    const rows = await listAllConnections(db.pool, o.workspace ?? null);
     const latest = await latestRuns(db.pool, rows.map((r) => r.id));
     const list = rows.map((c) => {
       const r = latest.get(c.id);

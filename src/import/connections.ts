@@ -82,6 +82,15 @@ export async function listConnections(db: Queryable, workspaceId: string, page: 
   return rows;
 }
 
+/** Every connection, of one workspace or of all (the operator's `intake import status`). */
+export async function listAllConnections(db: Queryable, workspaceId: string | null): Promise<ImportConnection[]> {
+  const { rows } = await db.query<ImportConnection>(
+    `SELECT ${COLUMNS} FROM import_connections WHERE ($1::text IS NULL OR workspace_id = $1) ORDER BY workspace_id, id`,
+    [workspaceId],
+  );
+  return rows;
+}
+
 /** New credentials (re-authorisation): the connection becomes active again. */
 export async function replaceCredentials(db: Queryable, secretsKey: Buffer, id: string, credentials: unknown): Promise<void> {
   await db.query(

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
-import { withTransaction, type Pool } from '../../db/pool.ts';
+import type { Pool } from '../../db/pool.ts';
 import type { ImportAdapter } from '../../import/adapter.ts';
 import { checkConnectionInput, connectProvider, ProviderUnreachableError } from '../../import/connect.ts';
 import { ConnectionExistsError, disconnectConnection, getConnection, listConnections, openConnection, replaceCredentials, type ImportConnection } from '../../import/connections.ts';
-import { activeRun, createRun, getRun, latestRuns, listRecordErrors, type ImportRun } from '../../import/runs.ts';
-import { enqueueRun, startRun } from '../../jobs/import-worker.ts';
+import { activeRun, getRun, latestRuns, listRecordErrors, type ImportRun } from '../../import/runs.ts';
+import { startRun } from '../../jobs/import-worker.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
 import { page, pageQuery } from '../pagination.ts';
@@ -138,11 +138,7 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     const workspace = requireWorkspace(request);
     const c = await load(workspace.id, parseInput(idParams, request.params, 'params').id);
     if (c.status !== 'active') throw new AppError('conflict', `Import connection ${c.id} is ${c.status}${c.status === 'needs_reauth' ? ': send new credentials with PATCH first' : ''}.`);
-    const run = await withTransaction(deps.pool, async (tx) => {
-      const created = await createRun(tx, c.id);
-      if (created) await enqueueRun(deps.boss, tx, created.id);
-      return created;
-    });
+    const run = await startRun(deps.pool, deps.boss, c.id);
     if (!run) {
       const active = await activeRun(deps.pool, c.id);
       throw new AppError('conflict', `Import connection ${c.id} already has an active run${active ? ` (${active.id})` : ''}.`);
