@@ -119,7 +119,10 @@ describe('intake import zendesk', () => {
       expect(finished).toBe(true);
       expect(await canonicalDump(db.pool, workspace.id)).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
-      expect(rows).toEqual([{ status: 'succeeded' }]);
+      // One run, or more when a kill landed after the run had finished (the next command starts an
+      // incremental one, which finds nothing new): never one left behind unfinished.
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
     }
     // At least one kill landed between committed pages (not only before the first or after the last).
     expect(interruptedMidway).toBeGreaterThan(0);
