@@ -125,6 +125,7 @@ async function runInForeground(config: Config, db: Database, secretsKey: Buffer,
     signal: stop.signal,
     onPage: bar ? (p: { counts: RunCounts; progress: Record<string, StreamProgress> }) => bar.update(p.counts, p.progress) : undefined,
   };
+  let toldBusy = false;
   try {
     for (;;) {
       const outcome = await executeRun(deps, run.id);
@@ -141,6 +142,8 @@ async function runInForeground(config: Config, db: Database, secretsKey: Buffer,
         // Another worker holds the run (or held it and died: its lease runs out).
         const current = await getRun(db.pool, connection.workspaceId, run.id);
         if (current && TERMINAL.has(current.status)) break;
+        if (!toldBusy) log(`Run ${run.id} is held by another worker (or by one that died, until its ${config.importLeaseSeconds} s lease runs out): waiting.`);
+        toldBusy = true;
         await sleep(500);
         continue;
       }
