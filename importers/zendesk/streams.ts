@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import pLimit from 'p-limit';
 import type { AttachmentRecord, EntryRecord, ImportStream, PersonRecord, RecordFailure, StreamContext, StreamPage, ThreadRecord } from '../../src/import/adapter.ts';
 import { clip } from '../../src/domain/text.ts';
@@ -60,9 +61,20 @@ async function exportPage(client: ProviderClient, key: 'users' | 'tickets', curs
   return { items: page[key], cursor: next, done: page.end_of_stream };
 }
 
-function failure(recordType: RecordFailure['recordType'], raw: unknown, reason: string): RecordFailure {
-  const id = raw && typeof raw === 'object' ? String((raw as { id?: unknown }).id ?? '?') : '?';
-  return { recordType, sourceId: id, reason, excerpt: clip(JSON.stringify(raw) ?? '', EXCERPT_CHARS) };
+/** Each record checked on its own: the readable ones, and a record failure (with an excerpt) for each other. */
+function readEach<T>(items: unknown[], schema: z.ZodType<T>, recordType: RecordFailure['recordType'], what: string): { ok: T[]; failures: RecordFailure[] } {
+  const ok: T[] = [];
+  const failures: RecordFailure[] = [];
+  for (const raw of items) {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) {
+      ok.push(parsed.data);
+      continue;
+    }
+    const id = raw && typeof raw === 'object' ? String((raw as { id?: unknown }).id ?? '?') : '?';
+    failures.push({ recordType, sourceId: id, reason: `unreadable ${what}: ${parsed.error.issues[0]?.message}`, excerpt: clip(JSON.stringify(raw) ?? '', EXCERPT_CHARS) });
+  }
+  return { ok, failures };
 }
 
 /**
@@ -77,18 +89,12 @@ export function organizationsStream(o: StreamOptions): ImportStream {
       const res = await o.client.get('/api/v2/organizations.json', { params: { 'page[size]': 100, 'page[after]': after }, signal: ctx.signal });
       const page = organizationsPageSchema.safeParse(res.data);
       if (!page.success) throw new ProviderError({ method: 'GET', path: '/api/v2/organizations.json', status: res.status, detail: `unexpected organizations page: ${page.error.issues[0]?.message}` });
-      const tenants = [];
-      const failures: RecordFailure[] = [];
-      for (const raw of page.data.organizations) {
-        const org = organizationSchema.safeParse(raw);
-        if (org.success) tenants.push(mapOrganization(org.data));
-        else failures.push(failure('tenant', raw, `unreadable organization: ${org.error.issues[0]?.message}`));
-      }
+      const { ok, failures } = readEach(page.data.organizations, organizationSchema, 'tenant', 'organization');
       if (page.data.meta.has_more && !page.data.meta.after_cursor) {
         throw new ProviderError({ method: 'GET', path: '/api/v2/organizations.json', status: res.status, detail: 'the organizations list gave no after_cursor with has_more' });
       }
       const next = page.data.meta.after_cursor ?? after;
-      return { tenants, failures, cursor: next ? { after: next } : null, done: !page.data.meta.has_more };
+      return { tenants: ok.map(mapOrganization), failures, cursor: next ? { after: next } : null, done: !page.data.meta.has_more };
     },
   };
 }
@@ -98,14 +104,8 @@ export function usersStream(o: StreamOptions): ImportStream {
     name: 'users',
     async nextPage(cursor, ctx): Promise<StreamPage> {
       const page = await exportPage(o.client, 'users', cursor, o.pageSize ?? 1000, ctx.signal);
-      const people: PersonRecord[] = [];
-      const failures: RecordFailure[] = [];
-      for (const raw of page.items) {
-        const u = userSchema.safeParse(raw);
-        if (u.success) people.push(mapUser(u.data));
-        else failures.push(failure('person', raw, `unreadable user: ${u.error.issues[0]?.message}`));
-      }
-      return { people, failures, cursor: page.cursor, done: page.done };
+      const { ok, failures } = readEach(page.items, userSchema, 'person', 'user');
+      return { people: ok.map(mapUser), failures, cursor: page.cursor, done: page.done };
     },
   };
 }
@@ -116,19 +116,10 @@ export function ticketsStream(o: StreamOptions): ImportStream {
     name: 'tickets',
     async nextPage(cursor, ctx): Promise<StreamPage> {
       const page = await exportPage(o.client, 'tickets', cursor, o.pageSize ?? 100, ctx.signal);
-      const threads: ThreadRecord[] = [];
-      const failures: RecordFailure[] = [];
-      const skipped: NonNullable<StreamPage['skipped']> = [];
-      const live: Array<{ id: number }> = [];
-      for (const raw of page.items) {
-        const t = ticketSchema.safeParse(raw);
-        if (!t.success) failures.push(failure('thread', raw, `unreadable ticket: ${t.error.issues[0]?.message}`));
-        else if (t.data.status === 'deleted') skipped.push({ recordType: 'thread', sourceId: String(t.data.id) });
-        else {
-          threads.push(mapTicket(t.data));
-          live.push(t.data);
-        }
-      }
+      const { ok: tickets, failures } = readEach(page.items, ticketSchema, 'thread', 'ticket');
+      const skipped: NonNullable<StreamPage['skipped']> = tickets.filter((t) => t.status === 'deleted').map((t) => ({ recordType: 'thread', sourceId: String(t.id) }));
+      const live = tickets.filter((t) => t.status !== 'deleted');
+      const threads: ThreadRecord[] = live.map(mapTicket);
       const comments = await Promise.all(live.map((t) => limit(() => listComments(o.client, t.id, ctx.signal))));
       const gone = new Set<string>();
       const byTicket: Array<{ ticketId: number; comments: ZendeskComment[] }> = [];
@@ -186,11 +177,9 @@ async function listComments(client: ProviderClient, ticketId: number, signal: Ab
     }
     const page = commentsPageSchema.safeParse(data);
     if (!page.success) throw new ProviderError({ method: 'GET', path: `/api/v2/tickets/${ticketId}/comments.json`, status: 200, detail: `unexpected comments page: ${page.error.issues[0]?.message}` });
-    for (const raw of page.data.comments) {
-      const c = commentSchema.safeParse(raw);
-      if (c.success) comments.push(c.data);
-      else failures.push(failure('entry', raw, `unreadable comment on ticket ${ticketId}: ${c.error.issues[0]?.message}`));
-    }
+    const read = readEach(page.data.comments, commentSchema, 'entry', `comment on ticket ${ticketId}`);
+    comments.push(...read.ok);
+    failures.push(...read.failures);
     const after = page.data.meta.after_cursor;
     next = page.data.meta.has_more ? (page.data.links?.next ?? (after ? `/api/v2/tickets/${ticketId}/comments.json?page[size]=${COMMENTS_PAGE_SIZE}&page[after]=${encodeURIComponent(after)}` : null)) : null;
   }
@@ -208,11 +197,8 @@ async function unknownPeople(client: ProviderClient, ctx: StreamContext, ids: nu
     const res = await client.get('/api/v2/users/show_many.json', { params: { ids: batch.join(',') }, signal: ctx.signal });
     const list = usersListSchema.safeParse(res.data);
     if (!list.success) throw new ProviderError({ method: 'GET', path: '/api/v2/users/show_many.json', status: res.status, detail: 'unexpected users list' });
-    for (const raw of list.data.users) {
-      const u = userSchema.safeParse(raw);
-      // An unreadable person here surfaces as a ticket or comment that cannot be mapped.
-      if (u.success) people.push(mapUser(u.data));
-    }
+    // An unreadable person here surfaces as a ticket or comment that cannot be mapped.
+    people.push(...readEach(list.data.users, userSchema, 'person', 'user').ok.map(mapUser));
   }
   return people;
 }

@@ -45,7 +45,17 @@ export async function writePage(
   const tenants = dedupe(page.tenants ?? []);
   const threads = dedupe(page.threads ?? []);
   const entries = dedupe(page.entries ?? []);
-  const threadLabels = (t: { sourceId: string; labels: string[] }) => [...new Set(t.labels.map((l) => clip(stripNul(l).trim(), 200)).filter((l) => l !== ''))];
+  // Each thread's labels with their ledger keys: the label by its lower-cased name, and its placement on the thread.
+  const labelsOf = new Map(
+    threads.map((t) => [
+      t.sourceId,
+      [...new Set(t.labels.map((l) => clip(stripNul(l).trim(), 200)).filter((l) => l !== ''))].map((name) => ({
+        name,
+        labelKey: name.toLowerCase(),
+        placementKey: `${t.sourceId}/${name.toLowerCase()}`,
+      })),
+    ]),
+  );
 
   const keys: Array<[LedgerType, string]> = [];
   for (const t of tenants) keys.push(['tenant', t.sourceId]);
@@ -55,7 +65,7 @@ export async function writePage(
   }
   for (const t of threads) {
     keys.push(['thread', t.sourceId], ['person', t.customerSourceId]);
-    for (const l of threadLabels(t)) keys.push(['label', l.toLowerCase()], ['thread_label', `${t.sourceId}/${l.toLowerCase()}`]);
+    for (const l of labelsOf.get(t.sourceId)!) keys.push(['label', l.labelKey], ['thread_label', l.placementKey]);
   }
   for (const e of entries) {
     keys.push(['entry', e.sourceId], ['thread', e.threadSourceId]);
@@ -125,15 +135,13 @@ export async function writePage(
   await importThreads(ctx, newThreads);
 
   // Labels: a label the workspace has is linked; one placed on a thread once is never placed again.
-  const wantedPairs: Array<{ threadSourceId: string; threadId: string; name: string }> = [];
+  const wantedPairs: Array<{ threadId: string; name: string; labelKey: string; placementKey: string }> = [];
   for (const t of threads) {
     const threadId = known('thread', t.sourceId)?.entityId;
     if (!threadId) continue;
-    for (const name of threadLabels(t)) {
-      if (!known('thread_label', `${t.sourceId}/${name.toLowerCase()}`)) wantedPairs.push({ threadSourceId: t.sourceId, threadId, name });
-    }
+    for (const l of labelsOf.get(t.sourceId)!) if (!known('thread_label', l.placementKey)) wantedPairs.push({ threadId, ...l });
   }
-  const missingLabels = [...new Set(wantedPairs.map((p) => p.name).filter((n) => !known('label', n.toLowerCase())))];
+  const missingLabels = [...new Set(wantedPairs.filter((p) => !known('label', p.labelKey)).map((p) => p.name))];
   const labelIds = await importLabels(ctx, missingLabels);
   for (const [lower, got] of labelIds) {
     record({ type: 'label', sourceId: lower, entityType: 'label', entityId: got.labelId, disposition: got.created ? 'created' : 'linked' });
@@ -141,11 +149,10 @@ export async function writePage(
   }
   const pairs: Array<{ threadId: string; labelId: string }> = [];
   for (const p of wantedPairs) {
-    const key = `${p.threadSourceId}/${p.name.toLowerCase()}`;
-    const labelId = known('label', p.name.toLowerCase())?.entityId;
-    if (!labelId || newRows.has(ledgerKey('thread_label', key))) continue;
+    const labelId = known('label', p.labelKey)?.entityId;
+    if (!labelId || newRows.has(ledgerKey('thread_label', p.placementKey))) continue;
     pairs.push({ threadId: p.threadId, labelId });
-    record({ type: 'thread_label', sourceId: key, entityType: 'thread_label', entityId: labelId, disposition: 'created' });
+    record({ type: 'thread_label', sourceId: p.placementKey, entityType: 'thread_label', entityId: labelId, disposition: 'created' });
   }
   await importThreadLabels(ctx, pairs);
 
