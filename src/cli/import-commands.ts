@@ -186,9 +186,14 @@ function progressBars() {
   };
 }
 
+/** One line per stream: what a run created, linked, skipped and failed. */
+function countLines(counts: RunCounts, indent: string): string[] {
+  return Object.entries(counts).map(([stream, c]) => `${indent}${stream.padEnd(14)} ${c.created} created, ${c.linked} linked, ${c.skipped} skipped, ${c.failed} failed`);
+}
+
 function summary(run: ImportRun, errorTotal: number, errors: Array<{ recordType: string; sourceId: string; reason: string }>): string {
   const lines = [`Run ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ''}`];
-  for (const [stream, c] of Object.entries(run.counts)) lines.push(`  ${stream.padEnd(14)} ${c.created} created, ${c.linked} linked, ${c.skipped} skipped, ${c.failed} failed`);
+  lines.push(...countLines(run.counts, '  '));
   if (errorTotal > 0) {
     lines.push(`  ${errorTotal} record error(s):`);
     for (const e of errors) lines.push(`    ${e.recordType} ${e.sourceId}: ${e.reason}`);
@@ -223,7 +228,7 @@ export async function importStatusCommand(config: Config, o: { workspace?: strin
       console.log(`${c.connectionId}  ${c.provider}/${c.account}  workspace ${c.workspaceId}  ${c.status}${c.lastError ? ` (${c.lastError})` : ''}`);
       if (c.latestRun) {
         console.log(`  latest run ${c.latestRun.id} (${c.latestRun.kind}): ${c.latestRun.status}${c.latestRun.error ? ` (${c.latestRun.error})` : ''}`);
-        for (const [stream, n] of Object.entries(c.latestRun.streams)) console.log(`    ${stream.padEnd(14)} ${n.created} created, ${n.linked} linked, ${n.skipped} skipped, ${n.failed} failed`);
+        for (const line of countLines(c.latestRun.streams, '    ')) console.log(line);
       }
       if (c.nextRunAt) console.log(`  next run at ${c.nextRunAt}`);
     }
