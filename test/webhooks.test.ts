@@ -207,13 +207,19 @@ describe('webhook targets API', () => {
     expect(res.json().error.code).toBe('too_many_webhook_targets');
   });
 
-  it('refuses private and plain-http URLs without WEBHOOK_ALLOW_PRIVATE, naming the field', async () => {
+  it('refuses private and plain-http URLs without WEBHOOK_ALLOW_PRIVATE, naming the field, and accepts public IPv4 and IPv6', async () => {
     const strict = await buildApp({ pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, secretsKey: Buffer.alloc(32, 1), webhookAllowPrivate: false });
     try {
-      for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest', 'https://10.1.2.3/x', 'https://[::ffff:127.0.0.1]/x']) {
+      for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest', 'https://10.1.2.3/x', 'https://[::ffff:127.0.0.1]/x', 'https://[::7f00:1]/x', 'https://[::ffff:0:7f00:1]/x', 'https://[64:ff9b:1::a9fe:a9fe]/x', 'https://[2002:a9fe:a9fe::1]/x', 'https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x']) {
         const res = await strict.inject({ method: 'POST', url: '/v1/webhook-targets', headers: { authorization: `Bearer ${ws.apiKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ url, eventTypes: ['thread.thread_created'] }) });
         expect(res.statusCode, url).toBe(400);
         expect(res.json().error.fields[0].field, url).toBe('url');
+      }
+      // The same switch at its default lets public addresses of both families through.
+      for (const url of ['https://93.184.216.34/hook', 'https://8.8.8.8/x', 'https://[2606:4700:4700::1111]/hook', 'https://[::ffff:93.184.216.34]/x']) {
+        const res = await strict.inject({ method: 'POST', url: '/v1/webhook-targets', headers: { authorization: `Bearer ${ws.apiKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ url, eventTypes: ['thread.thread_created'] }) });
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(201);
+        expect((await strict.inject({ method: 'DELETE', url: `/v1/webhook-targets/${res.json().webhookTarget.id}`, headers: { authorization: `Bearer ${ws.apiKey}` } })).statusCode).toBe(204);
       }
     } finally {
       await strict.close();

@@ -11,7 +11,7 @@ import { recordAttempt } from './deliveries.ts';
 import { buildPlainPayload, plainWebhookBody, type EventRow } from './plain-payloads.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
 import { plainSignature, standardWebhookHeaders } from './signing.ts';
-import { publicOnlyLookup } from './url-guard.ts';
+import { publicOnlyLookup } from '../net/address-guard.ts';
 import { disableWebhookTarget, signingSecrets } from './webhook-targets.ts';
 
 export type DeliveryDeps = {

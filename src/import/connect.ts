@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Queryable } from '../db/pool.ts';
 import type { FieldError } from '../domain/input-error.ts';
 import { InputError } from '../domain/input-error.ts';
-import { refuseWebhookUrl } from '../events/url-guard.ts';
+import { refuseOutboundUrl } from '../net/address-guard.ts';
 import type { ImportAdapter } from './adapter.ts';
 import { createConnection, type ImportConnection } from './connections.ts';
 import { AuthError, RecordError, RetryLaterError } from './errors.ts';
@@ -44,7 +44,7 @@ export async function checkConnectionInput(
   if (!credentials.success || !settings.success) throw new InputError('Invalid import connection', fields);
   const baseUrl = (settings.data as { baseUrl?: unknown }).baseUrl;
   if (typeof baseUrl === 'string') {
-    const refused = await refuseWebhookUrl(baseUrl, options.allowPrivate);
+    const refused = await refuseOutboundUrl(baseUrl, options.allowPrivate);
     if (refused) throw new InputError('Invalid import connection', [{ field: 'settings.baseUrl', message: refused, type: 'VALIDATION' }]);
   }
   const session = adapter.open({ credentials: credentials.data, settings: settings.data, userAgent: options.userAgent, http: { timeoutMs: 10_000, maxRetries: 1, maxInlineWaitMs: 5_000, allowPrivateAddresses: options.allowPrivate } });

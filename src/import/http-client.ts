@@ -4,7 +4,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import axios, { type AxiosResponse } from 'axios';
 import { clip } from '../domain/text.ts';
-import { isPublicAddress, publicOnlyLookup } from '../events/url-guard.ts';
+import { isPublicAddress, publicOnlyLookup } from '../net/address-guard.ts';
 import { AuthError, coerceError, ProviderError, providerMessage, RecordError, RetryLaterError, type RequestFacts } from './errors.ts';
 import { parseIetfRateLimitHeaders, RateBudget, type RateLimitPolicy, type RateLimitSnapshot, type ResponseHeaders } from './rate-limiter.ts';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { withTransaction, type Pool } from '../../db/pool.ts';
 import { EVENT_TYPES } from '../../domain/events.ts';
 import { listDeliveries } from '../../events/deliveries.ts';
-import { refuseWebhookUrl } from '../../events/url-guard.ts';
+import { refuseOutboundUrl } from '../../net/address-guard.ts';
 import {
   createWebhookTarget,
   DEFAULT_WEBHOOK_VERSION,
@@ -54,7 +54,7 @@ const present = (t: WebhookTarget, signingSecret?: string) => ({
 
 export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; secretsKey: Buffer; allowPrivate: boolean }): void {
   const checkUrl = async (url: string) => {
-    const reason = await refuseWebhookUrl(url, deps.allowPrivate);
+    const reason = await refuseOutboundUrl(url, deps.allowPrivate);
     if (reason) throw new AppError('input_validation', 'Invalid webhook target.', [{ field: 'url', message: reason, type: 'VALIDATION' }]);
   };
 
