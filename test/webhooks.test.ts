@@ -9,6 +9,8 @@ import { buildApp } from '../src/http/app.ts';
 import { relayEvents } from '../src/events/relay.ts';
 import { RETRY_OFFSETS_SECONDS } from '../src/events/retry-schedule.ts';
 import { startEventsWorker } from '../src/jobs/events-worker.ts';
+import { sealLegacyUrlPasswords } from '../src/events/webhook-targets.ts';
+import { decryptSecret } from '../src/secret-box.ts';
 import { INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { makeWorkspace } from './support/workspaces.ts';
@@ -224,6 +226,43 @@ describe('webhook targets API', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('keeps a URL password sealed at rest and sends it only as Basic auth; seals passwords stored before', async () => {
+    const secretsKey = (await import('./support/workspaces.ts')).TEST_SECRETS_KEY;
+    const withPassword = receiver.url.replace('http://', 'http://hook%20user:p%40ss%3Aw0rd@');
+    const created = await api('POST', '/v1/webhook-targets', { url: `${withPassword}/ok/basic`, eventTypes: ['thread.thread_created'] });
+    expect(created.statusCode, created.body).toBe(201);
+    const t = created.json().webhookTarget;
+    expect(t.url).toBe(`${receiver.url.replace('http://', 'http://hook%20user:***@')}/ok/basic`);
+    const row = async () => (await h.db.pool.query('SELECT url, url_password_encrypted FROM webhook_targets WHERE id = $1', [t.id])).rows[0];
+    const stored = await row();
+    expect(stored.url).toBe(`${receiver.url.replace('http://', 'http://hook%20user@')}/ok/basic`);
+    expect(JSON.stringify(stored)).not.toMatch(/p%40ss|p@ss/);
+    expect(decryptSecret(secretsKey, stored.url_password_encrypted, t.id)).toBe('p@ss:w0rd');
+
+    await newThread('Basic Auth');
+    const [got] = await until(() => (receiver.on('/ok/basic').length ? receiver.on('/ok/basic') : undefined));
+    expect(got!.headers.authorization).toBe(`Basic ${Buffer.from('hook user:p@ss:w0rd').toString('base64')}`);
+
+    // A new URL without a password drops the old one; one with a password seals the new one.
+    expect((await api('PATCH', `/v1/webhook-targets/${t.id}`, { url: `${receiver.url}/ok/basic` })).json().webhookTarget.url).toBe(`${receiver.url}/ok/basic`);
+    expect((await row()).url_password_encrypted).toBeNull();
+    await api('PATCH', `/v1/webhook-targets/${t.id}`, { url: `${receiver.url.replace('http://', 'http://u:n3w@')}/ok/basic` });
+    expect(decryptSecret(secretsKey, (await row()).url_password_encrypted, t.id)).toBe('n3w');
+    expect((await api('PATCH', `/v1/webhook-targets/${t.id}`, { enabled: true })).json().webhookTarget.url).toContain('u:***@');
+    expect(decryptSecret(secretsKey, (await row()).url_password_encrypted, t.id)).toBe('n3w');
+
+    // A row from before passwords were sealed: still delivered with its password, then sealed once.
+    await h.db.pool.query('UPDATE webhook_targets SET url = $2, url_password_encrypted = NULL WHERE id = $1', [t.id, `${receiver.url.replace('http://', 'http://old:l3gacy@')}/ok/basic`]);
+    expect((await api('GET', `/v1/webhook-targets/${t.id}`)).json().webhookTarget.url).toContain('old:***@');
+    expect(await sealLegacyUrlPasswords(h.db.pool, secretsKey)).toBe(1);
+    expect(await sealLegacyUrlPasswords(h.db.pool, secretsKey)).toBe(0);
+    expect((await row()).url).toBe(`${receiver.url.replace('http://', 'http://old@')}/ok/basic`);
+    await newThread('Basic Auth Legacy');
+    const later = await until(() => (receiver.on('/ok/basic').length >= 2 ? receiver.on('/ok/basic') : undefined));
+    expect(later.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('old:l3gacy').toString('base64')}`);
+    expect((await api('DELETE', `/v1/webhook-targets/${t.id}`)).statusCode).toBe(204);
   });
 
   it('validates bodies, hides URL passwords, rotates secrets and deletes', async () => {

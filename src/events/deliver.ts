@@ -12,7 +12,7 @@ import { buildPlainPayload, plainWebhookBody, type EventRow } from './plain-payl
 import { delayBeforeAttempt } from './retry-schedule.ts';
 import { plainSignature, standardWebhookHeaders } from './signing.ts';
 import { publicOnlyLookup } from '../net/address-guard.ts';
-import { disableWebhookTarget, signingSecrets } from './webhook-targets.ts';
+import { deliveryEndpoint, disableWebhookTarget, signingSecrets } from './webhook-targets.ts';
 
 export type DeliveryDeps = {
   pool: Pool;
@@ -49,11 +49,11 @@ function agentsFor(allowPrivate: boolean) {
   return agents;
 }
 
-type Loaded = { target: { id: string; url: string; version: string; enabled: boolean }; workspaceSecret: string; event: EventRow; status: string };
+type Loaded = { target: { id: string; url: string; urlPasswordEncrypted: string | null; version: string; enabled: boolean }; workspaceSecret: string; event: EventRow; status: string };
 
 async function load(deps: DeliveryDeps, deliveryId: string): Promise<Loaded | null> {
   const { rows } = await deps.pool.query(
-    `SELECT d.status, t.id AS target_id, t.url, t.version, t.enabled, w.id AS workspace_id, w.webhook_secret_encrypted,
+    `SELECT d.status, t.id AS target_id, t.url, t.url_password_encrypted, t.version, t.enabled, w.id AS workspace_id, w.webhook_secret_encrypted,
             e.id AS event_id, e.type, e.payload, e.created_at
        FROM webhook_deliveries d
        JOIN webhook_targets t ON t.id = d.target_id AND t.workspace_id = d.workspace_id
@@ -66,7 +66,7 @@ async function load(deps: DeliveryDeps, deliveryId: string): Promise<Loaded | nu
   if (!r) return null;
   return {
     status: r.status,
-    target: { id: r.target_id, url: r.url, version: r.version, enabled: r.enabled },
+    target: { id: r.target_id, url: r.url, urlPasswordEncrypted: r.url_password_encrypted, version: r.version, enabled: r.enabled },
     workspaceSecret: decryptSecret(deps.secretsKey, r.webhook_secret_encrypted, r.workspace_id),
     event: { id: r.event_id, workspaceId: r.workspace_id, type: r.type, payload: r.payload, createdAt: r.created_at },
   };
@@ -93,10 +93,7 @@ export async function deliverOnce(deps: DeliveryDeps, job: DeliveryJob): Promise
       attemptTimestamp: attemptedAt,
     }),
   );
-  const url = new URL(target.url);
-  const auth = url.username ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
-  url.username = '';
-  url.password = '';
+  const { url, authorization: auth } = deliveryEndpoint(deps.secretsKey, target);
   const headers: Record<string, string> = {
     Accept: 'application/json',
     'Content-Type': 'application/json',
@@ -118,7 +115,7 @@ export async function deliverOnce(deps: DeliveryDeps, job: DeliveryJob): Promise
   let statusCode: number | null = null;
   let error: string | null = null;
   try {
-    const res = await axios.post(url.toString(), body, {
+    const res = await axios.post(url, body, {
       headers,
       timeout: deps.timeoutMs,
       maxRedirects: 0,

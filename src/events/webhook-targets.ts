@@ -15,15 +15,39 @@ export type WebhookTarget = {
   eventTypes: string[];
   enabled: boolean;
   version: string;
+  /** The URL's password, sealed apart from `url`; the URL itself never holds one. */
+  hasUrlPassword: boolean;
   disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 };
 
 const COLUMNS = `id, workspace_id AS "workspaceId", url, event_types AS "eventTypes", enabled, version,
-  disabled_reason AS "disabledReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  url_password_encrypted IS NOT NULL AS "hasUrlPassword", disabled_reason AS "disabledReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export class TooManyTargetsError extends Error {}
+
+/** A URL without its password, and the password (decoded) if it had one. */
+export function splitUrlPassword(raw: string): { url: string; password: string | null } {
+  const url = new URL(raw);
+  if (!url.password) return { url: url.toString(), password: null };
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  return { url: url.toString(), password };
+}
+
+/** Where to POST and the Basic credentials the URL carried (sent as a header, never in the URL). */
+export function deliveryEndpoint(secretsKey: Buffer, target: { id: string; url: string; urlPasswordEncrypted: string | null }): { url: string; authorization: string | null } {
+  const url = new URL(target.url);
+  // A row stored before its password was sealed still carries it in the URL.
+  const password = target.urlPasswordEncrypted ? decryptSecret(secretsKey, target.urlPasswordEncrypted, target.id) : decodeURIComponent(url.password);
+  const user = decodeURIComponent(url.username);
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), authorization: user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : null };
+}
+
+const sealedPassword = (secretsKey: Buffer, id: string, password: string | null) => (password === null ? null : encryptSecret(secretsKey, password, id));
 
 /** Creates a target with a fresh Standard Webhooks secret; refuses the 26th of a workspace. */
 export async function createWebhookTarget(
@@ -38,10 +62,11 @@ export async function createWebhookTarget(
   if (count[0]!.n >= MAX_WEBHOOK_TARGETS) throw new TooManyTargetsError(`a workspace can have at most ${MAX_WEBHOOK_TARGETS} webhook targets`);
   const id = newId('webhookTarget');
   const signingSecret = newSigningSecret();
+  const { url, password } = splitUrlPassword(input.url);
   const { rows } = await tx.query<WebhookTarget>(
-    `INSERT INTO webhook_targets (id, workspace_id, url, event_types, enabled, version, signing_secret_encrypted)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-    [id, workspaceId, input.url, [...new Set(input.eventTypes)], input.enabled, input.version, encryptSecret(secretsKey, signingSecret, id)],
+    `INSERT INTO webhook_targets (id, workspace_id, url, url_password_encrypted, event_types, enabled, version, signing_secret_encrypted)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [id, workspaceId, url, sealedPassword(secretsKey, id, password), [...new Set(input.eventTypes)], input.enabled, input.version, encryptSecret(secretsKey, signingSecret, id)],
   );
   return { target: rows[0]!, signingSecret };
 }
@@ -58,17 +83,35 @@ export async function getWebhookTarget(db: Queryable, workspaceId: string, id: s
 
 export async function updateWebhookTarget(
   db: Queryable,
+  secretsKey: Buffer,
   workspaceId: string,
   id: string,
   patch: { url?: string | undefined; eventTypes?: string[] | undefined; enabled?: boolean | undefined; version?: string | undefined },
 ): Promise<WebhookTarget | null> {
+  // A new URL replaces the password too (with none when it has none).
+  const split = patch.url === undefined ? null : splitUrlPassword(patch.url);
   const { rows } = await db.query<WebhookTarget>(
-    `UPDATE webhook_targets SET url = coalesce($3, url), event_types = coalesce($4, event_types), enabled = coalesce($5, enabled),
+    `UPDATE webhook_targets SET url = coalesce($3, url),
+       url_password_encrypted = CASE WHEN $3::text IS NULL THEN url_password_encrypted ELSE $7 END,
+       event_types = coalesce($4, event_types), enabled = coalesce($5, enabled),
        version = coalesce($6, version), disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, updated_at = now()
      WHERE workspace_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [workspaceId, id, patch.url ?? null, patch.eventTypes ? [...new Set(patch.eventTypes)] : null, patch.enabled ?? null, patch.version ?? null],
+    [workspaceId, id, split?.url ?? null, patch.eventTypes ? [...new Set(patch.eventTypes)] : null, patch.enabled ?? null, patch.version ?? null, sealedPassword(secretsKey, id, split?.password ?? null)],
   );
   return rows[0] ?? null;
+}
+
+/** Seals the URL passwords of targets stored before passwords were sealed; run once at start. */
+export async function sealLegacyUrlPasswords(db: Queryable, secretsKey: Buffer): Promise<number> {
+  const { rows } = await db.query<{ id: string; url: string }>(`SELECT id, url FROM webhook_targets WHERE url_password_encrypted IS NULL AND url ~ '^[a-z]+://[^/@]*:[^/@]*@'`);
+  let sealed = 0;
+  for (const row of rows) {
+    const { url, password } = splitUrlPassword(row.url);
+    if (password === null) continue;
+    const { rowCount } = await db.query('UPDATE webhook_targets SET url = $2, url_password_encrypted = $3 WHERE id = $1 AND url = $4', [row.id, url, encryptSecret(secretsKey, password, row.id), row.url]);
+    sealed += rowCount ?? 0;
+  }
+  return sealed;
 }
 
 export async function deleteWebhookTarget(db: Queryable, workspaceId: string, id: string): Promise<boolean> {

@@ -34,15 +34,15 @@ const patchBody = z
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
 // Credentials in the URL are sent as Basic auth, never shown back.
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
+function redact(t: WebhookTarget): string {
+  const u = new URL(t.url);
+  if (u.password || t.hasUrlPassword) u.password = '***';
   return u.toString();
 }
 
 const present = (t: WebhookTarget, signingSecret?: string) => ({
   id: t.id,
-  url: redact(t.url),
+  url: redact(t),
   eventTypes: t.eventTypes,
   enabled: t.enabled,
   version: t.version,
@@ -89,7 +89,7 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     const { id } = parseInput(idParams, request.params, 'params');
     const body = parseInput(patchBody, request.body, 'body');
     if (body.url !== undefined) await checkUrl(body.url);
-    const target = await updateWebhookTarget(deps.pool, workspace.id, id, body);
+    const target = await updateWebhookTarget(deps.pool, deps.secretsKey, workspace.id, id, body);
     if (!target) throw new AppError('not_found', `Webhook target ${id} not found.`);
     return { webhookTarget: present(target) };
   });
