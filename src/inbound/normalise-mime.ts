@@ -64,19 +64,3 @@ export async function normaliseMime(raw: Buffer): Promise<NormalisedEmail> {
     strippedTextReply: null,
   };
 }
-
-/**
- * A cheap check at receipt, before anything is stored: the body must open with RFC 822 headers
- * that include From. Full parsing happens in the job.
- */
-export function looksLikeMime(raw: Buffer): { ok: true } | { ok: false; reason: string } {
-  const head = raw.subarray(0, 256 * 1024).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const block = (end === -1 ? head : head.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
-  const lines = block.split(/\r?\n/).filter(Boolean);
-  if (lines.length === 0 || !lines.every((l) => /^[!-9;-~]+:/.test(l) || /^From /.test(l))) {
-    return { ok: false, reason: 'the body does not start with RFC 822 header lines' };
-  }
-  if (!lines.some((l) => /^from:\s*\S/i.test(l))) return { ok: false, reason: 'the message has no From header' };
-  return { ok: true };
-}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { NormalisedEmail } from './email.ts';
 import type { InboundSource } from './ledger.ts';
-import { looksLikeMime, normaliseMime } from './normalise-mime.ts';
+import { looksLikeMime } from './mime-check.ts';
+import { normaliseMime } from './normalise-mime.ts';
 import { normalisePostmark } from './normalise-postmark.ts';
 import { postmarkInboundSchema } from './postmark-payload.ts';
 

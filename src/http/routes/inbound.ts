@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../../db/pool.ts';
 import { messageIds } from '../../inbound/addresses.ts';
 import { dedupeKey } from '../../inbound/ledger.ts';
-import { looksLikeMime } from '../../inbound/normalise-mime.ts';
+import { looksLikeMime } from '../../inbound/mime-check.ts';
 import { postmarkInboundSchema } from '../../inbound/postmark-payload.ts';
 import { receiveInbound } from '../../inbound/receive.ts';
 import { basicAuthMatches } from '../basic-auth.ts';
