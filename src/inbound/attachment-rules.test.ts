@@ -187,3 +187,41 @@ describe('judgeAttachments: count and size', () => {
     expect(DEFAULT_ATTACHMENT_LIMITS.bannedExtensions.size).toBe(31);
   });
 });
+
+describe('judgeAttachments: hostile names', () => {
+  it('keeps the base name only, whatever separators or encodings hide a path', () => {
+    expect(judgeOne('../../../etc/passwd')).toEqual({ fileName: 'passwd', status: 'accepted' });
+    expect(judgeOne('..\\..\\windows\\win.ini')).toEqual({ fileName: 'win.ini', status: 'accepted' });
+    expect(judgeOne('%2e%2e%2fx.pdf')).toEqual({ fileName: 'x.pdf', status: 'accepted' });
+    expect(judgeOne('%2E%2E%5Cboot.pdf')).toEqual({ fileName: 'boot.pdf', status: 'accepted' });
+    expect(judgeOne('/etc/')).toEqual({ fileName: 'attachment-1', status: 'accepted' }); // a directory, not a file name
+    // Nothing left of a name: a generated one, as for a part without a name.
+    expect(judgeOne('/', Buffer.from('%PDF'), 'application/pdf')).toEqual({ fileName: 'attachment-1.pdf', status: 'accepted' });
+    expect(judgeOne('..')).toEqual({ fileName: 'attachment-1', status: 'accepted' });
+    expect(judgeOne('../..', Buffer.from('x'), 'text/plain')).toEqual({ fileName: 'attachment-1.txt', status: 'accepted' });
+  });
+
+  it('judges the extension after removing NTFS stream suffixes', () => {
+    for (const name of ['x.exe::$DATA', 'x.exe:$DATA', 'x.EXE:Zone.Identifier:$DATA', 'x.exe.:stream', 'x.scr:', 'x.pdf:hidden.exe']) {
+      expect(judgeOne(name), name).toMatchObject({ status: 'rejected', code: TYPE });
+    }
+    expect(realExtension('x.exe::$DATA')).toBe('exe');
+    // A colon in an ordinary name (allowed on macOS and Linux) is not a stream that hides anything.
+    expect(judgeOne('Meeting 10:30.pdf')).toEqual({ fileName: 'Meeting 10:30.pdf', status: 'accepted' });
+  });
+
+  it('caps names at 255 bytes on whole characters, keeping the extension', () => {
+    const long = judgeOne(`${'a'.repeat(5000)}.pdf`)!;
+    expect(long.fileName).toBe(`${'a'.repeat(251)}.pdf`);
+    const wide = judgeOne(`${'é'.repeat(300)}.docx`)!;
+    expect(Buffer.byteLength(wide.fileName)).toBeLessThanOrEqual(255);
+    expect(wide.fileName).toMatch(/^é+\.docx$/);
+    const emoji = judgeOne(`${'😀'.repeat(100)}.png`)!;
+    expect(emoji.fileName).toMatch(/^(?:😀)+\.png$/u); // no half surrogate pair
+    expect(Buffer.byteLength(emoji.fileName)).toBeLessThanOrEqual(255);
+    // The banned extension survives the cut, so the rule still sees it.
+    expect(judgeOne(`${'b'.repeat(5000)}.exe`)).toMatchObject({ fileName: `${'b'.repeat(251)}.exe`, status: 'rejected', code: TYPE });
+    expect(judgeOne(`${'c'.repeat(300)}`)!.fileName).toBe('c'.repeat(255));
+    expect(judgeOne('short.pdf')!.fileName).toBe('short.pdf');
+  });
+});

@@ -47,23 +47,60 @@ const EXECUTABLE_REASONS: Readonly<Record<ExecutableKind, string>> = Object.free
 // \p{Cf} goes, a superset of the usual bidi list; control characters are not valid in names either.
 const INVISIBLE = /[\p{Cf}\p{Cc}]/gu;
 
-/** The name as the operating system will treat it; may be empty. */
+/** Longest stored name, in UTF-8 bytes: what ext4, NTFS (in UTF-16 units, fewer) and APFS all hold. */
+export const MAX_FILE_NAME_BYTES = 255;
+// An extension longer than this is not one worth keeping whole when a name is cut.
+const MAX_KEPT_EXTENSION = 32;
+
+/** The name as the operating system will treat it, base name only; may be empty. */
 function cleanName(raw: string): string {
   // C string APIs stop at NUL, so `evil.exe\0.jpg` is saved as evil.exe.
   const nul = raw.indexOf('\0');
-  const name = nul === -1 ? raw : raw.slice(0, nul);
+  let name = nul === -1 ? raw : raw.slice(0, nul);
+  // Percent-encoded separators and dots (`%2e%2e%2fx.pdf`) become a path wherever a name is decoded again.
+  name = name.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+  // No directories: `../../../etc/passwd` is `passwd`, `C:\fakepath\a.pdf` is `a.pdf`.
+  name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   // Windows drops trailing dots and spaces: `virus.exe. ` is virus.exe.
-  return name.replace(INVISIBLE, '').trim().replace(/[\s.]+$/u, '');
+  name = name.replace(INVISIBLE, '').trim().replace(/[\s.]+$/u, '');
+  // `.` and `..` alone name directories, not files.
+  return /^\.+$/.test(name) ? '' : capLength(name);
+}
+
+/** Cut to MAX_FILE_NAME_BYTES on whole characters, keeping the extension. */
+function capLength(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_FILE_NAME_BYTES) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= MAX_KEPT_EXTENSION + 1 ? name.slice(dot) : '';
+  let budget = MAX_FILE_NAME_BYTES - Buffer.byteLength(extension);
+  let stem = '';
+  for (const char of name.slice(0, name.length - extension.length)) {
+    budget -= Buffer.byteLength(char);
+    if (budget < 0) break;
+    stem += char;
+  }
+  return stem + extension;
+}
+
+function extensionOf(name: string): string | null {
+  const dot = name.lastIndexOf('.');
+  // A leading dot counts too: `.exe` is refused rather than taken for a hidden file.
+  if (dot === -1 || dot === name.length - 1) return null;
+  return name.slice(dot + 1).toLowerCase();
 }
 
 /** The extension that decides how the file opens: lower-case, without the dot; null when none. */
 export function realExtension(fileName: string): string | null {
   const name = cleanName(fileName);
-  const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
-  const dot = base.lastIndexOf('.');
-  // A leading dot counts too: `.exe` is refused rather than taken for a hidden file.
-  if (dot === -1 || dot === base.length - 1) return null;
-  return base.slice(dot + 1).toLowerCase();
+  // NTFS alternate data streams: `x.exe::$DATA` and `x.exe:Zone.Identifier` are the file x.exe.
+  const colon = name.indexOf(':');
+  return colon === -1 ? extensionOf(name) : extensionOf(name.slice(0, colon).replace(/[\s.]+$/u, ''));
+}
+
+/** Every extension a name could be opened by: the file's own and, with a stream suffix, the last one. */
+function candidateExtensions(fileName: string): string[] {
+  const name = cleanName(fileName);
+  return [...new Set([realExtension(fileName), extensionOf(name)].filter((e): e is string => e !== null))];
 }
 
 const MACH_O_MAGICS: ReadonlySet<number> = new Set([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe]);
@@ -118,9 +155,9 @@ export function judgeAttachments(
     const reject = (code: string, reason: string): void => {
       decisions.push({ fileName, status: 'rejected', code, reason });
     };
-    const extension = realExtension(fileName);
+    const extension = candidateExtensions(fileName).find((e) => limits.bannedExtensions.has(e));
     const executable = sniffExecutable(attachment.content);
-    if (extension !== null && limits.bannedExtensions.has(extension)) {
+    if (extension !== undefined) {
       reject(ATTACHMENT_CODES.fileTypeNotAllowed, `.${extension} files are not allowed`);
     } else if (executable !== null) {
       reject(ATTACHMENT_CODES.fileTypeNotAllowed, EXECUTABLE_REASONS[executable]);
