@@ -18,6 +18,7 @@ let db: TestDatabase;
 let fake: FakeProvider;
 let dataDir: string;
 let reference: Awaited<ReturnType<typeof canonicalDump>>;
+let referencePages = 0;
 const PAGE_SIZE = 25;
 
 beforeAll(async () => {
@@ -29,6 +30,7 @@ beforeAll(async () => {
   const connection = await connectZendesk(db.pool, workspace.id, fake.url, { pageSize: PAGE_SIZE });
   expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
   reference = await canonicalDump(db.pool, workspace.id);
+  referencePages = (await committedPages(workspace.id)).pages;
 }, 120_000);
 
 afterAll(async () => {
@@ -43,22 +45,52 @@ const importArgs = (workspaceId: string) => [
   '--base-url', fake.url, '--page-size', String(PAGE_SIZE), '--once', '--json',
 ];
 
-/** Starts the command and SIGKILLs it after `ms`; answers whether it was still running then. */
-function runAndKill(args: string[], ms: number): Promise<{ killed: boolean; code: number | null; stdout: string }> {
+/** Pages committed so far by every run of the workspace's connections. */
+async function committedPages(workspaceId: string): Promise<{ pages: number; ticketsDone: boolean }> {
+  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
+  const pages = rows.reduce((n, r) => n + Object.values(r.progress as Record<string, { pages: number }>).reduce((m, p) => m + p.pages, 0), 0);
+  return { pages, ticketsDone: rows.some((r) => (r.progress as { tickets?: { done: boolean } }).tickets?.done === true) };
+}
+
+/**
+ * Starts the command and SIGKILLs it once `killWhen` says so (polled every 15 ms), so kill points
+ * follow the import's progress rather than the machine's speed; answers whether it was killed.
+ */
+function runAndKill(args: string[], killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let killed = false;
+    let closed = false;
     child.stdout.on('data', (d) => (stdout += d));
-    const timer = setTimeout(() => {
-      killed = child.exitCode === null;
-      child.kill('SIGKILL');
-    }, ms);
+    const poll = async () => {
+      while (!closed && !killed) {
+        if (await killWhen().catch(() => false)) {
+          killed = child.exitCode === null;
+          child.kill('SIGKILL');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    };
+    void poll();
     child.on('close', (code) => {
-      clearTimeout(timer);
+      closed = true;
       resolve({ killed, code, stdout });
     });
   });
+}
+
+/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 describe('intake import zendesk', () => {
@@ -97,26 +129,32 @@ describe('intake import zendesk', () => {
   });
 
   it('killed with SIGKILL at random points and restarted: the final data equals an uninterrupted run\'s', async () => {
+    const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`kill points seeded with KILL_SEED=${seed}`);
+    const random = seeded(seed);
     let interruptedMidway = 0;
     for (let trial = 0; trial < 3; trial++) {
       const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
       let finished = false;
-      for (let attempt = 0; attempt < 12 && !finished; attempt++) {
-        // Early attempts die young; later ones get longer, so every trial finishes.
-        const ms = 700 + Math.floor(Math.random() * 1_500) + attempt * 400;
-        const r = await runAndKill(importArgs(workspace.id), ms);
+      for (let attempt = 0; !finished; attempt++) {
+        const before = (await committedPages(workspace.id)).pages;
+        // The first attempt of the first trial dies before any page (during start-up or the first
+        // request); the next three after up to a third of the import's pages each, so each attempt
+        // moves on; the fifth runs to the end.
+        const started = Date.now();
+        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
+        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
+        const r = await runAndKill(importArgs(workspace.id), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
         if (!r.killed) {
-          expect(r.code).toBe(0);
+          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
           expect(JSON.parse(r.stdout).status).toBe('succeeded');
           finished = true;
         } else {
-          const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
-          const pages = rows.reduce((n, r) => n + Object.values(r.progress as Record<string, { pages: number }>).reduce((m, p) => m + p.pages, 0), 0);
-          const done = rows.some((r) => (r.progress as { tickets?: { done: boolean } }).tickets?.done);
-          if (pages > 0 && !done) interruptedMidway += 1;
+          const now = await committedPages(workspace.id);
+          if (now.pages > 0 && !now.ticketsDone) interruptedMidway += 1;
         }
       }
-      expect(finished).toBe(true);
+      expect(finished, `trial ${trial} (KILL_SEED=${seed})`).toBe(true);
       expect(await canonicalDump(db.pool, workspace.id)).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
       // One run, or more when a kill landed after the run had finished (the next command starts an
@@ -124,8 +162,8 @@ describe('intake import zendesk', () => {
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
     }
-    // At least one kill landed between committed pages (not only before the first or after the last).
-    expect(interruptedMidway).toBeGreaterThan(0);
+    // Kills landed between committed pages (not only before the first or after the last).
+    expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
   }, 300_000);
 
   it('two worker processes at once: one run, no duplicates', async () => {
