@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../src/db/embedded-postgres.ts';
 import { runCli, startIntake } from './support/cli.ts';
+import { createTestDatabase } from './support/database.ts';
+import { makeWorkspace } from './support/workspaces.ts';
 
 let dataDir: string;
 let parent: string;
@@ -40,8 +42,14 @@ describe('intake start on an empty machine', () => {
     expect(Object.keys(credentials).sort()).toEqual(['apiKey', 'inboundAddress', 'inboundBasicAuth', 'url', 'webhookSecret', 'workspaceId']);
     expect((await fs.stat(credentialsFile)).mode & 0o777).toBe(0o600);
     expect(credentials.url).toBe(intake.url);
-    expect(intake.output()).toContain('created the workspace "Default"');
-    expect(intake.output()).toContain(credentials.apiKey);
+    // stdout is the JSON log stream and stderr is no terminal here: both name the file, neither holds a secret.
+    expect(intake.output()).toContain('first start: created the workspace');
+    expect(intake.output()).toContain(credentialsFile);
+    for (const secret of [credentials.apiKey, credentials.webhookSecret, credentials.inboundBasicAuth, credentials.inboundBasicAuth.split(':')[1]]) {
+      expect(intake.stdout()).not.toContain(secret);
+      expect(intake.stderr()).not.toContain(secret);
+    }
+    for (const line of intake.stdout().trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
 
     const me = await fetch(`${intake.url}/v1/workspace`, { headers: { authorization: `Bearer ${credentials.apiKey}` } });
     expect(await me.json()).toMatchObject({ workspace: { id: credentials.workspaceId, name: 'Default', inboundAddress: credentials.inboundAddress } });
@@ -95,6 +103,26 @@ describe('intake start on an empty machine', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(await waitUntil(() => !isAlive(pgPid))).toBe(true);
+    }
+  });
+
+  it('on an existing DATABASE_URL with a new DATA_DIR, logs where the generated INBOUND_BASIC_AUTH is, never the secret', async () => {
+    const db = await createTestDatabase();
+    const freshDir = path.join(parent, 'fresh');
+    try {
+      await makeWorkspace(db.pool, 'Existing', 'help@existing.com');
+      const intake = await startIntake({ DATABASE_URL: db.url, DATA_DIR: freshDir });
+      intake.child.kill('SIGINT');
+      expect(await intake.exited).toBe(0);
+      const secrets = JSON.parse(await fs.readFile(path.join(freshDir, 'secrets.json'), 'utf8'));
+      expect(intake.stdout()).toContain(path.join(freshDir, 'secrets.json'));
+      expect(intake.output()).not.toContain('created the workspace');
+      for (const secret of [secrets.inboundBasicAuth, secrets.inboundBasicAuth.split(':')[1], secrets.secretsKey]) {
+        expect(intake.stdout()).not.toContain(secret);
+        expect(intake.stderr()).not.toContain(secret);
+      }
+    } finally {
+      await db.close();
     }
   });
 

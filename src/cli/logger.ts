@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
 
-/** One JSON logger for the process; secrets never reach it (the credentials banner is printed, not logged). */
+/** One JSON logger for the process, on stdout; secrets never reach it (the first-start banner goes to the terminal, see first-start-banner.ts). */
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -16,6 +17,7 @@ import { IMPORT_ADAPTERS } from '../../importers/index.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
+import { announceFirstStart, announceGeneratedInboundAuth } from './first-start-banner.ts';
 import { createLogger } from './logger.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 25_000;
@@ -108,9 +110,9 @@ export async function runService(config: Config): Promise<void> {
     if (created) {
       const credentials = { ...credentialsJson(created, config.inboundDomain), inboundBasicAuth: secrets.inboundBasicAuth, url };
       const file = await writeCredentialsFile(config.dataDir, credentials);
-      printFirstStartBanner(credentials, file);
+      announceFirstStart(credentials, file, logger);
     } else if (secrets.generatedInboundBasicAuth) {
-      console.log(`\nInbound webhook credentials (INBOUND_BASIC_AUTH), generated and kept in ${config.dataDir}/secrets.json: ${secrets.inboundBasicAuth}\n`);
+      announceGeneratedInboundAuth(secrets.inboundBasicAuth, path.join(config.dataDir, 'secrets.json'), logger);
     }
     logger.info({ url, readyMs: Math.round(performance.now() - startedAt) }, `intake is ready at ${url}`);
   } catch (err) {
@@ -118,23 +120,4 @@ export async function runService(config: Config): Promise<void> {
     stopping = true;
     await shutdown('start-up failed', 1).catch(() => process.exit(1));
   }
-}
-
-function printFirstStartBanner(c: Record<string, string>, file: string): void {
-  console.log(
-    [
-      '',
-      'First start: created the workspace "Default". These credentials are shown once;',
-      `they are also in ${file} (readable by you only).`,
-      '',
-      `  Workspace id:        ${c.workspaceId}`,
-      `  API key:             ${c.apiKey}`,
-      `  Inbound address:     ${c.inboundAddress}`,
-      `  Webhook secret:      ${c.webhookSecret}`,
-      `  Inbound basic auth:  ${c.inboundBasicAuth}`,
-      '',
-      `  Try it:  curl -H "Authorization: Bearer ${c.apiKey}" ${c.url}/v1/workspace`,
-      '',
-    ].join('\n'),
-  );
 }

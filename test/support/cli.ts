@@ -30,12 +30,24 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
-export type RunningIntake = { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> };
+export type RunningIntake = {
+  child: ChildProcess;
+  url: string;
+  /** stdout and stderr as they arrived, interleaved. */
+  output: () => string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+};
 
 /** Spawns `intake start` and waits for its "ready" log line, which names the URL it listens on. */
 export async function startIntake(env: Record<string, string>, timeoutMs = 90_000): Promise<RunningIntake> {
   const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'start'], { env: cliEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`intake start was not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
@@ -54,5 +66,5 @@ export async function startIntake(env: Record<string, string>, timeoutMs = 90_00
       reject(new Error(`intake start exited with ${code} before it was ready:\n${output}`));
     });
   });
-  return { child, url, output: () => output, exited };
+  return { child, url, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
