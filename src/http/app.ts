@@ -7,6 +7,7 @@ import { registerErrorHandling } from './errors.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { autoResponseRoutes } from './routes/auto-responses.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { tenantRoutes } from './routes/tenants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inboundRoutes } from './routes/inbound.ts';
 import { inboundEmailRoutes } from './routes/inbound-emails.ts';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerApiKeyAuth(api, deps.pool);
     workspaceRoutes(api, { db: deps.pool, inboundDomain: deps.inboundDomain });
     customerRoutes(api, { db: deps.pool });
+    tenantRoutes(api, { db: deps.pool });
     threadRoutes(api, { db: deps.pool });
     autoResponseRoutes(api, { db: deps.pool });
     if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
