@@ -3,8 +3,9 @@ import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.ts';
 import { registerApiKeyAuth } from './auth.ts';
-import { registerErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { registerNulGuard } from './nul-guard.ts';
 import { autoResponseRoutes } from './routes/auto-responses.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -34,17 +35,40 @@ export type AppDeps = {
   logger?: Logger;
 };
 
+/**
+ * Socket timeouts. Fastify leaves the request and idle timeouts off; a slow sender would hold a
+ * socket (and a large-body slot, see body-slots.ts) for as long as it likes.
+ */
+export const HTTP_TIMEOUTS = Object.freeze({
+  /** The whole request, headers and body, from its first byte: 64 MiB needs ~220 KB/s (Node's own default). */
+  requestMs: 300_000,
+  /** A socket with no traffic either way for this long is closed. */
+  idleMs: 120_000,
+  /** Longer than load balancers' usual 60 s, so a balancer never reuses a socket we are closing. */
+  keepAliveMs: 72_000,
+  /** How often Node checks requestTimeout (its default, 30 s, would let a request overrun by that much). */
+  checkEveryMs: 5_000,
+});
+
 /** The HTTP app, unstarted: the CLI listens on it, tests drive it with inject or a real socket. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const metrics = createMetrics(deps.boss);
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     // The small default everywhere; the inbound routes raise it for themselves only.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
+    requestTimeout: HTTP_TIMEOUTS.requestMs,
+    connectionTimeout: HTTP_TIMEOUTS.idleMs,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
+    http: { connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs },
+    // Errors raised below the routes (router, Node's HTTP parser) in Plain's shape as well.
+    frameworkErrors: frameworkErrorHandler(metrics.countError),
+    clientErrorHandler: clientErrorHandler(metrics.countError),
   });
-  const metrics = createMetrics(deps.boss);
   registerErrorHandling(app, metrics.countError);
+  registerNulGuard(app);
   registerRequestMetrics(app, metrics);
   healthRoutes(app, { pool: deps.pool });
 
@@ -70,8 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const { boss, inboundBasicAuth } = deps;
   if (boss && inboundBasicAuth) {
-    // Its own scope: the raw-body parsers, the 64 MiB limit and Basic auth apply to these routes only.
-    await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth }));
+    // Its own scope: the raw-body parsers, the 64 MiB limit, the large-body slots and Basic auth apply to these routes only.
+    await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth, inboundDomain: deps.inboundDomain }));
   }
   return app;
 }

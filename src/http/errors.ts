@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/pool.ts';
 import { InputError, type FieldError } from '../domain/input-error.ts';
@@ -13,11 +15,14 @@ export const ERRORS = Object.freeze({
   forbidden: { status: 403, type: 'FORBIDDEN', message: 'You are not allowed to do this.' },
   not_found: { status: 404, type: 'VALIDATION', message: 'Not found.' },
   method_not_allowed: { status: 405, type: 'VALIDATION', message: 'Method not allowed.' },
+  request_timeout: { status: 408, type: 'VALIDATION', message: 'The request did not arrive in time.' },
   conflict: { status: 409, type: 'VALIDATION', message: 'The resource is not in a state that allows this.' },
   too_many_webhook_targets: { status: 400, type: 'VALIDATION', message: 'A workspace can have at most 25 webhook targets.' },
   payload_too_large: { status: 413, type: 'VALIDATION', message: 'The request body is too large.' },
+  uri_too_long: { status: 414, type: 'VALIDATION', message: 'A part of the URL is too long.' },
   unsupported_media_type: { status: 415, type: 'VALIDATION', message: 'Unsupported content type.' },
   rate_limited: { status: 429, type: 'VALIDATION', message: 'Too many requests.' },
+  headers_too_large: { status: 431, type: 'VALIDATION', message: 'The request headers are too large.' },
   internal: { status: 500, type: 'INTERNAL', message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, type: 'INTERNAL', message: 'The service is temporarily unavailable; retry later.' },
 } as const satisfies Record<string, { status: number; type: ErrorType; message: string }>);
@@ -74,6 +79,8 @@ export function classifyError(err: unknown): { code: ErrorCode; message: string;
       return { code: 'payload_too_large', message: ERRORS.payload_too_large.message, fields: [] };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { code: 'unsupported_media_type', message: fe.message ?? ERRORS.unsupported_media_type.message, fields: [] };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'input_validation', message: 'The body is not as long as its Content-Length header says.', fields: [{ field: '(body)', message: 'length differs from Content-Length', type: 'VALIDATION' }] };
   }
   if (err instanceof SyntaxError && fe?.statusCode === 400) return { code: 'input_validation', message: `Malformed JSON: ${err.message}`, fields: [] };
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -82,6 +89,48 @@ export function classifyError(err: unknown): { code: ErrorCode; message: string;
   }
   if (isDatabaseUnavailable(err)) return { code: 'service_unavailable', message: ERRORS.service_unavailable.message, fields: [] };
   return { code: 'internal', message: ERRORS.internal.message, fields: [] };
+}
+
+/**
+ * Fastify's router answers a malformed URL or an over-long path parameter before any route runs;
+ * this gives those answers Plain's shape too (Fastify's `frameworkErrors` option).
+ */
+export function frameworkErrorHandler(onError: (code: ErrorCode) => void) {
+  return (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    const code: ErrorCode = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : err.code === 'FST_ERR_BAD_URL' ? 'input_validation' : 'internal';
+    const message =
+      code === 'uri_too_long' ? 'A path parameter is longer than any id (100 characters).' : code === 'input_validation' ? 'The URL is malformed (bad percent-encoding).' : undefined;
+    onError(code);
+    return reply.status(ERRORS[code].status).send(errorBody(code, message, code === 'internal' ? [] : [{ field: 'url', message: message!, type: 'VALIDATION' }]));
+  };
+}
+
+/**
+ * Node's HTTP parser refuses some requests before Fastify sees them (bad framing, headers over
+ * 16 KiB, `requestTimeout`): answer those in Plain's shape on the socket, then close it.
+ */
+export function clientErrorHandler(onError: (code: ErrorCode) => void) {
+  return (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'input_validation';
+    const message =
+      code === 'request_timeout'
+        ? 'The request was not received in full within the time allowed.'
+        : code === 'headers_too_large'
+          ? 'The request headers are larger than 16 KiB.'
+          : `The HTTP request is malformed${err.code ? ` (${err.code})` : ''}.`;
+    onError(code);
+    // As Node does itself: never write into a response already under way on this socket.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      const body = JSON.stringify(errorBody(code, message));
+      const status = ERRORS[code].status;
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(err);
+  };
 }
 
 export function registerErrorHandling(app: FastifyInstance, onError: (code: ErrorCode) => void): void {

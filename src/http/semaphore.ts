@@ -5,9 +5,29 @@ export class Semaphore {
   constructor(size: number) {
     this.#free = size;
   }
-  async acquire(): Promise<() => void> {
+
+  /**
+   * Resolves with a release function once a place is free. With a signal, a waiter that gives up
+   * (its client left, its wait ran out) leaves the queue and rejects with the signal's reason.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          signal?.removeEventListener('abort', giveUp);
+          resolve();
+        };
+        const giveUp = () => {
+          const at = this.#waiting.indexOf(grant);
+          if (at !== -1) this.#waiting.splice(at, 1);
+          reject(signal!.reason);
+        };
+        this.#waiting.push(grant);
+        signal?.addEventListener('abort', giveUp, { once: true });
+      });
+    }
     let released = false;
     return () => {
       if (released) return;
@@ -16,5 +36,10 @@ export class Semaphore {
       if (next) next();
       else this.#free++;
     };
+  }
+
+  /** Places free right now (for tests and metrics). */
+  get free(): number {
+    return this.#free;
   }
 }

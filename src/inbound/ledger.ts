@@ -40,28 +40,31 @@ export function dedupeKey(source: InboundSource, raw: Buffer, providerId: string
   return providerId ? `${source}:${providerId}` : `${source}:sha256:${createHash('sha256').update(raw).digest('hex')}`;
 }
 
-/** Stores the raw payload; returns the existing row's id when this delivery was already stored. */
+/**
+ * Stores the raw payload; returns the existing row's id when this delivery was already stored.
+ * `workspaceId` is the workspace whose inbound address it was sent to, when known at receipt.
+ */
 export async function storeInbound(
   tx: Queryable,
-  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null },
+  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; workspaceId?: string | null },
 ): Promise<{ id: string; duplicate: boolean }> {
   const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'received') ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length],
+    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'received', $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.workspaceId ?? null],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await tx.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
   return { id: rows[0]!.id, duplicate: true };
 }
 
-/** Copies of an email for the other workspaces it was addressed to, each processed for its workspace alone. */
+/** Copies of an email for the other workspaces it was addressed to, each processed for (and visible to) its workspace alone. */
 export async function forkInbound(tx: Queryable, id: string, workspaceIds: string[]): Promise<string[]> {
   const created: string[] = [];
   for (const workspaceId of workspaceIds) {
     const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, target_workspace_id, forked_from)
-       SELECT $1, source, dedupe_key || '#' || $3, message_id, raw, raw_size, 'received', $3, id FROM inbound_emails WHERE id = $2
+      `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, target_workspace_id, workspace_id, forked_from)
+       SELECT $1, source, dedupe_key || '#' || $3, message_id, raw, raw_size, 'received', $3, $3, id FROM inbound_emails WHERE id = $2
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [newId('inboundEmail'), id, workspaceId],
     );
@@ -92,9 +95,13 @@ export type Outcome = {
   bounceOfEntryId?: string | null;
 };
 
+/**
+ * An outcome without a workspace (unparseable, unroutable) keeps the one the email was attributed
+ * to at receipt or by its copy's target: it was sent to that workspace's address, so it stays visible there.
+ */
 export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Promise<void> {
   await tx.query(
-    `UPDATE inbound_emails SET status = $2, workspace_id = $3, message_id = coalesce($4, message_id), classification = $5,
+    `UPDATE inbound_emails SET status = $2, workspace_id = coalesce($3, workspace_id, target_workspace_id), message_id = coalesce($4, message_id), classification = $5,
        error_code = $6, error_message = $7, duplicate_of = $8, customer_id = $9, thread_id = $10, timeline_entry_id = $11,
        bounce_of_entry_id = $12, processed_at = clock_timestamp(), attempts = attempts + 1
      WHERE id = $1`,
@@ -106,7 +113,7 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
 export async function recordFailure(db: Queryable, id: string, error: string, final: boolean): Promise<void> {
   await db.query(
     `UPDATE inbound_emails SET attempts = attempts + 1, error_code = 'processing_failed', error_message = $2,
-       status = CASE WHEN $3 THEN 'failed' ELSE status END
+       status = CASE WHEN $3 THEN 'failed' ELSE status END, workspace_id = coalesce(workspace_id, target_workspace_id)
      WHERE id = $1 AND status IN ('received', 'failed')`,
     [id, stripNul(error).slice(0, 4000), final],
   );

@@ -22,12 +22,58 @@ export type Routed = {
 };
 export type Unroutable = { routed: false; reason: string; /** A workspace whose domain the mail was sent to, for visibility. */ attributedTo: Workspace | null };
 
-const FORWARDING_HEADERS = ['X-Forwarded-To', 'X-Forwarded-For', 'Delivered-To', 'X-Original-To', 'Envelope-To'];
+/** Headers a forwarding server records the original recipient in. */
+export const FORWARDING_HEADERS = Object.freeze(['X-Forwarded-To', 'X-Forwarded-For', 'Delivered-To', 'X-Original-To', 'Envelope-To']);
 
-function forwardingAddresses(email: NormalisedEmail): EmailAddress[] {
+/** The part of an email routing by inbound address reads: its recipients and headers. */
+export type Recipients = Pick<NormalisedEmail, 'originalRecipient' | 'to' | 'cc' | 'bcc' | 'headers'>;
+
+function forwardingAddresses(email: Pick<NormalisedEmail, 'headers'>): EmailAddress[] {
   return FORWARDING_HEADERS.flatMap((name) =>
     headers(email, name).flatMap((v) => parseAddressList(v.replace(/\s+/g, ',').replace(/,+/g, ','))),
   );
+}
+
+function directAddresses(email: Recipients): EmailAddress[] {
+  return [...(email.originalRecipient ? parseAddressList(email.originalRecipient) : []), ...email.to, ...email.cc, ...email.bcc];
+}
+
+type TokenMatch = { workspace: Workspace; matchedBy: Routed['matchedBy']; mailboxHash: string | null };
+
+/**
+ * The workspaces whose inbound address (`token+hash@domain`) the email names, direct recipients
+ * before forwarding headers, each once; at most `maxLookups` tokens are looked up.
+ */
+async function byInboundToken(db: Queryable, email: Recipients, inboundDomain: string, options: { mailboxHash: string | null; maxLookups?: number }): Promise<TokenMatch[]> {
+  const found: TokenMatch[] = [];
+  const looked = new Set<string>();
+  for (const [candidates, matchedBy] of [
+    [directAddresses(email), 'inbound-address'],
+    [forwardingAddresses(email), 'forwarding-header'],
+  ] as const) {
+    for (const a of candidates) {
+      const [local, domain] = a.address.split('@') as [string, string];
+      if (domain !== inboundDomain) continue;
+      const [token, ...hash] = local.split('+');
+      if (looked.has(token!)) continue;
+      if (looked.size >= (options.maxLookups ?? Number.POSITIVE_INFINITY)) return found;
+      looked.add(token!);
+      const workspace = await findWorkspaceByInboundToken(db, token!);
+      if (workspace) found.push({ workspace, matchedBy, mailboxHash: hash.join('+') || options.mailboxHash || null });
+    }
+  }
+  return found;
+}
+
+/**
+ * At receipt, before the body is parsed: the workspace whose inbound address the email names
+ * first, as routing would rank it. The email is stored under it, so the workspace sees it even
+ * when it later fails, cannot be parsed or cannot be routed.
+ */
+export async function workspaceByInboundAddress(db: Queryable, email: Recipients, inboundDomain: string): Promise<string | null> {
+  // A handful of lookups: a hostile list of a thousand recipients must not cost a thousand queries.
+  const [first] = await byInboundToken(db, email, inboundDomain, { mailboxHash: null, maxLookups: 10 });
+  return first?.workspace.id ?? null;
 }
 
 /**
@@ -36,28 +82,9 @@ function forwardingAddresses(email: NormalisedEmail): EmailAddress[] {
  * alternate. An address claimed by two workspaces routes nowhere rather than to a guess.
  */
 export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundDomain: string, preferWorkspaceId?: string): Promise<Routed | Unroutable> {
-  const direct = [
-    ...(email.originalRecipient ? parseAddressList(email.originalRecipient) : []),
-    ...email.to,
-    ...email.cc,
-    ...email.bcc,
-  ];
+  const direct = directAddresses(email);
   const forwarded = forwardingAddresses(email);
-
-  const byToken: Array<{ workspace: Workspace; matchedBy: Routed['matchedBy']; mailboxHash: string | null }> = [];
-  for (const [candidates, matchedBy] of [
-    [direct, 'inbound-address'],
-    [forwarded, 'forwarding-header'],
-  ] as const) {
-    for (const a of candidates) {
-      const [local, domain] = a.address.split('@') as [string, string];
-      if (domain !== inboundDomain) continue;
-      const [token, ...hash] = local.split('+');
-      if (byToken.some((m) => m.workspace.inboundToken === token)) continue;
-      const workspace = await findWorkspaceByInboundToken(db, token!);
-      if (workspace) byToken.push({ workspace, matchedBy, mailboxHash: hash.join('+') || email.mailboxHash || null });
-    }
-  }
+  const byToken = await byInboundToken(db, email, inboundDomain, { mailboxHash: email.mailboxHash });
   // A copy made for one workspace routes by that workspace's own address (and its thread token).
   byToken.sort((a, b) => Number(b.workspace.id === preferWorkspaceId) - Number(a.workspace.id === preferWorkspaceId));
   const [first, ...others] = byToken;

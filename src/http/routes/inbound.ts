@@ -1,52 +1,49 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../../db/pool.ts';
-import { messageIds } from '../../inbound/addresses.ts';
+import { messageIds, parseAddressList } from '../../inbound/addresses.ts';
 import { dedupeKey } from '../../inbound/ledger.ts';
-import { looksLikeMime } from '../../inbound/mime-check.ts';
-import { postmarkInboundSchema } from '../../inbound/postmark-payload.ts';
+import { headerValues, looksLikeMime, readHeaderBlock } from '../../inbound/mime-check.ts';
+import { postmarkInboundSchema, type PostmarkInbound } from '../../inbound/postmark-payload.ts';
 import { receiveInbound } from '../../inbound/receive.ts';
+import type { Recipients } from '../../inbound/route.ts';
 import { basicAuthMatches } from '../basic-auth.ts';
+import { registerBodySlots } from '../body-slots.ts';
 import { AppError, fieldErrors } from '../errors.ts';
-import { Semaphore } from '../semaphore.ts';
+import { decodeText, mediaType, requireMediaType } from '../media-type.ts';
 
 /** Postmark allows 35 MB of attachments before base64; 64 MiB holds that with room. */
 export const INBOUND_BODY_LIMIT = 64 * 1024 * 1024;
-// Bodies above this wait for one of a few slots before they are read, bounding memory.
-const LARGE_BODY = 1024 * 1024;
-const LARGE_BODY_SLOTS = 4;
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    releaseBodySlot?: () => void;
-  }
-}
+// Each endpoint takes one type: a raw message posted as JSON (or the reverse) is a client bug to report, not to guess at.
+const MEDIA_TYPES: Readonly<Record<string, { type: string; hint: string }>> = Object.freeze({
+  '/inbound/postmark': { type: 'application/json', hint: 'raw RFC 822 messages go to /inbound/mime as message/rfc822.' },
+  '/inbound/mime': { type: 'message/rfc822', hint: "Postmark's inbound JSON goes to /inbound/postmark as application/json." },
+});
 
-export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: PgBoss; basicAuth: string }): void {
-  const slots = new Semaphore(LARGE_BODY_SLOTS);
-
+export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: PgBoss; basicAuth: string; inboundDomain: string }): void {
   // Raw bytes, stored exactly as received; parsed by us, not by Fastify.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'message/rfc822'], { parseAs: 'buffer', bodyLimit: INBOUND_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-  // Before the body is read: a wrong password costs us nothing. 401, never 403: Postmark stops retrying on 403.
+  // Before the body is read: a wrong password or a wrong type costs us nothing.
   app.addHook('onRequest', async (request, reply) => {
+    // 401, never 403: Postmark stops retrying on 403.
     if (!basicAuthMatches(request.headers.authorization, deps.basicAuth)) {
       reply.header('www-authenticate', 'Basic realm="intake inbound"');
       throw new AppError('unauthenticated', 'The inbound webhook needs the INBOUND_BASIC_AUTH credentials (HTTP Basic).');
     }
-    const length = Number(request.headers['content-length'] ?? Number.NaN);
-    if (!(length <= LARGE_BODY)) request.releaseBodySlot = await slots.acquire();
+    const expected = MEDIA_TYPES[request.routeOptions.url ?? ''];
+    if (expected) requireMediaType(request.headers['content-type'], expected.type, expected.hint);
   });
-  const release = async (request: FastifyRequest) => request.releaseBodySlot?.();
-  app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', release);
+  registerBodySlots(app);
 
   app.post('/inbound/postmark', { bodyLimit: INBOUND_BODY_LIMIT }, async (request) => {
-    const raw = requireBody(request.body, 'application/json');
+    // JSON in the charset it declares; stored as UTF-8, the way the job reads it back.
+    const { text, utf8 } = decodeText(requireBody(request.body, 'application/json'), mediaType(request.headers['content-type'])?.charset ?? null);
     let json: unknown;
     try {
-      json = JSON.parse(raw.toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       throw new AppError('input_validation', `Malformed JSON: ${(err as Error).message}`);
     }
@@ -54,16 +51,27 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     if (!parsed.success) throw new AppError('input_validation', 'The payload is not a Postmark inbound message.', fieldErrors(parsed.error));
     const p = parsed.data;
     const messageIdHeader = p.Headers?.find((h) => h.Name.toLowerCase() === 'message-id')?.Value;
-    return receiveInbound(deps, { source: 'postmark', raw, dedupeKey: dedupeKey('postmark', raw, p.MessageID), messageId: messageIds(messageIdHeader)[0] ?? null });
+    return receiveInbound(deps, {
+      source: 'postmark',
+      raw: utf8,
+      dedupeKey: dedupeKey('postmark', utf8, p.MessageID),
+      messageId: messageIds(messageIdHeader)[0] ?? null,
+      recipients: postmarkRecipients(p),
+    });
   });
 
   app.post('/inbound/mime', { bodyLimit: INBOUND_BODY_LIMIT }, async (request) => {
     const raw = requireBody(request.body, 'message/rfc822');
     const check = looksLikeMime(raw);
     if (!check.ok) throw new AppError('input_validation', `Not an RFC 822 message: ${check.reason}.`, [{ field: '(body)', message: check.reason, type: 'VALIDATION' }]);
-    const head = raw.subarray(0, 256 * 1024).toString('latin1');
-    const messageId = /^message-id:\s*(.+)$/im.exec(head.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' '))?.[1];
-    return receiveInbound(deps, { source: 'mime', raw, dedupeKey: dedupeKey('mime', raw, null), messageId: messageIds(messageId)[0] ?? null });
+    const { lines } = readHeaderBlock(raw);
+    return receiveInbound(deps, {
+      source: 'mime',
+      raw,
+      dedupeKey: dedupeKey('mime', raw, null),
+      messageId: messageIds(headerValues(lines, 'Message-ID')[0])[0] ?? null,
+      recipients: mimeRecipients(lines),
+    });
   });
 }
 
@@ -72,4 +80,28 @@ function requireBody(body: unknown, type: string): Buffer {
     throw new AppError('input_validation', `The request body is empty; send the message as ${type}.`, [{ field: '(body)', message: 'is required', type: 'REQUIRED' }]);
   }
   return body;
+}
+
+/** Whom a Postmark payload was sent to, read without decoding its bodies or attachments. */
+function postmarkRecipients(p: PostmarkInbound): Recipients {
+  const list = (full: Array<{ Email: string }> | null | undefined, plain: string | null | undefined) => [
+    ...(full ?? []).flatMap((f) => parseAddressList(f.Email)),
+    ...parseAddressList(plain),
+  ];
+  return {
+    originalRecipient: p.OriginalRecipient ?? null,
+    to: list(p.ToFull, p.To),
+    cc: list(p.CcFull, p.Cc),
+    bcc: list(p.BccFull, p.Bcc),
+    headers: (p.Headers ?? []).map((h) => ({ name: h.Name, value: h.Value })),
+  };
+}
+
+/** Whom a raw message was sent to, from the header lines the receipt check has read anyway. */
+function mimeRecipients(lines: readonly string[]): Recipients {
+  const list = (name: string) => headerValues(lines, name).flatMap((v) => parseAddressList(v));
+  const headers = lines
+    .filter((l) => /^[!-9;-~]+:/.test(l))
+    .map((l) => ({ name: l.slice(0, l.indexOf(':')).trim(), value: l.slice(l.indexOf(':') + 1).trim() }));
+  return { originalRecipient: null, to: list('To'), cc: list('Cc'), bcc: list('Bcc'), headers };
 }
