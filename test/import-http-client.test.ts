@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, errorDisposition, ProviderError, providerMessage, RecordError, RetryLaterError } from '../src/import/errors.ts';
+import { basicAuthHeader, staticAuth } from '../src/import/auth-session.ts';
 import { createProviderClient, parseRetryAfter, type ProviderClient, type ProviderClientOptions } from '../src/import/http-client.ts';
 
 /** Small real servers on 127.0.0.1, one behaviour each; nothing here depends on the fake Zendesk. */
@@ -30,7 +31,7 @@ async function serve(handler: (req: http.IncomingMessage, res: http.ServerRespon
 function client(baseUrl: string, overrides: Partial<ProviderClientOptions> = {}): ProviderClient {
   const c = createProviderClient({
     baseUrl,
-    auth: { type: 'basic', username: 'agent@example.com/token', password: 'secret-token' },
+    auth: staticAuth({ Authorization: basicAuthHeader('agent@example.com/token', 'secret-token') }),
     timeoutMs: 2_000,
     userAgent: 'intake-test',
     maxRetries: 3,
@@ -291,7 +292,7 @@ describe('hosts, redirects and sizes', () => {
       if (req.url === '/attachments/1') res.writeHead(302, { location: `${files.url}/blob/1?signature=abc` }).end();
       else if (req.url === '/moved') res.writeHead(301, { location: '/attachments/1' }).end();
     });
-    const res = await client(server.url, { auth: { type: 'bearer', token: 'oauth-token' } }).get('/moved', { responseType: 'arraybuffer', maxBytes: 1024 });
+    const res = await client(server.url, { auth: staticAuth({ Authorization: 'Bearer oauth-token' }) }).get('/moved', { responseType: 'arraybuffer', maxBytes: 1024 });
     expect(res.data.toString()).toBe('PNGDATA');
     expect(res.url).toBe(`${files.url}/blob/1?signature=abc`);
     expect(server.requests.map((r) => [r.url, r.headers.authorization])).toEqual([

@@ -1,5 +1,5 @@
-import { clip } from '../../src/domain/text.ts';
 import type { AttachmentRecord, EntryRecord, PersonRecord, TenantRecord, ThreadRecord } from '../../src/import/adapter.ts';
+import { clip } from '../../src/import/kit/index.ts';
 import type { ZendeskComment, ZendeskOrganization, ZendeskTicket, ZendeskUser } from './schemas.ts';
 
 /** Zendesk records -> the engine's records. Pure functions: no calls, no database. */
@@ -13,8 +13,8 @@ export function mapUser(u: ZendeskUser): PersonRecord {
     // end-user -> customer; agents and admins (and custom agent roles) write replies, they are not customers.
     role: u.role === 'end-user' ? 'customer' : 'agent',
     name: u.name?.trim() || null,
-    email: u.email?.trim() || null,
-    tenantSourceId: u.organization_id ? String(u.organization_id) : null,
+    emails: u.email?.trim() ? [u.email.trim()] : [],
+    tenantSourceIds: u.organization_id ? [String(u.organization_id)] : [],
     createdAt: new Date(u.created_at),
   };
 }
@@ -29,12 +29,14 @@ export function mapTicket(t: ZendeskTicket): ThreadRecord {
     status: t.status === 'solved' || t.status === 'closed' ? 'DONE' : 'TODO',
     channel: CHANNELS[String(t.via?.channel ?? '')] ?? 'API',
     customerSourceId: String(t.requester_id),
+    // A requester Zendesk no longer knows (a deleted user) still gets the thread.
+    customerFallbackName: `Zendesk user ${t.requester_id}`,
     labels: t.tags,
     createdAt: new Date(t.created_at),
   };
 }
 
-export function mapComment(ticketId: number, c: ZendeskComment, attachments: AttachmentRecord[]): EntryRecord {
+export function mapComment(ticketId: number, c: ZendeskComment): EntryRecord {
   return {
     sourceId: String(c.id),
     threadSourceId: String(ticketId),
@@ -43,7 +45,10 @@ export function mapComment(ticketId: number, c: ZendeskComment, attachments: Att
     text: c.plain_body ?? c.body ?? null,
     html: c.html_body ?? null,
     createdAt: new Date(c.created_at),
-    attachments,
+    // content_url answers 302 to Zendesk's file host; the engine fetches what Plain's rules let in.
+    attachments: c.attachments.map(
+      (a): AttachmentRecord => ({ sourceId: String(a.id), fileName: a.file_name, contentType: a.content_type ?? 'application/octet-stream', size: a.size, inline: a.inline ?? false, source: { kind: 'url', url: a.content_url } }),
+    ),
   };
 }
 

@@ -3,7 +3,8 @@ import type { Queryable } from '../db/pool.ts';
 import type { FieldError } from '../domain/input-error.ts';
 import { InputError } from '../domain/input-error.ts';
 import { refuseOutboundUrl } from '../net/address-guard.ts';
-import type { ImportAdapter } from './adapter.ts';
+import type { AccountInfo, ImportAdapter } from './adapter.ts';
+import { openSession } from './open-session.ts';
 import { createConnection, type ImportConnection } from './connections.ts';
 import { AuthError, RecordError, RetryLaterError } from './errors.ts';
 
@@ -33,7 +34,7 @@ export async function checkConnectionInput(
   adapters: Readonly<Record<string, ImportAdapter<any, any>>>,
   input: ConnectInput,
   options: { allowPrivate: boolean; userAgent: string },
-): Promise<{ adapter: ImportAdapter<any, any>; credentials: unknown; settings: Record<string, unknown>; account: string }> {
+): Promise<{ adapter: ImportAdapter<any, any>; credentials: unknown; settings: Record<string, unknown>; account: string; accountName: string }> {
   const adapter = adapters[input.provider];
   if (!adapter) {
     throw new InputError('Unknown provider', [{ field: 'provider', message: `must be one of: ${Object.keys(adapters).join(', ')}`, type: 'VALIDATION' }]);
@@ -47,9 +48,20 @@ export async function checkConnectionInput(
     const refused = await refuseOutboundUrl(baseUrl, options.allowPrivate);
     if (refused) throw new InputError('Invalid import connection', [{ field: 'settings.baseUrl', message: refused, type: 'VALIDATION' }]);
   }
-  const session = adapter.open({ credentials: credentials.data, settings: settings.data, userAgent: options.userAgent, http: { timeoutMs: 10_000, maxRetries: 1, maxInlineWaitMs: 5_000, allowPrivateAddresses: options.allowPrivate } });
+  // A refresh during the check may rotate the credentials: the latest ones are what gets saved.
+  let latest: unknown = credentials.data;
+  const opened = openSession(adapter, {
+    credentials: credentials.data,
+    settings: settings.data,
+    userAgent: options.userAgent,
+    http: { timeoutMs: 10_000, maxRetries: 1, maxInlineWaitMs: 5_000, allowPrivateAddresses: options.allowPrivate },
+    onCredentials: async (rotated) => {
+      latest = rotated;
+    },
+  });
+  let account: AccountInfo;
   try {
-    await session.verify();
+    account = await opened.session.verify();
   } catch (err) {
     if (err instanceof AuthError) {
       throw new InputError(`${input.provider} refused these credentials`, [{ field: 'credentials', message: err.providerMessage ?? err.detail, type: 'VALIDATION' }]);
@@ -58,9 +70,9 @@ export async function checkConnectionInput(
     if (err instanceof RetryLaterError) throw new ProviderUnreachableError(`${input.provider} could not be reached to check the credentials: ${err.message}`);
     throw new InputError(`${input.provider} did not accept the connection`, [{ field: 'settings', message: (err as Error).message, type: 'VALIDATION' }]);
   } finally {
-    session.close();
+    opened.close();
   }
-  return { adapter, credentials: credentials.data, settings: settings.data as Record<string, unknown>, account: adapter.account(settings.data) };
+  return { adapter, credentials: latest, settings: settings.data as Record<string, unknown>, account: account.accountId, accountName: account.accountName };
 }
 
 /** Checks, then saves the connection (credentials sealed). */

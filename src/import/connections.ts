@@ -100,6 +100,14 @@ export async function replaceCredentials(db: Queryable, secretsKey: Buffer, id: 
   );
 }
 
+/** Credentials a refresh rotated (a new access or refresh token): kept sealed; the status stays as it is. */
+export async function saveRotatedCredentials(db: Queryable, secretsKey: Buffer, id: string, credentials: unknown): Promise<void> {
+  await db.query(`UPDATE import_connections SET credentials_encrypted = $2, updated_at = now() WHERE id = $1 AND status <> 'disconnected'`, [
+    id,
+    encryptSecret(secretsKey, JSON.stringify(credentials), id),
+  ]);
+}
+
 /** No more runs; the imported data stays. Answers false when there is no such connection. */
 export async function disconnectConnection(db: Queryable, workspaceId: string, id: string): Promise<ImportConnection | null> {
   const { rows } = await db.query<ImportConnection>(

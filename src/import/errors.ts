@@ -73,6 +73,11 @@ export class ProviderError extends ProviderRequestError {
   override name = 'ProviderError';
 }
 
+/** A stored cursor that does not fit its stream's schema (written by another release): the run fails with it. */
+export class CursorError extends Error {
+  override name = 'CursorError';
+}
+
 export type ErrorDisposition = 'retry_later' | 'needs_reauth' | 'record_error' | 'fail';
 
 /** What the engine does with an error thrown by a stream. */

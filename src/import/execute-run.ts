@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { isDatabaseUnavailable, withTransaction, type Pool } from '../db/pool.ts';
-import type { HttpTuning, ImportAdapter, StreamContext } from './adapter.ts';
-import { afterRun, markNeedsReauth, openConnection, type ImportConnection } from './connections.ts';
+import type { HttpTuning, ImportAdapter, ImportStream, StreamContext } from './adapter.ts';
+import { afterRun, markNeedsReauth, openConnection, saveRotatedCredentials, type ImportConnection } from './connections.ts';
+import { openSession, type OpenedSession } from './open-session.ts';
 import { mergeCounts, type RunCounts } from './counts.ts';
-import { AuthError, coerceError, errorDisposition, RetryLaterError } from './errors.ts';
+import { AuthError, coerceError, CursorError, errorDisposition, RetryLaterError } from './errors.ts';
+import { fetchAttachments } from './fetch-attachments.ts';
 import { LedgerConflictError, lookupLedger, ledgerKey, type LedgerScope } from './ledger.ts';
 import { refreshImportStatistics, writePage } from './page-writer.ts';
 import { acquireLease, checkpoint, finishRun, LeaseLostError, loadCursor, parkRun, releaseLease, renewLease, type ImportRun, type StreamProgress } from './runs.ts';
@@ -48,37 +50,39 @@ export async function executeRun(input: ExecuteDeps, runId: string): Promise<Exe
   const abort = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
   let heartbeat: NodeJS.Timeout | undefined;
-  let session: ReturnType<ImportAdapter['open']> | undefined;
+  let opened: OpenedSession | undefined;
   let connection: ImportConnection | undefined;
   try {
-    const opened = await openConnection(deps.pool, deps.secretsKey, run.connectionId);
-    if (!opened || opened.connection.status !== 'active') {
-      const status = opened?.connection.status === 'needs_reauth' ? 'needs_reauth' : 'cancelled';
-      const error = opened?.connection.lastError ?? `the connection is ${opened?.connection.status ?? 'gone'}`;
+    const stored = await openConnection(deps.pool, deps.secretsKey, run.connectionId);
+    if (!stored || stored.connection.status !== 'active') {
+      const status = stored?.connection.status === 'needs_reauth' ? 'needs_reauth' : 'cancelled';
+      const error = stored?.connection.lastError ?? `the connection is ${stored?.connection.status ?? 'gone'}`;
       await finishRun(deps.pool, run.id, deps.owner, status, error);
       return { status, error };
     }
-    connection = opened.connection;
-    const adapter = deps.adapters[connection.provider];
-    if (!adapter) throw new Error(`no importer for provider ${connection.provider}`);
-    session = adapter.open({
-      credentials: adapter.credentialsSchema.parse(opened.credentials),
-      settings: adapter.settingsSchema.parse(connection.settings),
+    const active = stored.connection;
+    connection = active;
+    const adapter = deps.adapters[active.provider];
+    if (!adapter) throw new Error(`no importer for provider ${active.provider}`);
+    opened = openSession(adapter, {
+      credentials: adapter.credentialsSchema.parse(stored.credentials),
+      settings: adapter.settingsSchema.parse(active.settings),
       userAgent: deps.userAgent,
       http: { ...deps.http, allowPrivateAddresses: deps.allowPrivate },
+      onCredentials: (credentials) => saveRotatedCredentials(deps.pool, deps.secretsKey, active.id, credentials),
     });
     // The heartbeat keeps the lease while a slow page is fetched; losing it stops this worker at once.
     heartbeat = setInterval(() => {
       renewLease(deps.pool, run.id, deps.owner, deps.leaseMs).catch((err: unknown) => abort.abort(coerceError(err)));
     }, Math.max(100, Math.floor(deps.leaseMs / 3)));
-    return await walkStreams(deps, run, connection, adapter, session.streams, signal);
+    return await walkStreams(deps, run, active, adapter, opened, signal);
   } catch (caught) {
     return await settleFailure(deps, run, connection, caught, abort.signal);
   } finally {
     clearInterval(heartbeat);
     // Fetches still in flight (a prefetched page, sibling downloads of a failed one) stop with the run.
     abort.abort(new Error('the run slice ended'));
-    session?.close();
+    opened?.close();
   }
 }
 
@@ -87,9 +91,10 @@ async function walkStreams(
   run: ImportRun,
   connection: ImportConnection,
   adapter: ImportAdapter<any, any>,
-  streams: ReturnType<ImportAdapter['open']>['streams'],
+  opened: OpenedSession,
   signal: AbortSignal,
 ): Promise<ExecuteOutcome> {
+  const { streams } = opened.session;
   const scope: LedgerScope = { workspaceId: run.workspaceId, provider: connection.provider, account: connection.account, connectionId: connection.id, runId: run.id };
   const counts: RunCounts = structuredClone(run.counts);
   const progress: Record<string, StreamProgress> = structuredClone(run.progress);
@@ -116,10 +121,12 @@ async function walkStreams(
     for (const stream of streams) {
       const state = (progress[stream.name] ??= { pages: 0, done: false });
       if (state.done) continue;
-      const cursor = await loadCursor(deps.pool, connection.id, stream.name);
-      // The next page is fetched while this one is written: network and database overlap. The
-      // writer checks the ledger itself, so a prefetch that ran before the last commit is harmless.
-      let next = prefetch(stream.nextPage(cursor, ctx));
+      const cursor = checkedCursor(stream, await loadCursor(deps.pool, connection.id, stream.name));
+      // The next page (with its attachments) is fetched while this one is written: network and
+      // database overlap. The writer checks the ledger itself, so a prefetch that ran before the
+      // last commit is harmless.
+      const fetchPage = async (at: unknown) => fetchAttachments(opened.client, await stream.nextPage(at, ctx), ctx);
+      let next = prefetch(fetchPage(cursor));
       for (;;) {
         if (Date.now() >= sliceEnds) {
           await releaseLease(deps.pool, run.id, deps.owner);
@@ -127,7 +134,7 @@ async function walkStreams(
         }
         signal.throwIfAborted();
         const page = await next;
-        next = page.done ? prefetch(Promise.resolve(page)) : prefetch(stream.nextPage(page.cursor, ctx));
+        next = page.done ? prefetch(Promise.resolve(page)) : prefetch(fetchPage(page.cursor));
         await withTransaction(deps.pool, async (tx) => {
           const result = await writePage(tx, scope, stream.name, page, adapter.countNames);
           const nextCounts = mergeCounts(structuredClone(counts), result.counts);
@@ -152,6 +159,14 @@ async function walkStreams(
     await afterRun(deps.pool, connection.id, { succeeded: true, fullRun: run.kind === 'full', error: null });
     return { status: 'succeeded' };
   }
+}
+
+/** A stored cursor this release can read, or a clear refusal; null is the very start. */
+function checkedCursor(stream: ImportStream, stored: unknown): unknown {
+  if (stored === null || stored === undefined) return null;
+  const parsed = stream.cursorSchema.safeParse(stored);
+  if (parsed.success) return parsed.data;
+  throw new CursorError(`the stored cursor of stream "${stream.name}" is not one this release can read (${parsed.error.issues[0]?.message ?? 'bad shape'}): ${JSON.stringify(stored).slice(0, 200)}`);
 }
 
 /** A page fetched ahead: its failure is reported when it is awaited, never as an unhandled rejection. */

@@ -8,8 +8,11 @@ import type { LedgerEntry, RecordType } from './adapter.ts';
 
 export type LedgerScope = { workspaceId: string; provider: string; account: string; connectionId: string; runId: string };
 
-/** The ledger's own key types: the adapter's record types plus a label placed on one thread. */
-export type LedgerType = RecordType | 'thread_label';
+/**
+ * The ledger's own key types: the adapter's record types, a label placed on one thread, and the
+ * customer made for an agent who opened a thread (the agent's own row stays the author).
+ */
+export type LedgerType = RecordType | 'thread_label' | 'agent_customer';
 
 export type NewLedgerRow = {
   type: LedgerType;

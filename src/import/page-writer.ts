@@ -9,7 +9,8 @@ import { clip, stripNul } from '../domain/text.ts';
 import { importThreads, type ImportedThread } from '../domain/threads.ts';
 import { importTimelineEntries, type ImportedEntry } from '../domain/timeline-entries.ts';
 import { judgeAttachments } from '../inbound/attachment-rules.ts';
-import type { EntryRecord, LedgerEntry, RecordFailure, RecordType, StreamPage } from './adapter.ts';
+import type { LedgerEntry, PersonRecord, RecordFailure, RecordType, ThreadRecord } from './adapter.ts';
+import type { FetchedEntry, FetchedPage } from './fetch-attachments.ts';
 import { insertLedgerRows, ledgerKey, lookupLedger, type LedgerScope, type LedgerType, type NewLedgerRow } from './ledger.ts';
 import { addCount, type RunCounts } from './counts.ts';
 import { ATTACHMENT_NOT_FETCHED } from './attachment-precheck.ts';
@@ -29,7 +30,7 @@ export async function writePage(
   db: Queryable,
   scope: LedgerScope,
   stream: string,
-  page: StreamPage,
+  page: FetchedPage,
   countNames: Readonly<Record<RecordType, string>>,
 ): Promise<PageResult> {
   const ctx: WriteContext = { db, workspaceId: scope.workspaceId, origin: 'import' };
@@ -61,10 +62,10 @@ export async function writePage(
   for (const t of tenants) keys.push(['tenant', t.sourceId]);
   for (const p of people) {
     keys.push(['person', p.sourceId]);
-    if (p.tenantSourceId) keys.push(['tenant', p.tenantSourceId]);
+    for (const tenant of p.tenantSourceIds ?? []) keys.push(['tenant', tenant]);
   }
   for (const t of threads) {
-    keys.push(['thread', t.sourceId], ['person', t.customerSourceId]);
+    keys.push(['thread', t.sourceId], ['person', t.customerSourceId], ['agent_customer', t.customerSourceId]);
     for (const l of labelsOf.get(t.sourceId)!) keys.push(['label', l.labelKey], ['thread_label', l.placementKey]);
   }
   for (const e of entries) {
@@ -76,44 +77,67 @@ export async function writePage(
 
   // Tenants
   const newTenants = tenants.filter((t) => !countSkipped(known('tenant', t.sourceId), () => count('tenant', 'skipped')));
-  const tenantIds = await importTenants(ctx, newTenants.map((t) => ({ externalId: stripNul(t.externalId), name: stripNul(t.name) })));
+  const tenantIds = await importTenants(ctx, newTenants.map((t) => ({ externalId: stripNul(t.externalId), name: stripNul(t.name), domain: stripNul(t.domain) ?? null })));
   for (const t of newTenants) {
     const got = tenantIds.get(stripNul(t.externalId))!;
     record({ type: 'tenant', sourceId: t.sourceId, entityType: 'tenant', entityId: got.tenantId, disposition: got.created ? 'created' : 'linked' });
     count('tenant', got.created ? 'created' : 'linked');
   }
 
-  // People: agents are authors only; customers are found by email or created.
+  // People: agents are authors only; customers are found by their first email or created.
   const newCustomers: ImportedPerson[] = [];
-  const tenantOf = new Map<string, string>();
+  const tenantsOf = new Map<string, string[]>();
+  const otherEmails = new Map<string, string[]>();
   for (const p of people) {
     if (countSkipped(known('person', p.sourceId), () => count(p.role === 'agent' ? 'agent' : 'person', 'skipped'))) continue;
+    const emails = usableEmails(p);
     if (p.role === 'agent') {
-      record({ type: 'person', sourceId: p.sourceId, entityType: 'agent', entityId: null, disposition: 'created', details: { name: stripNul(p.name) ?? null, email: stripNul(p.email) ?? null } });
+      record({ type: 'person', sourceId: p.sourceId, entityType: 'agent', entityId: null, disposition: 'created', details: { name: stripNul(p.name) ?? null, email: emails.usable[0] ?? null } });
       count('agent', 'created');
       continue;
     }
-    let email: string | null = null;
-    if (p.email !== null && p.email.trim() !== '') {
-      try {
-        email = normaliseEmail(stripNul(p.email));
-      } catch {
-        fail({ recordType: 'person', sourceId: p.sourceId, reason: `unusable email address ${JSON.stringify(p.email)}`, excerpt: JSON.stringify(p) });
-        continue;
-      }
+    if (emails.unusable !== null) {
+      fail({ recordType: 'person', sourceId: p.sourceId, reason: `unusable email address ${JSON.stringify(emails.unusable)}`, excerpt: JSON.stringify(p) });
+      continue;
     }
-    newCustomers.push({ key: p.sourceId, email, fullName: p.name, createdAt: p.createdAt ?? null });
-    if (p.tenantSourceId) tenantOf.set(p.sourceId, p.tenantSourceId);
+    newCustomers.push({ key: p.sourceId, email: emails.usable[0] ?? null, fullName: p.name, createdAt: p.createdAt ?? null });
+    if (emails.usable.length > 1) otherEmails.set(p.sourceId, emails.usable.slice(1));
+    if (p.tenantSourceIds?.length) tenantsOf.set(p.sourceId, p.tenantSourceIds);
   }
-  const customers = await importCustomers(ctx, newCustomers);
+  // A thread needs a customer: an agent who opened one gets a customer record of their own, and
+  // someone the provider no longer knows gets one without email under the adapter's name for them.
+  const requesters = new Map<string, { type: 'agent_customer' | 'person'; entry: ImportedPerson }>();
+  for (const t of threads) {
+    if (known('thread', t.sourceId) || requesters.has(t.customerSourceId) || known('agent_customer', t.customerSourceId)) continue;
+    const person = known('person', t.customerSourceId);
+    if (person?.entityType === 'agent') {
+      const d = person.details ?? {};
+      const email = typeof d.email === 'string' ? d.email : null;
+      requesters.set(t.customerSourceId, { type: 'agent_customer', entry: { key: `agent:${t.customerSourceId}`, email, fullName: typeof d.name === 'string' ? d.name : null, createdAt: null } });
+    } else if (!person && !newCustomers.some((c) => c.key === t.customerSourceId)) {
+      requesters.set(t.customerSourceId, { type: 'person', entry: { key: t.customerSourceId, email: null, fullName: unknownCustomerName(t), createdAt: null } });
+    }
+  }
+  const customers = await importCustomers(ctx, [...newCustomers, ...[...requesters.values()].map((r) => r.entry)]);
   const memberships: Array<{ tenantId: string; customerId: string }> = [];
-  for (const [sourceId, got] of customers) {
-    record({ type: 'person', sourceId, entityType: 'customer', entityId: got.customerId, disposition: got.created ? 'created' : 'linked' });
+  for (const [key, got] of customers) {
+    if (key.startsWith('agent:')) {
+      const sourceId = key.slice('agent:'.length);
+      record({ type: 'agent_customer', sourceId, entityType: 'customer', entityId: got.customerId, disposition: got.created ? 'created' : 'linked' });
+      count('person', got.created ? 'created' : 'linked');
+      continue;
+    }
+    const sourceId = key;
+    const others = otherEmails.get(sourceId);
+    const placeholder = requesters.get(sourceId)?.type === 'person';
+    record({ type: 'person', sourceId, entityType: 'customer', entityId: got.customerId, disposition: got.created ? 'created' : 'linked', details: others ? { otherEmails: others } : placeholder ? { unknownToProvider: true } : undefined });
     count('person', got.created ? 'created' : 'linked');
-    const tenantSourceId = tenantOf.get(sourceId);
-    const tenantId = tenantSourceId ? known('tenant', tenantSourceId)?.entityId : undefined;
-    // Membership is added for a customer this import created; an existing customer is left as it is.
-    if (got.created && tenantId) memberships.push({ tenantId, customerId: got.customerId });
+    // Memberships are added for a customer this import created; an existing customer is left as it is.
+    if (!got.created) continue;
+    for (const tenantSourceId of tenantsOf.get(sourceId) ?? []) {
+      const tenantId = known('tenant', tenantSourceId)?.entityId;
+      if (tenantId) memberships.push({ tenantId, customerId: got.customerId });
+    }
   }
   await importTenantCustomers(ctx, memberships);
 
@@ -122,13 +146,13 @@ export async function writePage(
   for (const t of threads) {
     if (countSkipped(known('thread', t.sourceId), () => count('thread', 'skipped'))) continue;
     const person = known('person', t.customerSourceId);
-    if (!person || person.entityType !== 'customer' || !person.entityId) {
-      const why = person?.entityType === 'agent' ? 'is an agent, not a customer' : 'was not imported';
-      fail({ recordType: 'thread', sourceId: t.sourceId, reason: `its requester ${t.customerSourceId} ${why}`, excerpt: JSON.stringify(t) });
+    const customer = person?.entityType === 'agent' ? known('agent_customer', t.customerSourceId) : person;
+    if (!customer || customer.entityType !== 'customer' || !customer.entityId) {
+      fail({ recordType: 'thread', sourceId: t.sourceId, reason: `its requester ${t.customerSourceId} was not imported`, excerpt: JSON.stringify(t) });
       continue;
     }
     const id = newId('thread', t.createdAt.getTime());
-    newThreads.push({ id, customerId: person.entityId, title: t.title, status: t.status, channel: t.channel, createdAt: t.createdAt });
+    newThreads.push({ id, customerId: customer.entityId, title: t.title, status: t.status, channel: t.channel, createdAt: t.createdAt });
     record({ type: 'thread', sourceId: t.sourceId, entityType: 'thread', entityId: id, disposition: 'created' });
     count('thread', 'created');
   }
@@ -185,6 +209,25 @@ export async function writePage(
   return { counts, failures };
 }
 
+/** A person's addresses, normalised, duplicates dropped; the first unusable one fails the person. */
+function usableEmails(p: PersonRecord): { usable: string[]; unusable: string | null } {
+  const usable: string[] = [];
+  for (const raw of p.emails) {
+    if (raw.trim() === '') continue;
+    try {
+      const email = normaliseEmail(stripNul(raw));
+      if (!usable.includes(email)) usable.push(email);
+    } catch {
+      return { usable, unusable: raw };
+    }
+  }
+  return { usable, unusable: null };
+}
+
+function unknownCustomerName(t: ThreadRecord): string {
+  return t.customerFallbackName ?? `Unknown customer ${t.customerSourceId}`;
+}
+
 function dedupe<T extends { sourceId: string }>(records: T[]): T[] {
   return [...new Map(records.map((r) => [r.sourceId, r])).values()];
 }
@@ -198,7 +241,7 @@ function countSkipped(entry: LedgerEntry | undefined, onSkip: () => void): boole
   return entry !== undefined;
 }
 
-function entryAuthorAndKind(e: EntryRecord, known: (type: LedgerType, id: string) => LedgerEntry | undefined): Pick<ImportedEntry, 'author' | 'kind'> {
+function entryAuthorAndKind(e: FetchedEntry, known: (type: LedgerType, id: string) => LedgerEntry | undefined): Pick<ImportedEntry, 'author' | 'kind'> {
   const message = e.kind === 'message';
   if (e.author.kind === 'system') return { author: { type: 'system', name: e.author.name }, kind: message ? 'outbound_message' : 'note' };
   const person = known('person', e.author.sourceId);
@@ -214,7 +257,7 @@ function entryAuthorAndKind(e: EntryRecord, known: (type: LedgerType, id: string
 }
 
 /** Plain's attachment rules, as for inbound email: refusals the adapter made stand; the rest are judged on their bytes. */
-function judgeFiles(e: EntryRecord): Array<Omit<ImportedAttachment, 'timelineEntryId'>> {
+function judgeFiles(e: FetchedEntry): Array<Omit<ImportedAttachment, 'timelineEntryId'>> {
   const fetched = e.attachments.filter((a) => !a.refusal && a.content !== null);
   const decisions = judgeAttachments(fetched.map((a) => ({ fileName: a.fileName, contentType: a.contentType, content: a.content! })));
   const decided = new Map(fetched.map((a, i) => [a, decisions[i]!]));
@@ -226,7 +269,7 @@ function judgeFiles(e: EntryRecord): Array<Omit<ImportedAttachment, 'timelineEnt
   });
 }
 
-function excerptOf(e: EntryRecord): string {
+function excerptOf(e: FetchedEntry): string {
   return JSON.stringify({ ...e, attachments: e.attachments.map((a) => a.fileName) });
 }
 
