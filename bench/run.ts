@@ -1,3 +1,4 @@
+import { benchAutoResponses } from './auto-responses.ts';
 import { benchCustomers } from './customers.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
@@ -5,6 +6,7 @@ import { benchWebhooks } from './webhooks.ts';
 
 /** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'auto-responses': () => benchAutoResponses(),
   customers: () => benchCustomers(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),

@@ -187,6 +187,16 @@ export async function sendAutoResponse(deps: AutoResponderDeps, job: AutoRespons
   return 'sent';
 }
 
+/** The auto-response of a thread, answering the email that opened it (its first inbound entry). */
+export async function autoRespondToThread(deps: AutoResponderDeps, thread: { workspaceId: string; threadId: string }): Promise<AutoResponseOutcome> {
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `SELECT id FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 AND kind = 'inbound_email' ORDER BY created_at, id LIMIT 1`,
+    [thread.workspaceId, thread.threadId],
+  );
+  if (!rows[0]) return 'skipped: thread not found';
+  return sendAutoResponse(deps, { ...thread, entryId: rows[0].id });
+}
+
 export type OutboxSentMessageInfo = { envelope: StreamSentMessageInfo['envelope']; messageId: string; path: string };
 
 /** Writes each message as a `.eml` file (CRLF, as on the wire) into `dir`, whole or not at all. */
@@ -220,7 +230,7 @@ function outboxTransport(dir: string): Transport<OutboxSentMessageInfo> {
 export function createMailTransport(config: { smtpUrl?: string | undefined; dataDir: string }): Transporter {
   if (config.smtpUrl) {
     // Tighter than nodemailer's minutes-long defaults: a job should fail, and retry, well inside its expiry.
-    return nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 }) as Transporter;
+    return nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: 5, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 }) as Transporter;
   }
   return nodemailer.createTransport(outboxTransport(path.join(config.dataDir, 'outbox'))) as Transporter;
 }

@@ -2,16 +2,16 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** A real SMTP server on loopback that keeps every message it is given; `refuseRecipients` makes it answer 550. */
+/** A real SMTP server on loopback that keeps every message it is given; `refuseRecipients` (all) or `refuse` (these addresses) makes it answer 550. */
 export async function startSmtpSink() {
   const received: Array<{ rcptTo: string[]; raw: Buffer }> = [];
-  const control = { refuseRecipients: false };
+  const control = { refuseRecipients: false, refuse: new Set<string>() };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
-    onRcptTo(_address, _session, callback) {
-      if (control.refuseRecipients) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+    onRcptTo(address, _session, callback) {
+      if (control.refuseRecipients || control.refuse.has(address.address)) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
       callback();
     },
     onData(stream, session, callback) {
