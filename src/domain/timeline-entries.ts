@@ -1,10 +1,17 @@
 import { EVENT_TYPES, eventCte } from './events.ts';
 import { newId } from './ids.ts';
-import { stripNul } from './text.ts';
+import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
 export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/**
+ * What one entry stores of its text and HTML, in UTF-16 units; longer values are cut and the
+ * whole one's size is kept beside them. Mail providers accept bodies of tens of megabytes; the raw
+ * email (inbound_emails.raw) always stays whole.
+ */
+export const ENTRY_LIMITS = Object.freeze({ textChars: 512 * 1024, htmlChars: 1024 * 1024 });
 
 export type EntryAuthor =
   | { type: 'customer'; customerId: string }
@@ -19,6 +26,8 @@ export type NewTimelineEntry = {
   html?: string | null;
   /** For email: the new words without quoted history. */
   replyText?: string | null;
+  /** UTF-8 size of the whole text when `text` is already a cut of it (the caller bounded its own work). */
+  textSize?: number | null;
   messageId?: string | null;
   inReplyTo?: string | null;
   references?: string[];
@@ -38,6 +47,9 @@ export type TimelineEntry = {
   text: string | null;
   html: string | null;
   replyText: string | null;
+  /** UTF-8 size of the whole text or HTML when the stored one was cut (ENTRY_LIMITS); null when stored whole. */
+  textFullSize: number | null;
+  htmlFullSize: number | null;
   messageId: string | null;
   inReplyTo: string | null;
   references: string[];
@@ -46,24 +58,33 @@ export type TimelineEntry = {
   createdAt: Date;
 };
 
-const COLUMNS = `id, thread_id AS "threadId", kind, author_type AS "authorType", author_customer_id AS "authorCustomerId",
-                 author_name AS "authorName", author_email AS "authorEmail", text, html, reply_text AS "replyText", message_id AS "messageId",
-                 in_reply_to AS "inReplyTo", "references", support_address AS "supportAddress", origin, created_at AS "createdAt"`;
-
+const BASE_COLUMNS = `id, thread_id AS "threadId", kind, author_type AS "authorType", author_customer_id AS "authorCustomerId",
+                 author_name AS "authorName", author_email AS "authorEmail", message_id AS "messageId", in_reply_to AS "inReplyTo",
+                 "references", support_address AS "supportAddress", origin, created_at AS "createdAt"`;
+const COLUMNS = `${BASE_COLUMNS}, text, html, reply_text AS "replyText", text_full_size AS "textFullSize", html_full_size AS "htmlFullSize"`;
+// Reads never return more than the limits, also of rows stored before there were any.
+const cappedRead = (column: string, max: number, alias: string) =>
+  `left(${column}, ${max}) AS "${alias}", coalesce(${column}_full_size, CASE WHEN length(${column}) > ${max} THEN octet_length(${column}) END) AS "${alias}FullSize"`;
+const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textChars, 'text')}, ${cappedRead('html', ENTRY_LIMITS.htmlChars, 'html')},
+                      left(reply_text, ${ENTRY_LIMITS.textChars}) AS "replyText"`;
 
 export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
   const author = input.author;
   const createdAt = input.createdAt ?? new Date();
-  // Entry, the thread's updated_at and (for an inbound email) its event: one statement.
+  const text = capText(input.text, ENTRY_LIMITS.textChars, input.textSize);
+  const html = capText(input.html, ENTRY_LIMITS.htmlChars);
+  // Entry, the thread's updated_at and (for an inbound email) its event: one statement. The event
+  // carries the entry without its HTML and reply text, which no webhook sends.
   const { rows } = await ctx.db.query<TimelineEntry>(
     `WITH entry AS (
        INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
-                                     text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text)
-       SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+                                     text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text,
+                                     text_full_size, html_full_size)
+       SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19, $20
          FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
        RETURNING ${COLUMNS}),
      touched AS (UPDATE threads SET updated_at = greatest(updated_at, $16) WHERE workspace_id = $2 AND id = (SELECT "threadId" FROM entry)),
-     ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" })}
+     ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" }, `to_jsonb(entry) - 'html' - 'replyText'`)}
      SELECT * FROM entry`,
     [
       newId('timelineEntry', createdAt.getTime()),
@@ -74,16 +95,18 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
       author.type === 'customer' ? author.customerId : null,
       author.type === 'customer' ? null : (stripNul(author.name) ?? null),
       author.type === 'user' ? (stripNul(author.email) ?? null) : null,
-      stripNul(input.text) ?? null,
-      stripNul(input.html) ?? null,
+      stripNul(text.value),
+      stripNul(html.value),
       stripNul(input.messageId) ?? null,
       stripNul(input.inReplyTo) ?? null,
       (input.references ?? []).map(stripNul),
       stripNul(input.supportAddress) ?? null,
       ctx.origin,
       createdAt,
-      stripNul(input.replyText) ?? null,
+      stripNul(capText(input.replyText, ENTRY_LIMITS.textChars).value),
       newId('event'),
+      text.fullSize,
+      html.fullSize,
     ],
   );
   if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
@@ -92,7 +115,7 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
 
 export async function listTimelineEntries(ctx: ReadContext, threadId: string): Promise<TimelineEntry[]> {
   const { rows } = await ctx.db.query<TimelineEntry>(
-    `SELECT ${COLUMNS} FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 ORDER BY created_at, id`,
+    `SELECT ${READ_COLUMNS} FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 ORDER BY created_at, id`,
     [ctx.workspaceId, threadId],
   );
   return rows;
@@ -112,25 +135,34 @@ export type ImportedEntry = {
 export async function importTimelineEntries(ctx: WriteContext, entries: ImportedEntry[]): Promise<void> {
   assertImport(ctx);
   if (entries.length === 0) return;
-  const rows = entries.map((e) => ({
-    id: e.id,
-    thread_id: e.threadId,
-    kind: e.kind,
-    author_type: e.author.type,
-    author_customer_id: e.author.type === 'customer' ? e.author.customerId : null,
-    author_name: e.author.type === 'customer' ? null : (stripNul(e.author.name) ?? null),
-    author_email: e.author.type === 'user' ? (stripNul(e.author.email) ?? null) : null,
-    text: stripNul(e.text) ?? null,
-    html: stripNul(e.html) ?? null,
-    created_at: e.createdAt.toISOString(),
-  }));
+  const rows = entries.map((e) => {
+    const text = capText(e.text, ENTRY_LIMITS.textChars);
+    const html = capText(e.html, ENTRY_LIMITS.htmlChars);
+    return {
+      id: e.id,
+      thread_id: e.threadId,
+      kind: e.kind,
+      author_type: e.author.type,
+      author_customer_id: e.author.type === 'customer' ? e.author.customerId : null,
+      author_name: e.author.type === 'customer' ? null : (stripNul(e.author.name) ?? null),
+      author_email: e.author.type === 'user' ? (stripNul(e.author.email) ?? null) : null,
+      text: stripNul(text.value),
+      html: stripNul(html.value),
+      text_full_size: text.fullSize,
+      html_full_size: html.fullSize,
+      created_at: e.createdAt.toISOString(),
+    };
+  });
   const { rows: result } = await ctx.db.query<{ inserted: number }>(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($2) AS x(id text, thread_id text, kind text, author_type text, author_customer_id text,
-                                               author_name text, author_email text, text text, html text, created_at timestamptz)),
+                                               author_name text, author_email text, text text, html text, text_full_size integer,
+                                               html_full_size integer, created_at timestamptz)),
      inserted AS (
-       INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email, text, html, origin, created_at)
-       SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html, 'import', x.created_at
+       INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email, text, html,
+                                     text_full_size, html_full_size, origin, created_at)
+       SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html,
+              x.text_full_size, x.html_full_size, 'import', x.created_at
          FROM x JOIN threads t ON t.workspace_id = $1 AND t.id = x.thread_id
        RETURNING thread_id, created_at),
      touched AS (

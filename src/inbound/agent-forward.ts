@@ -1,7 +1,9 @@
-import { convert } from 'html-to-text';
+import { ENTRY_LIMITS } from '../domain/timeline-entries.ts';
+import { capText } from '../domain/text.ts';
 import { isWorkspacePerson, type Workspace } from '../domain/workspaces.ts';
 import type { EmailAddress, EmailAttachment, NormalisedEmail } from './email.ts';
 import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
+import { htmlToText } from './html-text.ts';
 import { normaliseMime } from './normalise-mime.ts';
 import { replyText } from './reply-text.ts';
 import { cleanSubject, hasForwardPrefix } from './subject.ts';
@@ -13,27 +15,40 @@ export type ForwardedOriginal = {
 };
 export type AgentForward = ForwardedOriginal & { agent: EmailAddress };
 
-export function bodyText(email: Pick<NormalisedEmail, 'text' | 'html'>): string | null {
-  if (email.text) return email.text;
-  return email.html ? convert(email.html, { wordwrap: false }) : null;
+/** An email's words, cut to what an entry stores, so nothing after this works on more. */
+export type BodyText = {
+  text: string | null;
+  /** UTF-8 size of the whole text when `text` is a cut of it; null when whole. */
+  fullSize: number | null;
+};
+
+/** The text part, else the HTML as text (in a worker thread, with bounded work: html-text.ts). */
+export async function bodyText(email: Pick<NormalisedEmail, 'text' | 'html'>, maxChars: number = ENTRY_LIMITS.textChars): Promise<BodyText> {
+  if (email.text) {
+    const { value, fullSize } = capText(email.text, maxChars);
+    return { text: value, fullSize };
+  }
+  if (!email.html) return { text: null, fullSize: null };
+  const converted = await htmlToText(email.html, { maxChars });
+  return { text: converted.text, fullSize: converted.text !== null && converted.size > Buffer.byteLength(converted.text) ? converted.size : null };
 }
 
 /**
  * The new words an entry shows: of the forwarded original for a forward; otherwise Postmark's
- * own extraction when it sent one, else ours.
+ * own extraction when it sent one, else ours from the body text.
  */
-export function entryReplyText(email: NormalisedEmail, forward: ForwardedOriginal | null): string | null {
+export function entryReplyText(email: NormalisedEmail, body: BodyText, forward: ForwardedOriginal | null): string | null {
   if (forward) return replyText(forward.original.text);
-  return email.strippedTextReply?.trim() || replyText(bodyText(email));
+  return email.strippedTextReply?.trim() || replyText(body.text);
 }
 
 /**
  * The original message inside a forward: an attached message/rfc822, or the forwarded block of
- * the text (Gmail, Outlook, Apple Mail, Thunderbird, localised). Null when the email is not a
- * forward or no original sender can be found.
+ * the body text (Gmail, Outlook, Apple Mail, Thunderbird, localised). Null when the email is not
+ * a forward or no original sender can be found.
  */
-export async function findForwardedOriginal(email: NormalisedEmail): Promise<ForwardedOriginal | null> {
-  const text = bodyText(email);
+export async function findForwardedOriginal(email: NormalisedEmail, body: BodyText): Promise<ForwardedOriginal | null> {
+  const text = body.text;
   const attached = email.attachments.find((a) => a.contentType === 'message/rfc822');
   // A marker in the text counts only when the subject is not a reply: a quoted Outlook reply
   // history looks just like a forward block.
@@ -44,7 +59,7 @@ export async function findForwardedOriginal(email: NormalisedEmail): Promise<For
     const inner = await normaliseMime(attached.content).catch(() => null);
     if (inner?.from) {
       return {
-        original: { from: inner.from, subject: inner.subject || null, text: bodyText(inner), html: inner.html, attachments: email.attachments },
+        original: { from: inner.from, subject: inner.subject || null, text: (await bodyText(inner)).text, html: inner.html, attachments: email.attachments },
         forwarderText: replyText(text),
       };
     }
@@ -61,9 +76,9 @@ export async function findForwardedOriginal(email: NormalisedEmail): Promise<For
  * One of the workspace's own people (an address on the support domain, or a configured
  * forwarder) forwarding a customer's email into the inbox: the customer is the original sender.
  */
-export async function detectAgentForward(workspace: Workspace, email: NormalisedEmail, sender: EmailAddress): Promise<AgentForward | null> {
+export async function detectAgentForward(workspace: Workspace, email: NormalisedEmail, body: BodyText, sender: EmailAddress): Promise<AgentForward | null> {
   if (!isWorkspacePerson(workspace, sender.address)) return null;
-  const found = await findForwardedOriginal(email);
+  const found = await findForwardedOriginal(email, body);
   // An agent forwarding a colleague's mail is not a customer conversation to re-attribute.
   if (!found || isWorkspacePerson(workspace, found.original.from.address)) return null;
   return { ...found, agent: sender };

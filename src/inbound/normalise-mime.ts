@@ -32,9 +32,13 @@ function contentTypeHeader(parsed: ParsedMail): string | null {
   return [ct.value, ...Object.entries(ct.params ?? {}).map(([k, v]) => `${k}=${v}`)].join('; ');
 }
 
-/** A raw RFC 822 message through mailparser: charsets, encoded words, RFC 2231 names, IDN. */
+/**
+ * A raw RFC 822 message through mailparser: charsets, encoded words, RFC 2231 names, IDN. `text` is
+ * the text/plain parts only: mailparser's own HTML-to-text runs unbounded on this thread (deep
+ * nesting overflows the stack or blocks for minutes), so HTML becomes text in html-text.ts.
+ */
 export async function normaliseMime(raw: Buffer): Promise<NormalisedEmail> {
-  const parsed = await simpleParser(raw, { skipHtmlToText: false, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+  const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   const headers = headerLines(parsed);
   const from = addresses(parsed.from)[0] ?? null;
   return {
@@ -49,7 +53,8 @@ export async function normaliseMime(raw: Buffer): Promise<NormalisedEmail> {
     inReplyTo: messageIds(parsed.inReplyTo),
     references: messageIds(parsed.references),
     headers,
-    text: parsed.text || null,
+    // With HTML-to-text skipped, an HTML-only message gives an empty text.
+    text: parsed.text && /\S/u.test(parsed.text) ? parsed.text : null,
     html: typeof parsed.html === 'string' && parsed.html ? parsed.html : null,
     attachments: parsed.attachments.map((a) => ({
       fileName: a.filename?.trim() || null,

@@ -15,9 +15,10 @@ export async function parseReport(file: string, raw: Buffer) {
   const source = file.toLowerCase().endsWith('.json') ? 'postmark' : 'mime';
   const email: NormalisedEmail = await parseStoredEmail(source, raw);
   const sender = originalSender(email);
-  const forward = await findForwardedOriginal(email);
+  const body = await bodyText(email);
+  const forward = await findForwardedOriginal(email, body);
   const classification = classifyEmail(email);
-  const text = bodyText(email);
+  const text = body.text;
   const attachments = forward ? forward.original.attachments : email.attachments;
   const decisions = judgeAttachments(attachments);
   return {
@@ -32,7 +33,7 @@ export async function parseReport(file: string, raw: Buffer) {
     inReplyTo: email.inReplyTo,
     references: email.references,
     text,
-    replyText: entryReplyText(email, forward),
+    replyText: entryReplyText(email, body, forward),
     classification: { bounce: classification.bounce, autoReply: classification.autoReply, bulk: classification.bulk, forwardedBy: forward && sender ? sender.address : null },
     attachments: attachments.map((a, i) => {
       const d = decisions[i]!;

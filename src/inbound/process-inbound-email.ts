@@ -121,7 +121,9 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
 
   const sender = originalSender(email);
   if (!sender) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address' };
-  const forward = await detectAgentForward(workspace, email, sender);
+  // Cut to what an entry stores before any per-character work (forward and reply detection).
+  const body = await bodyText(email);
+  const forward = await detectAgentForward(workspace, email, body, sender);
   const author = forward ? forward.original.from : sender;
   const { customer } = await findOrCreateCustomerByEmail(ctx, { email: author.address, fullName: author.name });
 
@@ -134,14 +136,15 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
     thread = await createThread(ctx, { customerId: customer.id, title: cleanSubject(subject), channel: 'EMAIL' });
   }
 
-  const text = forward ? forward.original.text : bodyText(email);
   const entry = await addTimelineEntry(ctx, {
     threadId: thread.id,
     kind: 'inbound_email',
     author: { type: 'customer', customerId: customer.id },
-    text,
+    text: forward ? forward.original.text : body.text,
+    // A forward's text comes from the cut body: cut too when the body was.
+    textSize: body.fullSize,
     html: forward ? forward.original.html : email.html,
-    replyText: entryReplyText(email, forward),
+    replyText: entryReplyText(email, body, forward),
     messageId: email.messageId,
     inReplyTo: email.inReplyTo[0] ?? null,
     references: email.references,

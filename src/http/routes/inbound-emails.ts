@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import { withTransaction, type Pool } from '../../db/pool.ts';
 import { getInbound, INBOUND_STATUSES, listInbound, resetForReplay, type InboundEmailRecord } from '../../inbound/ledger.ts';
+import { findRawEmail } from '../../inbound/raw-email.ts';
 import { sendInTransaction } from '../../jobs/boss.ts';
 import { QUEUES } from '../../jobs/queues.ts';
 import { requireWorkspace } from '../auth.ts';
@@ -47,6 +48,16 @@ export function inboundEmailRoutes(app: FastifyInstance, deps: { pool: Pool; bos
     const record = await getInbound(deps.pool, workspace.id, id);
     if (!record) throw new AppError('not_found', `Inbound email ${id} not found.`);
     return { inboundEmail: present(record) };
+  });
+
+  // The payload exactly as received (Postmark JSON or RFC 822): the whole email, whatever its entry kept.
+  app.get('/v1/inbound-emails/:id/raw', async (request, reply) => {
+    const workspace = requireWorkspace(request);
+    const { id } = parseInput(idParams, request.params, 'params');
+    const found = await findRawEmail(deps.pool, workspace.id, id);
+    if (!found) throw new AppError('not_found', `Inbound email ${id} not found.`);
+    const [type, ext] = found.source === 'postmark' ? ['application/json', 'json'] : ['message/rfc822', 'eml'];
+    return reply.header('content-type', type).header('content-disposition', `attachment; filename="${id}.${ext}"`).send(found.raw);
   });
 
   app.post('/v1/inbound-emails/:id/replay', async (request, reply) => {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Queryable } from '../../db/pool.ts';
 import { listAttachmentsForEntries, type Attachment } from '../../domain/attachments.ts';
 import { getThread, listThreads, THREAD_STATUSES, type Thread } from '../../domain/threads.ts';
-import { listTimelineEntries } from '../../domain/timeline-entries.ts';
+import { listTimelineEntries, type TimelineEntry } from '../../domain/timeline-entries.ts';
+import { inboundEmailsOfEntries } from '../../inbound/raw-email.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
 import { page, pageQuery } from '../pagination.ts';
@@ -38,6 +39,19 @@ const presentAttachment = (a: Attachment) => ({
   code: a.code,
 });
 
+/**
+ * An entry's text and HTML as stored: cut to ENTRY_LIMITS when longer, said so, with the whole
+ * one's size. The whole email stays downloadable from its inbound email's raw payload.
+ */
+const presentBody = (e: TimelineEntry) => ({
+  text: e.text,
+  textTruncated: e.textFullSize !== null,
+  textSize: e.textFullSize ?? (e.text === null ? null : Buffer.byteLength(e.text)),
+  html: e.html,
+  htmlTruncated: e.htmlFullSize !== null,
+  htmlSize: e.htmlFullSize ?? (e.html === null ? null : Buffer.byteLength(e.html)),
+});
+
 export function threadRoutes(app: FastifyInstance, deps: { db: Queryable }): void {
   app.get('/v1/threads', async (request) => {
     const workspace = requireWorkspace(request);
@@ -55,6 +69,7 @@ export function threadRoutes(app: FastifyInstance, deps: { db: Queryable }): voi
     if (!thread) throw new AppError('not_found', `Thread ${id} not found.`);
     const entries = await listTimelineEntries(ctx, id);
     const attachments = await listAttachmentsForEntries(ctx, entries.map((e) => e.id));
+    const inboundEmails = await inboundEmailsOfEntries(deps.db, workspace.id, entries.map((e) => e.id));
     return {
       thread: {
         ...presentThread(thread),
@@ -63,9 +78,9 @@ export function threadRoutes(app: FastifyInstance, deps: { db: Queryable }): voi
           kind: e.kind,
           createdAt: e.createdAt.toISOString(),
           author: { type: e.authorType, customerId: e.authorCustomerId, name: e.authorName, email: e.authorEmail },
-          text: e.text,
-          html: e.html,
+          ...presentBody(e),
           messageId: e.messageId,
+          inboundEmailId: inboundEmails.get(e.id) ?? null,
           attachments: attachments.filter((a) => a.timelineEntryId === e.id).map(presentAttachment),
         })),
       },
