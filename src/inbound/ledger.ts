@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
+import { readRaw } from './raw-email.ts';
 
 export const INBOUND_STATUSES = Object.freeze(['received', 'processed', 'duplicate', 'unroutable', 'rejected', 'failed'] as const);
 export type InboundStatus = (typeof INBOUND_STATUSES)[number];
@@ -75,10 +76,9 @@ export async function forkInbound(tx: Queryable, id: string, workspaceIds: strin
 
 export async function loadInboundForProcessing(tx: Queryable, id: string): Promise<{ record: InboundEmailRecord; raw: Buffer } | null> {
   // Locks the row: one worker at a time processes one email, whatever pg-boss does.
-  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer }>(`SELECT ${COLUMNS}, raw FROM inbound_emails WHERE id = $1 FOR UPDATE`, [id]);
+  const { rows } = await tx.query<InboundEmailRecord>(`SELECT ${COLUMNS} FROM inbound_emails WHERE id = $1 FOR UPDATE`, [id]);
   if (!rows[0]) return null;
-  const { raw, ...record } = rows[0];
-  return { record, raw };
+  return { record: rows[0], raw: await readRaw(tx, id) };
 }
 
 export type Outcome = {
