@@ -334,3 +334,106 @@ describe('private addresses', () => {
     expect((await client(inside.url).get('/x')).data).toEqual({ secret: true });
   });
 });
+
+describe('read-only requests', () => {
+  it('refuses PUT, PATCH, DELETE and undeclared POSTs before anything leaves; sends declared read POSTs with a JSON body', async () => {
+    const bodies: string[] = [];
+    const server = await serve((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${req.url} ${req.headers['content-type']} ${body}`);
+        json(res, 200, { results: [] });
+      });
+    });
+    const c = client(server.url, { readOnlyPosts: [/^\/crm\/v3\/objects\/[a-z]+\/search$/] });
+    const res = await c.post('/crm/v3/objects/contacts/search', { limit: 100, filterGroups: [] });
+    expect(res.data).toEqual({ results: [] });
+    expect(bodies).toEqual(['POST /crm/v3/objects/contacts/search application/json {"limit":100,"filterGroups":[]}']);
+    for (const [method, path] of [['POST', '/crm/v3/objects/contacts'], ['PUT', '/x'], ['PATCH', '/x'], ['DELETE', '/crm/v3/objects/contacts/search']] as const) {
+      const err = await caught(c.request(method, path, { body: {} }));
+      expect(err, `${method} ${path}`).toBeInstanceOf(ProviderError);
+      expect(err.message).toMatch(/refused: an import never writes to the provider/);
+    }
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('an adapter classifies errors before the defaults', () => {
+  it('maps a provider-specific answer to retry later, re-authorise, record error or fail, with its own words', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/limit') json(res, 403, [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }]);
+      else if (req.url === '/plan') json(res, 403, { message: 'Payment missing', logRef: 'abc-123' });
+      else if (req.url === '/odd') json(res, 400, { message: 'odd record' });
+      else json(res, 403, { message: 'plain forbidden' });
+    });
+    // A fresh client per case: a retry-later verdict holds its connection back for the wait.
+    const c = { get: (path: string) => classifying().get(path) };
+    const classifying = () => client(server.url, {
+      maxInlineWaitMs: 1_000,
+      classifyError: (r) => {
+        const body = r.body as { errorCode?: string; logRef?: string }[] | { logRef?: string };
+        if (Array.isArray(body) && body[0]?.errorCode === 'REQUEST_LIMIT_EXCEEDED') return { class: 'retry_later', waitMs: 3_600_000, message: 'the daily API allocation is spent' };
+        if (!Array.isArray(body) && body.logRef) return { class: 'needs_reauth', message: `${r.message} (logRef ${body.logRef})` };
+        if (r.status === 400) return { class: 'record_error', reason: 'unprocessable' };
+        return undefined;
+      },
+    });
+    const limit = await caught(c.get('/limit'));
+    expect(limit).toBeInstanceOf(RetryLaterError);
+    expect((limit as RetryLaterError).retryAt.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(limit.message).toMatch(/the daily API allocation is spent/);
+    const plan = await caught(c.get('/plan'));
+    expect(plan).toBeInstanceOf(AuthError);
+    expect((plan as AuthError).providerMessage).toBe('Payment missing (logRef abc-123)');
+    expect(await caught(c.get('/odd'))).toMatchObject({ name: 'RecordError', reason: 'unprocessable' });
+    // Left to the defaults: 403 asks for re-authorisation.
+    expect(await caught(c.get('/other'))).toMatchObject({ name: 'AuthError', providerMessage: 'plain forbidden' });
+  });
+});
+
+describe('the auth lifecycle', () => {
+  it('refreshes a grant a minute before it expires, and hands rotated credentials to the engine first', async () => {
+    let n = 0;
+    const server = await serve((req, res) => {
+      if (req.url === '/token') return json(res, 200, { access_token: `a${++n}` });
+      json(res, 200, { auth: req.headers.authorization });
+    });
+    const saved: unknown[] = [];
+    let expiresAt = new Date(Date.now() + 30_000); // inside the minute: refreshed before use
+    const c = client(server.url, {
+      onCredentials: async (credentials) => void saved.push(credentials),
+      auth: {
+        initial: { headers: { Authorization: 'Bearer a0' }, expiresAt },
+        refresh: async (tokens) => {
+          const answer = (await tokens.postForm(`${server.url}/token`, { grant_type: 'client_credentials' })) as { access_token: string };
+          expiresAt = new Date(Date.now() + 7_200_000);
+          return { headers: { Authorization: `Bearer ${answer.access_token}` }, expiresAt, credentials: { accessToken: answer.access_token } };
+        },
+      },
+    });
+    expect((await c.get('/x')).data).toEqual({ auth: 'Bearer a1' });
+    expect((await c.get('/y')).data).toEqual({ auth: 'Bearer a1' });
+    expect(saved).toEqual([{ accessToken: 'a1' }]);
+    expect(server.requests.map((r) => r.url)).toEqual(['/token', '/x', '/y']);
+  });
+
+  it('a token endpoint answers: 400/401 re-authorise with OAuth\'s words, 5xx and 429 retry later, https only', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/bad') json(res, 400, { error: 'invalid_grant', error_description: 'expired access/refresh token' });
+      else if (req.url === '/down') json(res, 503, { message: 'maintenance' }, { 'retry-after': '120' });
+      else json(res, 401, { error: 'invalid_client' });
+    });
+    const c = client(server.url);
+    const bad = await caught(c.tokens.postForm(`${server.url}/bad`, { grant_type: 'refresh_token' }));
+    expect(bad).toMatchObject({ name: 'AuthError', providerMessage: 'invalid_grant: expired access/refresh token' });
+    expect(await caught(c.tokens.postForm(`${server.url}/client`, {}))).toMatchObject({ name: 'AuthError', providerMessage: 'invalid_client' });
+    const down = await caught(c.tokens.postForm(`${server.url}/down`, {}));
+    expect(down).toBeInstanceOf(RetryLaterError);
+    expect((down as RetryLaterError).retryAt.getTime()).toBeGreaterThan(Date.now() + 100_000);
+    // Without the private-address switch a token endpoint must be https on a public address.
+    const strict = client(server.url, { allowPrivateAddresses: false });
+    expect(await caught(strict.tokens.postForm(`${server.url}/bad`, {}))).toMatchObject({ name: 'ProviderError', detail: 'a token endpoint must be an https URL' });
+    expect(await caught(strict.tokens.postForm('https://10.0.0.1/token', {}))).toMatchObject({ name: 'RecordError', reason: 'refused' });
+  });
+});

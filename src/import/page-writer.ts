@@ -50,7 +50,7 @@ export async function writePage(
   const labelsOf = new Map(
     threads.map((t) => [
       t.sourceId,
-      [...new Set(t.labels.map((l) => clip(stripNul(l).trim(), 200)).filter((l) => l !== ''))].map((name) => ({
+      firstSpellings(t.labels.map((l) => clip(stripNul(l).trim(), 200)).filter((l) => l !== '')).map((name) => ({
         name,
         labelKey: name.toLowerCase(),
         placementKey: `${t.sourceId}/${name.toLowerCase()}`,
@@ -222,6 +222,13 @@ function usableEmails(p: PersonRecord): { usable: string[]; unusable: string | n
     }
   }
   return { usable, unusable: null };
+}
+
+/** One label per name whatever its case: the first spelling is the one created. */
+function firstSpellings(names: string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const name of names) if (!byKey.has(name.toLowerCase())) byKey.set(name.toLowerCase(), name);
+  return [...byKey.values()];
 }
 
 function unknownCustomerName(t: ThreadRecord): string {
