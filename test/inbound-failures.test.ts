@@ -134,3 +134,95 @@ describe('hostile bytes', () => {
     expect(refused.json().error.fields[0].field).toBe('MessageID');
   });
 });
+
+describe('mail to a workspace’s inbound address that goes wrong', () => {
+  const inbound = () => `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+  const post = async (raw: Buffer) =>
+    (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: raw, headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+  const api = (c: Awaited<ReturnType<typeof makeWorkspace>>, method: 'GET' | 'POST', url: string) =>
+    h.app.inject({ method, url, headers: { authorization: `Bearer ${c.apiKey}` } });
+  const listed = async (c: Awaited<ReturnType<typeof makeWorkspace>>, status: string) =>
+    (await api(c, 'GET', `/v1/inbound-emails?status=${status}&first=100`)).json().inboundEmails.map((e: { id: string }) => e.id) as string[];
+
+  /** Visible and replayable by acme, invisible to globex. */
+  async function expectOnlyAcmeSees(id: string, status: string) {
+    expect(await listed(acme, status)).toContain(id);
+    expect((await api(acme, 'GET', `/v1/inbound-emails/${id}`)).json().inboundEmail).toMatchObject({ id, status, workspaceId: acme.workspace.id });
+    expect(await listed(globex, status)).not.toContain(id);
+    expect((await api(globex, 'GET', `/v1/inbound-emails/${id}`)).statusCode).toBe(404);
+    expect((await api(globex, 'POST', `/v1/inbound-emails/${id}/replay`)).statusCode).toBe(404);
+  }
+
+  let globex: Awaited<ReturnType<typeof makeWorkspace>>;
+  beforeAll(async () => {
+    globex = await makeWorkspace(h.db.pool, 'Globex', 'support@globex.com');
+  });
+
+  it('keeps a message the parser cannot read visible to that workspace, and replayable', async () => {
+    // A header block over mailparser's 1 MiB limit: accepted at receipt, unparseable in the job.
+    const filler = Array.from({ length: 12_000 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(90)}`).join('\r\n');
+    const id = await post(Buffer.from(`From: Jane <jane@nike.com>\r\nTo: ${inbound()}\r\nSubject: Huge headers\r\n${filler}\r\n\r\nbody\r\n`));
+    expect(await h.settled(id)).toMatchObject({ status: 'rejected', error_code: 'unparseable_email', workspace_id: acme.workspace.id });
+    await expectOnlyAcmeSees(id, 'rejected');
+    expect((await api(acme, 'POST', `/v1/inbound-emails/${id}/replay`)).statusCode).toBe(202);
+    // Rejected again, and still the workspace's.
+    expect(await h.settled(id)).toMatchObject({ status: 'rejected', workspace_id: acme.workspace.id });
+  });
+
+  it('keeps unroutable mail that our server took for that inbound address visible to the workspace', async () => {
+    // Nothing routing reads names a workspace; the newest Received line's envelope recipient does.
+    const raw = Buffer.from(
+      `Received: from mail.nike.com by mx.${INBOUND_DOMAIN} with ESMTP id 4XyZ for <${inbound()}>; Thu, 5 Nov 2026 10:00:00 +0000\r\n` +
+        'From: Jane <jane@nike.com>\r\nTo: orders@shop.example\r\nSubject: Lost order\r\nMessage-ID: <lost-order@nike.com>\r\n\r\nWhere is it?\r\n',
+    );
+    const id = await post(raw);
+    expect(await h.settled(id)).toMatchObject({ status: 'unroutable', workspace_id: acme.workspace.id });
+    await expectOnlyAcmeSees(id, 'unroutable');
+    expect((await api(acme, 'POST', `/v1/inbound-emails/${id}/replay`)).statusCode).toBe(202);
+    expect(await h.settled(id)).toMatchObject({ status: 'unroutable', workspace_id: acme.workspace.id });
+  });
+
+  it('keeps a message whose processing failed for good visible to that workspace, and replays it', async () => {
+    // A real PostgreSQL error inside the processing transaction, on every attempt until removed.
+    await h.db.pool.query(`CREATE FUNCTION test_fail_thread() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.title = 'Doomed' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`);
+    await h.db.pool.query('CREATE TRIGGER test_fail_thread BEFORE INSERT ON threads FOR EACH ROW EXECUTE FUNCTION test_fail_thread()');
+    try {
+      // The last retry, at once: stop the workers, give the job no retries left, start one again.
+      await h.jobs.boss.offWork('inbound-email');
+      const id = await post(mime('doomed-1', 'Doomed', 'doomed@initech.com'));
+      expect(await h.db.pool.query(`UPDATE pgboss.job SET retry_limit = 0 WHERE name = 'inbound-email' AND data->>'inboundEmailId' = $1`, [id])).toMatchObject({ rowCount: 1 });
+      const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
+      const { pino } = await import('pino');
+      const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
+      worker.stop();
+      expect(await h.settled(id)).toMatchObject({ status: 'failed', error_code: 'processing_failed', workspace_id: acme.workspace.id });
+      await expectOnlyAcmeSees(id, 'failed');
+
+      await h.db.pool.query('DROP TRIGGER test_fail_thread ON threads');
+      expect((await api(acme, 'POST', `/v1/inbound-emails/${id}/replay`)).statusCode).toBe(202);
+      expect(await h.settled(id)).toMatchObject({ status: 'processed', workspace_id: acme.workspace.id });
+    } finally {
+      await h.db.pool.query('DROP TRIGGER IF EXISTS test_fail_thread ON threads');
+      await h.db.pool.query('DROP FUNCTION IF EXISTS test_fail_thread()');
+    }
+  });
+
+  it('gives a copy for a second workspace to that workspace from the start', async () => {
+    await h.jobs.boss.offWork('inbound-email');
+    const raw = Buffer.from(
+      `From: Jane <jane@nike.com>\r\nTo: ${inbound()}, ${globex.workspace.inboundToken}@${INBOUND_DOMAIN}\r\nSubject: Both of you\r\nMessage-ID: <both-fork@nike.com>\r\n\r\nHi.\r\n`,
+    );
+    const id = await post(raw);
+    // Attributed at receipt, before any job has run.
+    expect((await h.db.pool.query('SELECT status, workspace_id FROM inbound_emails WHERE id = $1', [id])).rows[0]).toEqual({ status: 'received', workspace_id: acme.workspace.id });
+    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
+    const { pino } = await import('pino');
+    const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
+    worker.stop();
+    expect(await h.settled(id)).toMatchObject({ status: 'processed', workspace_id: acme.workspace.id });
+    const { rows } = await h.db.pool.query('SELECT id, workspace_id, target_workspace_id FROM inbound_emails WHERE forked_from = $1', [id]);
+    expect(rows).toEqual([{ id: expect.any(String), workspace_id: globex.workspace.id, target_workspace_id: globex.workspace.id }]);
+    expect(await h.settled(rows[0].id)).toMatchObject({ status: 'processed', workspace_id: globex.workspace.id });
+  });
+});

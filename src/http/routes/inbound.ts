@@ -97,11 +97,16 @@ function postmarkRecipients(p: PostmarkInbound): Recipients {
   };
 }
 
-/** Whom a raw message was sent to, from the header lines the receipt check has read anyway. */
+/**
+ * Whom a raw message was sent to, from the header lines the receipt check has read anyway. The
+ * newest Received line's `for <address>` is the envelope recipient our provider's server took it
+ * for (what Postmark calls OriginalRecipient); older ones were written by anyone.
+ */
 function mimeRecipients(lines: readonly string[]): Recipients {
   const list = (name: string) => headerValues(lines, name).flatMap((v) => parseAddressList(v));
   const headers = lines
     .filter((l) => /^[!-9;-~]+:/.test(l))
     .map((l) => ({ name: l.slice(0, l.indexOf(':')).trim(), value: l.slice(l.indexOf(':') + 1).trim() }));
-  return { originalRecipient: null, to: list('To'), cc: list('Cc'), bcc: list('Bcc'), headers };
+  const envelope = /\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?/i.exec(headerValues(lines, 'Received')[0] ?? '')?.[1] ?? null;
+  return { originalRecipient: envelope, to: list('To'), cc: list('Cc'), bcc: list('Bcc'), headers };
 }
