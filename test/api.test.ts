@@ -5,7 +5,8 @@ import { addAttachments } from '../src/domain/attachments.ts';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { PLAIN_ID } from '../src/domain/ids.ts';
 import { createThread, type Thread } from '../src/domain/threads.ts';
-import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
+import { newId } from '../src/domain/ids.ts';
+import { addTimelineEntry, ENTRY_LIMITS, importTimelineEntries } from '../src/domain/timeline-entries.ts';
 import type { WorkspaceCredentials } from '../src/domain/workspaces.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/jobs/boss.ts';
@@ -150,11 +151,49 @@ describe('threads API', () => {
     const { thread } = res.json();
     expect(thread).toMatchObject({ id: threadA.id, title: 'Broken invoice', status: 'TODO', customerId: threadA.customerId });
     expect(thread.entries).toHaveLength(1);
-    expect(thread.entries[0]).toMatchObject({ kind: 'inbound_email', text: 'Hello' });
+    expect(thread.entries[0]).toMatchObject({ kind: 'inbound_email', text: 'Hello', textTruncated: false, textSize: 5, html: null, htmlTruncated: false, htmlSize: null });
     expect(thread.entries[0].attachments).toEqual([
       { id: expect.stringMatching(/^att_/), fileName: 'invoice.pdf', contentType: 'application/pdf', size: 8, status: 'accepted', code: null },
       { id: expect.stringMatching(/^att_/), fileName: 'run.exe', contentType: 'application/octet-stream', size: 2, status: 'rejected', code: 'attachment_file_type_not_allowed' },
     ]);
+  });
+
+  describe('entries longer than the entry limits', () => {
+    // Multi-byte characters, so sizes in UTF-8 bytes differ from lengths.
+    const longText = `Grüße ${'é'.repeat(ENTRY_LIMITS.textChars)}`;
+    const longHtml = `<p>${'€'.repeat(ENTRY_LIMITS.htmlChars)}</p>`;
+    const entries = async (threadId: string) => (await app.inject({ method: 'GET', url: `/v1/threads/${threadId}`, headers: auth(a) })).json().thread.entries;
+
+    it('stores them cut, flagged, with the whole size, from any writer', async () => {
+      const ctx = { db: db.pool, workspaceId: a.workspace.id, origin: 'email' as const };
+      const thread = await createThread(ctx, { customerId: threadA.customerId, title: 'Long one', channel: 'EMAIL' });
+      await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: threadA.customerId }, text: longText, html: longHtml });
+      await importTimelineEntries({ ...ctx, origin: 'import' }, [
+        { id: newId('timelineEntry'), threadId: thread.id, kind: 'note', author: { type: 'system', name: 'Zendesk' }, text: longText, html: null, createdAt: new Date() },
+      ]);
+      const [email, imported] = await entries(thread.id);
+      expect(email).toMatchObject({
+        text: longText.slice(0, ENTRY_LIMITS.textChars), textTruncated: true, textSize: Buffer.byteLength(longText),
+        html: longHtml.slice(0, ENTRY_LIMITS.htmlChars), htmlTruncated: true, htmlSize: Buffer.byteLength(longHtml),
+      });
+      expect(imported).toMatchObject({ text: longText.slice(0, ENTRY_LIMITS.textChars), textTruncated: true, textSize: Buffer.byteLength(longText), html: null });
+      // The email's event (which webhooks are built from) carries the cut text and no HTML.
+      const { rows } = await db.pool.query(`SELECT payload FROM events WHERE payload->'entry'->>'id' = $1`, [email.id]);
+      expect(rows[0].payload.entry.text).toBe(email.text);
+      expect(rows[0].payload.entry).not.toHaveProperty('html');
+    });
+
+    it('cuts on read an entry stored whole before there were limits', async () => {
+      const ctx = { db: db.pool, workspaceId: a.workspace.id, origin: 'email' as const };
+      const thread = await createThread(ctx, { customerId: threadA.customerId, title: 'Old long one', channel: 'EMAIL' });
+      const entry = await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: threadA.customerId }, text: 'short' });
+      await db.pool.query(`UPDATE timeline_entries SET text = $2, html = $3 WHERE id = $1`, [entry.id, longText, longHtml]);
+      const [read] = await entries(thread.id);
+      expect(read).toMatchObject({
+        text: longText.slice(0, ENTRY_LIMITS.textChars), textTruncated: true, textSize: Buffer.byteLength(longText),
+        html: longHtml.slice(0, ENTRY_LIMITS.htmlChars), htmlTruncated: true, htmlSize: Buffer.byteLength(longHtml),
+      });
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { newId } from '../src/domain/ids.ts';
 import { addLabelToThread, findOrCreateLabel } from '../src/domain/labels.ts';
 import type { WriteContext } from '../src/domain/origin.ts';
 import { createThread, setThreadStatus } from '../src/domain/threads.ts';
-import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
+import { addTimelineEntry, ENTRY_LIMITS } from '../src/domain/timeline-entries.ts';
 import { buildPlainPayload, plainWebhookBody, PlainPayloadError, type EventRow } from '../src/events/plain-payloads.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { makeWorkspace } from './support/workspaces.ts';
@@ -109,6 +109,13 @@ describe('Plain webhook payloads', () => {
     expect(first!.payload.thread.lastInboundMessageInfo).toMatchObject({ messageSource: 'EMAIL', actorType: 'customer' });
     expect(reply!.payload.email).toMatchObject({ isStartOfThread: false, subject: null, inReplyToEmailId: first!.payload.email.id, from: { email: 'bob@gmail.com' } });
     expect(reply!.payload.thread.customer.email.email).toBe('jane@nike.com');
+  });
+
+  it('thread.email_received never carries more text than an entry stores, also from an event recorded before the limits', async () => {
+    const [first] = ofType(EVENT_TYPES.emailReceived);
+    const payload = first!.payload as { entry: Record<string, unknown> };
+    const long = { ...first!, payload: { entry: { ...payload.entry, text: 'a'.repeat(ENTRY_LIMITS.textChars + 1000) } } };
+    expect((await parsedBody(long)).payload.email.textContent).toBe('a'.repeat(ENTRY_LIMITS.textChars));
   });
 
   it('thread.thread_status_transitioned parses with the SDK for TODO->DONE and DONE->TODO', async () => {

@@ -25,7 +25,8 @@
  *   `additionalRecipients`/`hiddenRecipients` [] (not stored); `subject` the thread title for the
  *   email that opened it, else null (a reply's subject is not stored); `markdownContent` null;
  *   `authenticity` UNKNOWN (not checked); `sentAt` null (Date header not stored), `receivedAt` the
- *   entry's time; attachments the accepted ones.
+ *   entry's time; attachments the accepted ones; `textContent` the entry's text, which is cut to
+ *   ENTRY_LIMITS (the whole email stays in the inbound email's raw payload).
  */
 import { domainToASCII } from 'node:url';
 import { encodeTime } from 'ulid';
@@ -33,6 +34,8 @@ import { z } from 'zod';
 import type { Queryable } from '../db/pool.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
 import { PLAIN_ID } from '../domain/ids.ts';
+import { clip } from '../domain/text.ts';
+import { ENTRY_LIMITS } from '../domain/timeline-entries.ts';
 
 export type EventRow = { id: string; workspaceId: string; type: string; payload: unknown; createdAt: Date; origin?: string };
 
@@ -225,7 +228,9 @@ async function emailReceived(db: Queryable, event: EventRow): Promise<Json> {
   });
   const email = {
     timelineEntryId: entry.id, id: entry.id, to, from, replyTo: null, additionalRecipients: [], hiddenRecipients: [],
-    subject: x.is_start ? thread.title : null, textContent: entry.text, markdownContent: null, authenticity: 'UNKNOWN',
+    subject: x.is_start ? thread.title : null,
+    // Entries store at most ENTRY_LIMITS; an event recorded before there were limits is cut here.
+    textContent: entry.text === null ? null : clip(entry.text, ENTRY_LIMITS.textChars), markdownContent: null, authenticity: 'UNKNOWN',
     sentAt: null, receivedAt: iso(entry.createdAt), attachments, inReplyToEmailId: x.in_reply_to, isStartOfThread: x.is_start,
     createdAt: iso(entry.createdAt), createdBy: by, updatedAt: iso(entry.createdAt), updatedBy: by,
   };

@@ -312,6 +312,22 @@ describe('parseForwardedText', () => {
     expect(parseForwardedText(nested.replace(/\n/g, '\r\n'))?.original.from.address).toBe('jane.doe@example.com');
   });
 
+  it('ends a header block where another forward marker starts (each block read once, so many markers stay linear)', () => {
+    const text = lines(
+      '---------- Forwarded message ---------',
+      'Subject: no sender in this block',
+      '---------- Forwarded message ---------',
+      'From: Jane Doe <jane@example.com>',
+      'Subject: Export to CSV is empty',
+      '',
+      'Hi Sam',
+    );
+    expect(parseForwardedText(text)?.original).toEqual({ from: { address: 'jane@example.com', name: 'Jane Doe' }, subject: 'Export to CSV is empty', date: null, text: 'Hi Sam' });
+    // Hostile: marker and header lines alternating, 512 Ki characters (an entry's whole text).
+    const hostile = '---------- Forwarded message ---------\nSubject: a\n'.repeat(10_500);
+    expect(parseForwardedText(hostile)).toBeNull();
+  });
+
   it('returns null when there is no forward', () => {
     expect(parseForwardedText('Hi,\n\nthe export is empty.\n\nFrom: the billing page\n\nJane')).toBeNull();
     expect(parseForwardedText('Thanks!\n\n-- \nJane\n________________________________\nExample Corp, 1 Main St')).toBeNull();

@@ -97,6 +97,9 @@ function readHeaders(lines: readonly string[], marker: Marker): Block | null {
   for (; i < lines.length; i++) {
     const line = unquote(lines[i]!, marker.depth)?.trim();
     if (!line) break;
+    // Another forward starts here, not a wrapped value: without this stop, each of many markers
+    // would read on to the end of the text (quadratic).
+    if (i > marker.headersFrom && markerAt(lines, i)) break;
     const header = headerAt(lines[i]!, marker.depth);
     if (header) {
       // Only the first of a field counts (Outlook may write both Sent: and Date:).

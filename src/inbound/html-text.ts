@@ -1,7 +1,5 @@
-import { availableParallelism } from 'node:os';
-import pLimit from 'p-limit';
-import { Piscina } from 'piscina';
 import type { HtmlTextResult, HtmlTextTask } from './html-text-worker.ts';
+import { runInWorker } from './worker-pool.ts';
 
 /**
  * HTML to plain text for the inbound pipeline, with bounded work. html-to-text builds a tree and
@@ -29,34 +27,15 @@ export type HtmlText = {
   method: 'full' | 'stripped' | 'none';
 };
 
-const THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
-
-let pool: Piscina<HtmlTextTask, HtmlTextResult> | null = null;
-// Tasks are handed to the pool only when a thread is free, so a budget counts running time,
-// not time spent queued behind other mail.
-const gate = pLimit(THREADS);
-
-function workers(): Piscina<HtmlTextTask, HtmlTextResult> {
-  pool ??= new Piscina<HtmlTextTask, HtmlTextResult>({
-    filename: new URL('./html-text-worker.ts', import.meta.url).href,
-    minThreads: 0,
-    maxThreads: THREADS,
-    idleTimeout: 30_000,
-    // A worker that runs out of memory or stack dies alone; its task falls back.
-    resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 16 },
-  });
-  return pool;
-}
+const WORKER = new URL('./html-text-worker.ts', import.meta.url);
 
 async function run(task: HtmlTextTask, budgetMs: number): Promise<HtmlTextResult | null> {
-  return gate(async () => {
-    try {
-      // An abort terminates the busy worker thread; the pool starts a fresh one.
-      return await workers().run(task, { signal: AbortSignal.timeout(budgetMs) });
-    } catch {
-      return null;
-    }
-  });
+  try {
+    return await runInWorker<HtmlTextResult>(WORKER, task, budgetMs);
+  } catch {
+    // Out of time or memory, or the worker died: the caller falls back.
+    return null;
+  }
 }
 
 export async function htmlToText(html: string, options: { maxChars: number; budgetMs?: number }): Promise<HtmlText> {
@@ -64,12 +43,6 @@ export async function htmlToText(html: string, options: { maxChars: number; budg
   const task = { html, maxChars: options.maxChars, maxFullChars: HTML_TEXT_LIMITS.maxFullChars, maxDepth: HTML_TEXT_LIMITS.maxDepth };
   // Out of time (or memory) with the full converter: the strip alone, with a budget of its own.
   const result = (await run({ ...task, mode: 'auto' }, budgetMs)) ?? (await run({ ...task, mode: 'strip' }, budgetMs));
-  return result ? { text: result.text || null, size: result.size, method: result.method } : { text: null, size: 0, method: 'none' };
-}
-
-/** Stops the worker threads (they are unref'd when idle, so this is only for a tidy shutdown). */
-export async function closeHtmlText(): Promise<void> {
-  const current = pool;
-  pool = null;
-  await current?.close({ force: true });
+  if (!result) return { text: null, size: 0, method: 'none' };
+  return { text: /\S/u.test(result.text) ? result.text : null, size: result.size, method: result.method };
 }
