@@ -1,19 +1,62 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import cliProgress from 'cli-progress';
-import { IMPORT_ADAPTERS } from '../../importers/index.ts';
+import { Command, Option } from 'commander';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { InputError } from '../domain/input-error.ts';
-import { checkConnectionInput, connectProvider } from '../import/connect.ts';
-import { ConnectionExistsError, findLiveConnection, listAllConnections, replaceCredentials, type ImportConnection } from '../import/connections.ts';
-import type { RunCounts } from '../import/counts.ts';
-import { executeRun } from '../import/execute-run.ts';
-import { activeRun, createRun, getRun, latestRuns, listRecordErrors, type ImportRun, type StreamProgress } from '../import/runs.ts';
-import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
-import { startJobs } from '../jobs/boss.ts';
-import { startRun, workerName } from '../jobs/import-worker.ts';
+import { disconnectConnection, getConnectionById, listAllConnections, type ImportConnection } from '../import/connections.ts';
+import { latestRuns } from '../import/runs.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { withDatabase } from './commands.ts';
+import { EXIT } from './exit-codes.ts';
+import { addConnectCommand, connectAndRun, scheduleMinutes } from './import-connect.ts';
+import { countLines } from './import-progress.ts';
+import { queueRun, runInForeground } from './import-run.ts';
+
+/** `intake import ...`: connect, run, status, disconnect, and `zendesk`, the form from before `connect`. */
+export function addImportCommands(program: Command, config: () => Config): void {
+  const importing = program.command('import').description('import history from a helpdesk (create-only: never updates what exists)');
+  addConnectCommand(importing, config);
+  importing
+    .command('run')
+    .description('start a new run of an existing connection: queued for `intake start`, or with --once here in the foreground')
+    .argument('<connectionId>', 'the connection (ic_...), as `intake import status` lists it')
+    .option('--once', 'run the import now, in this process, with a progress bar, and print a summary')
+    .option('--json', 'print only one JSON object: the run (and with --once its counts per stream)')
+    .action(async (connectionId: string, options: { once?: boolean; json?: boolean }) => {
+      process.exitCode = await importRunCommand(config(), connectionId, options);
+    });
+  importing
+    .command('status')
+    .description('every import connection with its latest run')
+    .option('--workspace <id>', 'only this workspace')
+    .option('--json', 'print exactly one JSON object')
+    .action(async (options: { workspace?: string; json?: boolean }) => {
+      process.exitCode = await importStatusCommand(config(), options);
+    });
+  importing
+    .command('disconnect')
+    .description('stop future runs of a connection (an active run is cancelled); what was imported stays')
+    .argument('<connectionId>', 'the connection (ic_...), as `intake import status` lists it; its workspace is looked up from it')
+    .option('--json', 'print exactly one JSON object')
+    .action(async (connectionId: string, options: { json?: boolean }) => {
+      process.exitCode = await importDisconnectCommand(config(), connectionId, options);
+    });
+  importing
+    .command('zendesk')
+    .description('the same as `import connect zendesk`, with the token also accepted as --token (kept for scripts written before `connect`)')
+    .requiredOption('--workspace <id>', 'the workspace to import into')
+    .requiredOption('--subdomain <name>', 'the Zendesk subdomain (acme for acme.zendesk.com)')
+    .option('--email <email>', "an admin's email, with --token")
+    .addOption(new Option('--token <token>', 'a Zendesk API token (better: the environment, kept out of ps and shell history)').env('ZENDESK_API_TOKEN'))
+    .addOption(new Option('--oauth-token <token>', 'an OAuth access token instead of --email/--token').env('ZENDESK_OAUTH_TOKEN'))
+    .option('--base-url <url>', 'another Zendesk base URL (a sandbox, or the fake provider for tests and the demo)')
+    .option('--page-size <n>', 'records per export page (1-1000)')
+    .addOption(new Option('--schedule-minutes <n>', 'minutes between incremental runs').argParser(scheduleMinutes).default(5))
+    .option('--once', 'run the import now, in this process, with a progress bar, and print a summary')
+    .option('--json', 'print only one JSON object: the run status and counts per stream')
+    .action(async (options: ZendeskImportOptions) => {
+      process.exitCode = await importZendeskCommand(config(), options);
+    });
+}
 
 export type ZendeskImportOptions = {
   workspace: string;
@@ -23,34 +66,52 @@ export type ZendeskImportOptions = {
   oauthToken?: string;
   baseUrl?: string;
   pageSize?: string;
-  scheduleMinutes?: string;
+  scheduleMinutes: number;
   once?: boolean;
   json?: boolean;
 };
 
-const TERMINAL = new Set(['succeeded', 'failed', 'needs_reauth', 'cancelled']);
-
-/**
- * `intake import zendesk ...`: connects (or reuses the workspace's connection to that subdomain,
- * with the credentials given), then either queues a run for the service or, with --once, runs it
- * here in the foreground to its end. Exit code 0 only when the run succeeded.
- */
+/** `intake import zendesk ...`: the flags of before `connect`, onto the same path. */
 export async function importZendeskCommand(config: Config, o: ZendeskImportOptions): Promise<number> {
-  const credentials = o.oauthToken ? { oauthToken: o.oauthToken } : { email: o.email, apiToken: o.token };
   if (!o.oauthToken && (!o.email || !o.token)) {
     throw new InputError('Missing credentials', [{ field: 'credentials', message: 'give --email and --token (API token), or --oauth-token', type: 'REQUIRED' }]);
   }
+  const credentials = o.oauthToken ? { oauthToken: o.oauthToken } : { email: o.email, apiToken: o.token };
   const settings: Record<string, unknown> = { subdomain: o.subdomain };
   if (o.baseUrl) settings.baseUrl = o.baseUrl;
   if (o.pageSize) settings.pageSize = Number(o.pageSize);
+  return connectAndRun(config, {
+    provider: 'zendesk',
+    workspaceId: o.workspace,
+    credentials,
+    settings,
+    scheduleSeconds: o.scheduleMinutes * 60,
+    once: o.once === true,
+    json: o.json === true,
+  });
+}
+
+/** The operator's commands name a connection by id alone: its workspace comes with it. */
+async function connectionOrRefuse(db: Database, id: string): Promise<ImportConnection> {
+  const connection = await getConnectionById(db.pool, id);
+  if (!connection) throw new InputError('No such import connection', [{ field: 'connectionId', message: `no connection ${id} (see \`intake import status\`)`, type: 'NOT_FOUND' }]);
+  return connection;
+}
+
+/** `intake import run <id>`: a new run (or the active one) of a connection, queued or here. */
+export async function importRunCommand(config: Config, id: string, o: { once?: boolean; json?: boolean }): Promise<number> {
   const secrets = await resolveLocalSecrets(config);
   return withDatabase(
     config,
     async (db) => {
-      const input = { provider: 'zendesk', credentials, settings, scheduleSeconds: Number(o.scheduleMinutes ?? 5) * 60 };
-      // The operator's own command line may point at a local server (the fake provider, a sandbox).
-      const checks = { allowPrivate: true, userAgent: IMPORT_USER_AGENT };
-      const connection = await connectOrReuse(db, secrets.secretsKey, o.workspace, input, checks);
+      const connection = await connectionOrRefuse(db, id);
+      if (connection.status !== 'active') {
+        const why =
+          connection.status === 'disconnected'
+            ? 'it is disconnected: connect the account again with `intake import connect`'
+            : `it needs new credentials (${connection.lastError ?? 'refused'}): give them with \`intake import connect ${connection.provider} ...\``;
+        throw new InputError(`Connection ${id} cannot run`, [{ field: 'connectionId', message: why, type: 'VALIDATION' }]);
+      }
       if (!o.once) return queueRun(db, connection, o.json === true);
       return runInForeground(config, db, secrets.secretsKey, connection, o.json === true);
     },
@@ -58,147 +119,15 @@ export async function importZendeskCommand(config: Config, o: ZendeskImportOptio
   );
 }
 
-async function connectOrReuse(
-  db: Database,
-  secretsKey: Buffer,
-  workspaceId: string,
-  input: { provider: string; credentials: unknown; settings: Record<string, unknown>; scheduleSeconds: number },
-  checks: { allowPrivate: boolean; userAgent: string },
-): Promise<ImportConnection> {
-  const existing = await findLiveConnection(db.pool, workspaceId, input.provider, String(input.settings.subdomain).toLowerCase());
-  if (existing) {
-    // Same account again: the credentials given are checked and kept (a re-authorisation).
-    const checked = await checkConnectionInput(IMPORT_ADAPTERS, { ...input, settings: existing.settings }, checks);
-    await replaceCredentials(db.pool, secretsKey, existing.id, checked.credentials);
-    return existing;
-  }
-  try {
-    return await connectProvider(db.pool, secretsKey, IMPORT_ADAPTERS, workspaceId, input, checks);
-  } catch (err) {
-    if (!(err instanceof ConnectionExistsError)) throw err;
-    // Another command connected the same account a moment ago: use that one.
-    return (await findLiveConnection(db.pool, workspaceId, input.provider, String(input.settings.subdomain).toLowerCase()))!;
-  }
-}
-
-async function runFor(db: Database, connectionId: string): Promise<{ run: ImportRun; created: boolean }> {
-  const created = await createRun(db.pool, connectionId);
-  if (created) return { run: created, created: true };
-  const active = await activeRun(db.pool, connectionId);
-  if (!active) throw new Error(`connection ${connectionId} is not active and has no run`);
-  return { run: active, created: false };
-}
-
-async function queueRun(db: Database, connection: ImportConnection, json: boolean): Promise<number> {
-  const jobs = await startJobs(db.url, { onError: (err) => console.error(`job queue error: ${err.message}`), supervise: false, schedule: false });
-  try {
-    const run = (await startRun(db.pool, jobs.boss, connection.id)) ?? (await activeRun(db.pool, connection.id));
-    const out = { connectionId: connection.id, runId: run?.id ?? null, status: run?.status ?? null };
-    if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
-    else console.log(`Connection ${connection.id}: run ${out.runId} is ${out.status}; a running \`intake start\` executes it (see \`intake import status\`).`);
-    return 0;
-  } finally {
-    await jobs.stop();
-  }
-}
-
-async function runInForeground(config: Config, db: Database, secretsKey: Buffer, connection: ImportConnection, json: boolean): Promise<number> {
-  const { run } = await runFor(db, connection.id);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const bar = !json && process.stdout.isTTY ? progressBars() : undefined;
-  const log = (line: string) => {
-    if (!json) (bar ? bar.log(line) : console.error(line));
-  };
-  log(`Importing from Zendesk (${connection.account}) into workspace ${connection.workspaceId}: run ${run.id}`);
-  const deps = {
-    pool: db.pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
-    owner: workerName(),
-    leaseMs: config.importLeaseSeconds * 1000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: IMPORT_USER_AGENT,
-    allowPrivate: true,
-    signal: stop.signal,
-    onPage: bar ? (p: { counts: RunCounts; progress: Record<string, StreamProgress> }) => bar.update(p.counts, p.progress) : undefined,
-  };
-  let toldBusy = false;
-  try {
-    for (;;) {
-      const outcome = await executeRun(deps, run.id);
-      if (stop.signal.aborted) {
-        log('Interrupted: the run resumes from its last page next time.');
-        return 130;
-      }
-      if (outcome.status === 'waiting') {
-        log(`Waiting until ${outcome.retryAt.toISOString()}: ${outcome.error}`);
-        await sleep(Math.max(0, outcome.retryAt.getTime() - Date.now()), undefined, { signal: stop.signal }).catch(() => undefined);
-        continue;
-      }
-      if (outcome.status === 'busy') {
-        // Another worker holds the run (or held it and died: its lease runs out).
-        const current = await getRun(db.pool, connection.workspaceId, run.id);
-        if (current && TERMINAL.has(current.status)) break;
-        if (!toldBusy) log(`Run ${run.id} is held by another worker (or by one that died, until its ${config.importLeaseSeconds} s lease runs out): waiting.`);
-        toldBusy = true;
-        await sleep(500);
-        continue;
-      }
-      if (outcome.status !== 'continue') break;
-    }
-  } finally {
-    bar?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  const final = (await getRun(db.pool, connection.workspaceId, run.id))!;
-  const errors = await listRecordErrors(db.pool, connection.workspaceId, run.id, 20);
-  if (json) {
-    process.stdout.write(`${JSON.stringify({ connectionId: connection.id, runId: final.id, status: final.status, streams: final.counts, recordErrors: errors.total, error: final.error })}\n`);
-  } else {
-    console.log(summary(final, errors.total, errors.errors));
-  }
-  return final.status === 'succeeded' ? 0 : 1;
-}
-
-function progressBars() {
-  const multi = new cliProgress.MultiBar(
-    { format: ' {stream} |{bar}| {pages} pages | {created} created, {linked} linked, {skipped} skipped, {failed} failed', hideCursor: true, clearOnComplete: false, barsize: 20 },
-    cliProgress.Presets.shades_classic,
-  );
-  const bars = new Map<string, cliProgress.SingleBar>();
-  return {
-    log: (line: string) => multi.log(`${line}\n`),
-    stop: () => multi.stop(),
-    update(counts: RunCounts, progress: Record<string, StreamProgress>) {
-      for (const [stream, p] of Object.entries(progress)) {
-        // Exports announce no totals: a stream's bar fills when it ends.
-        const c = counts[stream] ?? { created: 0, linked: 0, skipped: 0, failed: 0 };
-        const payload = { stream: stream.padEnd(13), pages: p.pages, ...c };
-        let bar = bars.get(stream);
-        if (!bar) bars.set(stream, (bar = multi.create(1, 0, payload)));
-        bar.update(p.done ? 1 : 0.5, payload);
-      }
-    },
-  };
-}
-
-/** One line per stream: what a run created, linked, skipped and failed. */
-function countLines(counts: RunCounts, indent: string): string[] {
-  return Object.entries(counts).map(([stream, c]) => `${indent}${stream.padEnd(14)} ${c.created} created, ${c.linked} linked, ${c.skipped} skipped, ${c.failed} failed`);
-}
-
-function summary(run: ImportRun, errorTotal: number, errors: Array<{ recordType: string; sourceId: string; reason: string }>): string {
-  const lines = [`Run ${run.id}: ${run.status}${run.error ? ` (${run.error})` : ''}`];
-  lines.push(...countLines(run.counts, '  '));
-  if (errorTotal > 0) {
-    lines.push(`  ${errorTotal} record error(s):`);
-    for (const e of errors) lines.push(`    ${e.recordType} ${e.sourceId}: ${e.reason}`);
-  }
-  return lines.join('\n');
+/** `intake import disconnect <id>`: no more runs; an active one is cancelled; the imported data stays. */
+export async function importDisconnectCommand(config: Config, id: string, o: { json?: boolean }): Promise<number> {
+  return withDatabase(config, async (db) => {
+    const connection = await connectionOrRefuse(db, id);
+    const done = (await disconnectConnection(db.pool, connection.workspaceId, id)) ?? connection;
+    if (o.json) process.stdout.write(`${JSON.stringify({ connectionId: done.id, workspaceId: done.workspaceId, status: done.status })}\n`);
+    else console.log(`Connection ${done.id} (${done.provider}/${done.account}, workspace ${done.workspaceId}) is disconnected: no more runs; what it imported stays.`);
+    return EXIT.ok;
+  });
 }
 
 /** `intake import status`: every connection with its latest run. */
@@ -221,7 +150,7 @@ export async function importStatusCommand(config: Config, o: { workspace?: strin
     });
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ connections: list })}\n`);
-      return 0;
+      return EXIT.ok;
     }
     if (list.length === 0) console.log('No import connections.');
     for (const c of list) {
@@ -232,6 +161,6 @@ export async function importStatusCommand(config: Config, o: { workspace?: strin
       }
       if (c.nextRunAt) console.log(`  next run at ${c.nextRunAt}`);
     }
-    return 0;
+    return EXIT.ok;
   });
 }

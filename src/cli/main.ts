@@ -1,9 +1,9 @@
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { InputError } from '../domain/input-error.ts';
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../config.ts';
 import { migrateCommand, workspaceCreateCommand } from './commands.ts';
+import { exitFor } from './exit-codes.ts';
 import { ingestCommand, parseCommand } from './inbound-commands.ts';
-import { importStatusCommand, importZendeskCommand, type ZendeskImportOptions } from './import-commands.ts';
+import { addImportCommands } from './import-commands.ts';
 import { runService } from './start.ts';
 
 function config(): Config {
@@ -14,6 +14,8 @@ const program = new Command()
   .name('intake')
   .description('The ingestion backend of a support platform: inbound email and helpdesk imports into PostgreSQL.')
   .showHelpAfterError()
+  // Usage errors end in the catch below, so they get the exit code of refused input (exit-codes.ts).
+  .exitOverride()
   .addHelpText('after', '\nSettings come from the environment (DATABASE_URL, DATA_DIR, PORT, HOST, ...): see README.md.');
 
 program
@@ -52,43 +54,12 @@ program
     process.exitCode = await ingestCommand(config(), file, options.workspace);
   });
 
-const importing = program.command('import').description('import history from a helpdesk (create-only: never updates what exists)');
-importing
-  .command('zendesk')
-  .description('connect a Zendesk account to a workspace and import it; --once runs the import here in the foreground')
-  .requiredOption('--workspace <id>', 'the workspace to import into')
-  .requiredOption('--subdomain <name>', 'the Zendesk subdomain (acme for acme.zendesk.com)')
-  .option('--email <email>', "an admin's email, with --token")
-  .addOption(new Option('--token <token>', 'a Zendesk API token (better: the environment, kept out of ps and shell history)').env('ZENDESK_API_TOKEN'))
-  .addOption(new Option('--oauth-token <token>', 'an OAuth access token instead of --email/--token').env('ZENDESK_OAUTH_TOKEN'))
-  .option('--base-url <url>', 'another Zendesk base URL (a sandbox, or the fake provider for tests and the demo)')
-  .option('--page-size <n>', 'records per export page (1-1000)')
-  .option('--schedule-minutes <n>', 'minutes between incremental runs (default 5)')
-  .option('--once', 'run the import now, in this process, with a progress bar, and print a summary')
-  .option('--json', 'print only one JSON object: the run status and counts per stream')
-  .action(async (options: ZendeskImportOptions) => {
-    process.exitCode = await importZendeskCommand(config(), options);
-  });
-importing
-  .command('status')
-  .description('every import connection with its latest run')
-  .option('--workspace <id>', 'only this workspace')
-  .option('--json', 'print exactly one JSON object')
-  .action(async (options: { workspace?: string; json?: boolean }) => {
-    process.exitCode = await importStatusCommand(config(), options);
-  });
+addImportCommands(program, config);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(78); // EX_CONFIG
-  }
-  if (err instanceof InputError) {
-    console.error(`${err.message}:\n${err.fields.map((f) => `  - ${f.field}: ${f.message}`).join('\n')}`);
-    process.exit(2);
-  }
-  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exit(1);
+  const { code, message } = exitFor(err);
+  if (message !== null) console.error(message);
+  process.exit(code);
 }

@@ -138,3 +138,9 @@ export async function afterRun(db: Queryable, id: string, outcome: { succeeded: 
     [id, outcome.succeeded, outcome.fullRun, outcome.error === null ? null : stripNul(outcome.error)],
   );
 }
+
+/** A connection by its id alone, for the operator's CLI (`intake import run|disconnect <id>`), which works across workspaces. */
+export async function getConnectionById(db: Queryable, id: string): Promise<ImportConnection | null> {
+  const { rows } = await db.query<ImportConnection>(`SELECT ${COLUMNS} FROM import_connections WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
