@@ -41,6 +41,8 @@ export type RouteContext = {
   baseUrl: string;
   /** Base URL of the attachment host. */
   attachmentHostUrl: string;
+  /** The request body (a token endpoint's form); empty for a GET. */
+  body?: Buffer;
 };
 
 export type Route = {
@@ -64,6 +66,8 @@ export type ProviderDefinition = {
   notFound: (ctx: RouteContext) => Reply;
   rateLimited: (ctx: RouteContext, info: { retryAfter: number; plainText: boolean }) => Reply;
   serverError: (status: number, html: boolean) => Reply;
+  /** The provider's own rate-limit headers; Zendesk's (and the IETF draft's) when left out. */
+  rateLimitHeaders?: (info: { limit: number; remaining: number; resetSeconds: number; limited: boolean }) => Record<string, string>;
 };
 
 export type Fault = {
@@ -202,9 +206,14 @@ export async function startFakeServer(
   let url = '';
   let attachmentHostUrl = '';
 
+  // Bodies are read whole before routing (a token endpoint reads its form).
   const main = http.createServer((req, res) => {
-    // Bodies are not used by any route (all GET); drain them.
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => serve(req, res, Buffer.concat(chunks)));
+  });
+
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const parsed = new URL(req.url ?? '/', 'http://fake');
     const entry: LoggedRequest = {
@@ -225,6 +234,7 @@ export async function startFakeServer(
       headers: req.headers,
       baseUrl: url,
       attachmentHostUrl,
+      body,
     };
 
     const fault = takeFault(method, parsed.pathname + parsed.search, parsed.pathname);
@@ -264,7 +274,7 @@ export async function startFakeServer(
         throttled += 1;
         const every = limit.plainTextEvery!;
         const plainText = every > 0 && throttled % every === 0;
-        const headers = {
+        const headers = d.rateLimitHeaders?.({ limit: max, remaining: 0, resetSeconds, limited: true }) ?? {
           'x-rate-limit': String(max),
           'x-rate-limit-remaining': '0',
           'ratelimit-limit': String(max),
@@ -275,7 +285,7 @@ export async function startFakeServer(
         return send(res, d.rateLimited(ctx, { retryAfter: resetSeconds, plainText }), headers);
       }
       used += 1;
-      rateHeaders = {
+      rateHeaders = d.rateLimitHeaders?.({ limit: max, remaining: max - used, resetSeconds, limited: false }) ?? {
         'x-rate-limit': String(max),
         'x-rate-limit-remaining': String(max - used),
         'ratelimit-limit': String(max),
@@ -304,7 +314,7 @@ export async function startFakeServer(
       return res.end(half);
     }
     send(res, reply, rateHeaders);
-  });
+  };
 
   const files = http.createServer((req, res) => {
     req.resume();

@@ -32,3 +32,5 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   }, options);
   return Object.assign(server, { state: state! });
 }
+export { startFakeHelpScout, DEFAULT_HELPSCOUT_APP, type FakeHelpScout, type HelpScoutState, type HelpScoutOptions } from './helpscout.ts';
+export { generateHelpScout, helpScoutFixtures, type HelpScoutSource } from './helpscout-data.ts';
