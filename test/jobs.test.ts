@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/db/pool.ts';
 import { sendInTransaction, startJobs, type Jobs } from '../src/jobs/boss.ts';
-import { QUEUES } from '../src/jobs/queues.ts';
+import { HEARTBEAT_SECONDS, QUEUES } from '../src/jobs/queues.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let db: TestDatabase;
@@ -18,12 +18,19 @@ afterAll(async () => {
 });
 
 describe('jobs', () => {
-  it('creates every queue with its options', async () => {
+  it('creates every queue with its options, a heartbeat on each', async () => {
     for (const queue of Object.values(QUEUES)) {
       const q = await jobs.boss.getQueue(queue.name);
-      expect(q?.name).toBe(queue.name);
-      expect(q?.retryLimit).toBe(queue.options.retryLimit);
+      expect(q).toMatchObject({ name: queue.name, ...queue.options, heartbeatSeconds: HEARTBEAT_SECONDS });
     }
+  });
+
+  it('brings a queue an older release created up to date at start', async () => {
+    await jobs.boss.updateQueue(QUEUES.inboundEmail.name, { heartbeatSeconds: null as unknown as number, expireInSeconds: 900 });
+    expect(await jobs.boss.getQueue(QUEUES.inboundEmail.name)).toMatchObject({ heartbeatSeconds: null, expireInSeconds: 900 });
+    const second = await startJobs(db.url, { onError: (err) => errors.push(err), supervise: false, schedule: false });
+    await second.stop();
+    expect(await jobs.boss.getQueue(QUEUES.inboundEmail.name)).toMatchObject(QUEUES.inboundEmail.options);
   });
 
   it('a second instance on the same database starts cleanly (queues already there)', async () => {

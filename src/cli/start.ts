@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
@@ -21,16 +22,18 @@ import { announceFirstStart, announceGeneratedInboundAuth } from './first-start-
 import { createLogger } from './logger.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 25_000;
+/** How long a stop lets requests in flight finish before it drops their connections. */
+const HTTP_DRAIN_MS = 5_000;
 
 /** `intake start`: database, migrations, jobs, HTTP; stops in reverse order on SIGINT/SIGTERM. */
 export async function runService(config: Config): Promise<void> {
   const logger = createLogger(config);
   const startedAt = performance.now();
   const secrets = await resolveLocalSecrets(config);
-  const db = await openDatabase(config, { onLog: (line) => logger.debug({ postgres: line }), poolSize: 20 });
-  logger.info({ mode: db.mode }, db.mode === 'embedded' ? `database: embedded PostgreSQL in ${config.dataDir}/pg` : 'database: DATABASE_URL');
 
-  const cleanup: Array<() => Promise<unknown>> = [() => db.close()];
+  // Stops in reverse order of start: HTTP, then the workers (which finish or hand back their
+  // jobs), then what they use (mail, database).
+  const cleanup: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const shutdown = async (reason: string, exitCode = 0) => {
     logger.info({ reason }, 'shutting down');
     const timer = setTimeout(() => {
@@ -39,43 +42,59 @@ export async function runService(config: Config): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS);
     let failed = false;
     for (const step of cleanup.toReversed()) {
-      await step().catch((err) => {
+      const began = performance.now();
+      await step.run().catch((err) => {
         failed = true;
-        logger.error({ err }, 'shutdown step failed');
+        logger.error({ err, step: step.name }, 'shutdown step failed');
       });
+      logger.debug({ step: step.name, ms: Math.round(performance.now() - began) }, 'shutdown step done');
     }
     clearTimeout(timer);
-    logger.info('stopped');
+    logger.info({ ms: Math.round(performance.now() - stopStartedAt) }, 'stopped');
     process.exit(failed ? 1 : exitCode);
   };
   let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      void shutdown(signal);
-    });
-  }
+  let stopStartedAt = 0;
+  const stop = (reason: string, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    stopStartedAt = performance.now();
+    void shutdown(reason, exitCode).catch(() => process.exit(1));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
+
+  const db = await openDatabase(config, {
+    onLog: (line) => logger.debug({ postgres: line }),
+    onNotice: (message) => logger.warn(message),
+    // The embedded server is gone for good: exit non-zero so a supervisor restarts intake.
+    onGiveUp: (err) => {
+      logger.fatal(`${err.message}; exiting so that a supervisor restarts intake`);
+      stop('embedded PostgreSQL is gone', 1);
+    },
+    poolSize: 20,
+  });
+  cleanup.push({ name: 'database', run: () => db.close() });
+  logger.info({ mode: db.mode }, db.mode === 'embedded' ? `database: embedded PostgreSQL in ${config.dataDir}/pg` : 'database: DATABASE_URL');
 
   try {
     const applied = await migrate(db.pool);
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    const mail = createMailTransport({ smtpUrl: config.smtpUrl, dataDir: config.dataDir });
+    cleanup.push({ name: 'mail', run: async () => mail.close() });
     const jobs = await startJobs(db.url, { onError: (err) => logger.error({ err }, 'job queue error') });
-    cleanup.push(() => jobs.stop());
+    cleanup.push({ name: 'jobs', run: () => jobs.stop() });
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
 
     const tokenKey = threadTokenKey(secrets.secretsKey);
     const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
-    cleanup.push(async () => inbound.stop());
-    const mail = createMailTransport({ smtpUrl: config.smtpUrl, dataDir: config.dataDir });
-    cleanup.push(async () => mail.close());
+    cleanup.push({ name: 'inbound sweep', run: async () => inbound.stop() });
     await startAutoResponseWorker(jobs.boss, { pool: db.pool, transport: mail, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, perCustomerWindowSeconds: config.autoResponseWindowSeconds }, logger);
     const events = await startEventsWorker(
       jobs.boss,
       { pool: db.pool, boss: jobs.boss, secretsKey: secrets.secretsKey, allowPrivate: config.webhookAllowPrivate, timeoutMs: 10_000, timeScale: 1, userAgent: 'intake-webhooks/1.0', autoResponseDelaySeconds: config.autoResponseDelaySeconds },
       logger,
     );
-    cleanup.push(() => events.stop());
+    cleanup.push({ name: 'event relay', run: () => events.stop() });
     const imports = await startImportWorker(
       jobs.boss,
       {
@@ -90,7 +109,7 @@ export async function runService(config: Config): Promise<void> {
       },
       logger,
     );
-    cleanup.push(() => imports.stop());
+    cleanup.push({ name: 'imports', run: () => imports.stop() });
     const app = await buildApp({
       pool: db.pool,
       boss: jobs.boss,
@@ -102,7 +121,7 @@ export async function runService(config: Config): Promise<void> {
       importAllowPrivate: config.importAllowPrivate,
       logger,
     });
-    cleanup.push(() => app.close());
+    cleanup.push({ name: 'http', run: () => closeHttp(app) });
     await app.listen({ port: config.port, host: config.host });
     const { port } = app.server.address() as AddressInfo;
     const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -117,7 +136,24 @@ export async function runService(config: Config): Promise<void> {
     logger.info({ url, readyMs: Math.round(performance.now() - startedAt) }, `intake is ready at ${url}`);
   } catch (err) {
     logger.error({ err }, 'start-up failed');
-    stopping = true;
-    await shutdown('start-up failed', 1).catch(() => process.exit(1));
+    stop('start-up failed', 1);
+  }
+}
+
+/**
+ * Stops taking requests and lets those in flight finish. Each finished request leaves its
+ * keep-alive socket idle, which Node's close() would wait on for the whole keep-alive timeout,
+ * so idle sockets are closed as they appear. After HTTP_DRAIN_MS every connection is dropped:
+ * a request cut short was not answered 200, so its sender retries, and nothing is lost.
+ */
+async function closeHttp(app: FastifyInstance): Promise<void> {
+  const closing = app.close();
+  const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+  const cut = setTimeout(() => app.server.closeAllConnections(), HTTP_DRAIN_MS);
+  try {
+    await closing;
+  } finally {
+    clearInterval(idle);
+    clearTimeout(cut);
   }
 }

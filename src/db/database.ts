@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../config.ts';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedOptions, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { createPool } from './pool.ts';
 
 export type Database = {
@@ -13,15 +13,20 @@ export type Database = {
 
 export const EMBEDDED_DATABASE_NAME = 'intake';
 
-/** DATABASE_URL when set; otherwise the embedded cluster in DATA_DIR, started or joined. */
+/**
+ * DATABASE_URL when set; otherwise the embedded cluster in DATA_DIR, started or joined, and kept
+ * running (restarted if it dies; `onGiveUp` when it cannot be). An external server is not ours to
+ * restart: the pool reconnects when it is back, and until then requests answer 503.
+ */
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
-  options: { onLog?: (line: string) => void; poolSize?: number; applicationName?: string } = {},
+  options: Pick<EmbeddedOptions, 'onLog' | 'onNotice' | 'onGiveUp'> & { poolSize?: number; applicationName?: string } = {},
 ): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (url === undefined) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, ...(options.onLog ? { onLog: options.onLog } : {}) });
+    const { poolSize: _size, applicationName: _name, ...embeddedOptions } = options;
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, ...embeddedOptions });
     try {
       url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
     } catch (err) {

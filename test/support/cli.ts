@@ -40,9 +40,13 @@ export type RunningIntake = {
   exited: Promise<number | null>;
 };
 
-/** Spawns `intake start` and waits for its "ready" log line, which names the URL it listens on. */
-export async function startIntake(env: Record<string, string>, timeoutMs = 90_000): Promise<RunningIntake> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'start'], { env: cliEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns `intake start` and waits for its "ready" log line, which names the URL it listens on.
+ * `processGroup`: in a process group of its own, as a shell runs a foreground command, so that
+ * `interruptGroup` can send what Ctrl-C in a terminal sends.
+ */
+export async function startIntake(env: Record<string, string>, timeoutMs = 90_000, options: { processGroup?: boolean } = {}): Promise<RunningIntake> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'start'], { env: cliEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'], detached: options.processGroup ?? false });
   let output = '';
   let stdout = '';
   let stderr = '';
@@ -67,4 +71,9 @@ export async function startIntake(env: Record<string, string>, timeoutMs = 90_00
     });
   });
   return { child, url, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Ctrl-C in a terminal: SIGINT to every process of the foreground group, not only to intake. */
+export function interruptGroup(intake: RunningIntake): void {
+  process.kill(-intake.child.pid!, 'SIGINT');
 }
