@@ -210,6 +210,25 @@ describe('when the embedded PostgreSQL dies', () => {
       await fs.rename(`${cluster}.gone`, cluster).catch(() => {});
     }
   }, 180_000);
+  it('gives up on a crash loop: a fourth death within 10 minutes exits non-zero', async () => {
+    const dataDir = path.join(parent, 'pg-crash-loop');
+    const intake = await startIntake({ DATA_DIR: dataDir, INBOUND_BASIC_AUTH: AUTH });
+    try {
+      for (let death = 1; death <= 3; death++) {
+        const pid = await postmasterPid(dataDir);
+        process.kill(pid, 'SIGKILL');
+        await waitUntil(async () => (await postmasterPid(dataDir).catch(() => pid)) !== pid && (await fetch(`${intake.url}/healthz`)).status === 200, 60_000, `restart ${death} serves`);
+      }
+      process.kill(await postmasterPid(dataDir), 'SIGKILL');
+      expect(await intake.exited).toBe(1);
+      const fatal = intake.stdout().split('\n').filter((line) => line.includes('"level":60'));
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toContain('its 4th death in 10 minutes');
+      expect(intake.output()).not.toContain('shutdown timed out');
+    } finally {
+      intake.child.kill('SIGKILL');
+    }
+  }, 180_000);
 });
 
 describe('when an external DATABASE_URL goes away', () => {
