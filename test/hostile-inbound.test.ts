@@ -234,7 +234,7 @@ describe('hostile inbound mail', () => {
       } finally {
         const health = await probe.worstSince(since);
         const { rows } = await h.db.pool.query('SELECT status, attempts, error_message FROM inbound_emails WHERE id = $1', [id]);
-        console.log(`${c.name}: ${rows[0].status} after ${Date.now() - since} ms, attempts ${rows[0].attempts} (${rows[0].error_message ?? 'no error'}); /healthz worst ${health.worstMs} ms over ${health.probes} probes`);
+        console.log(`${c.name}: ${rows[0].status} after ${Date.now() - since} ms, attempts ${rows[0].attempts} (${rows[0].error_message ?? 'no error'}); /healthz worst ${health.worstMs} ms over ${health.probes} probes; thread ${result?.threadBytes ?? '-'} bytes`);
         if (result) {
           expect(health.failures).toBe(0);
           expect(health.worstMs).toBeLessThan(HEALTH_BOUND_MS);

@@ -4,7 +4,7 @@ import { isWorkspacePerson, type Workspace } from '../domain/workspaces.ts';
 import type { EmailAddress, EmailAttachment, NormalisedEmail } from './email.ts';
 import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
 import { htmlToText } from './html-text.ts';
-import { normaliseMime } from './normalise-mime.ts';
+import { parseStoredEmail } from './parse-stored.ts';
 import { replyText } from './reply-text.ts';
 import { cleanSubject, hasForwardPrefix } from './subject.ts';
 
@@ -56,7 +56,8 @@ export async function findForwardedOriginal(email: NormalisedEmail, body: BodyTe
   if (!attached && !hasForwardPrefix(email.subject) && !(unprefixed && text && hasForwardMarker(text))) return null;
 
   if (attached) {
-    const inner = await normaliseMime(attached.content).catch(() => null);
+    // Parsed like a stored email: a large one in a worker thread.
+    const inner = await parseStoredEmail('mime', attached.content).catch(() => null);
     if (inner?.from) {
       return {
         original: { from: inner.from, subject: inner.subject || null, text: (await bodyText(inner)).text, html: inner.html, attachments: email.attachments },

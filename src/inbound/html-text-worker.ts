@@ -4,6 +4,7 @@
  */
 import { convert } from 'html-to-text';
 import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
+import { clip } from '../domain/text.ts';
 
 /**
  * `auto`: the full converter when the HTML is within maxFullChars and maxDepth, else the strip;
@@ -26,10 +27,6 @@ export default function htmlTextTask(task: HtmlTextTask): HtmlTextResult {
   }
   // Only the first maxChars cross back to the caller; the size tells what the whole text was.
   return { text: clip(text, task.maxChars), size: Buffer.byteLength(text), method };
-}
-
-function clip(value: string, max: number): string {
-  return value.length <= max ? value : value.slice(0, max).replace(/[\uD800-\uDBFF]$/u, '');
 }
 
 // Elements that start a new line in the rough text.
