@@ -470,7 +470,9 @@ export function helpScoutProvider(options: HelpScoutOptions = {}) {
       serverError: (status, html) =>
         html
           ? { status, contentType: 'text/html; charset=utf-8', body: `<html><head><title>${status} ${STATUS_CODES[status]}</title></head><body><center><h1>${status} ${STATUS_CODES[status]}</h1></center><hr><center>nginx</center></body></html>` }
-          : halError(state, status, status === 504 ? 'Internal Timeout' : status === 503 ? 'Service Unavailable' : 'Internal Server Error'),
+          : status === 429
+            ? json(429, { message: 'API rate limit exceeded' })
+            : halError(state, status, status === 504 ? 'Internal Timeout' : status === 503 ? 'Service Unavailable' : 'Internal Server Error'),
     };
   };
 }
