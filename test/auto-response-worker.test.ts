@@ -101,8 +101,10 @@ describe('auto-response worker', () => {
     expect(outbound).toHaveLength(sends.length);
   });
 
-  it('fails (never completes) a job whose payload it cannot read', async () => {
-    const [id] = (await jobs.boss.insert(QUEUES.autoResponse.name, [{ data: { threadId: 42 }, retryLimit: 0 }], { returnId: true })) ?? [];
+  it('fails (never completes) a job whose payload it cannot read, without retrying it', async () => {
+    const [id] = (await jobs.boss.insert(QUEUES.autoResponse.name, [{ data: { threadId: 42 } }], { returnId: true })) ?? [];
     await waitFor(async () => (await jobs.boss.getJobById(QUEUES.autoResponse.name, id!))?.state === 'failed');
+    const job = await jobs.boss.getJobById(QUEUES.autoResponse.name, id!);
+    expect(job).toMatchObject({ retryCount: 0, output: { message: expect.stringContaining('invalid payload') } });
   });
 });

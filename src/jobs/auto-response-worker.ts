@@ -1,8 +1,9 @@
-import type { JobResult, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { autoRespondToThread, type AutoResponderDeps } from '../events/auto-responder.ts';
 import { QUEUES } from './queues.ts';
+import { payloadOf, settleEach } from './settle-each.ts';
 
 const job = z.object({ workspaceId: z.string().min(1), threadId: z.string().min(1) });
 
@@ -27,25 +28,16 @@ export async function startAutoResponseWorker(boss: PgBoss, deps: AutoResponderD
       // Jobs become due on their own clock (startAfter = the delay), which no NOTIFY announces.
       pollingIntervalSeconds: 1,
     },
-    async (jobs) =>
-      Promise.all(
-        jobs.map(async (j): Promise<JobResult> => {
-          const data = job.safeParse(j.data);
-          if (!data.success) {
-            // Failed, never completed: the job stays visible with its payload.
-            logger.error({ jobId: j.id, data: j.data }, 'auto-response job with an invalid payload');
-            return { id: j.id, status: 'failed', output: { message: 'invalid payload', issues: data.error.issues } };
-          }
-          try {
-            const result = await autoRespondToThread(deps, data.data);
-            logger.info({ threadId: data.data.threadId, result }, 'auto-response');
-            return { id: j.id, status: 'completed', output: { result } };
-          } catch (err) {
-            const message = err instanceof Error ? err.message : String(err);
-            logger.error({ err, threadId: data.data.threadId }, 'auto-response failed; the job will retry');
-            return { id: j.id, status: 'failed', output: { message } };
-          }
-        }),
-      ),
+    settleEach(QUEUES.autoResponse.name, logger, async (j) => {
+      const thread = payloadOf(job, j);
+      try {
+        const result = await autoRespondToThread(deps, thread);
+        logger.info({ threadId: thread.threadId, result }, 'auto-response');
+        return { result };
+      } catch (err) {
+        logger.error({ err, threadId: thread.threadId }, 'auto-response failed; the job will retry');
+        throw err;
+      }
+    }),
   );
 }

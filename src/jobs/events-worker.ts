@@ -1,9 +1,10 @@
-import type { JobResult, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { deliverOnce, type DeliveryDeps } from '../events/deliver.ts';
 import { relayEvents } from '../events/relay.ts';
 import { QUEUES } from './queues.ts';
+import { payloadOf, settleEach } from './settle-each.ts';
 
 const deliveryJob = z.object({ deliveryId: z.string().min(1), attempt: z.number().int().min(1) });
 
@@ -39,19 +40,15 @@ export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { aut
   await boss.work(
     QUEUES.webhookDelivery.name,
     { batchSize: 8, perJobResults: true, burstWhenBatchFull: true, localConcurrency: 4, localGroupConcurrency: DELIVERIES_PER_TARGET, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
-    async (jobs) =>
-      Promise.all(
-        jobs.map(async (job): Promise<JobResult> => {
-          const data = deliveryJob.safeParse(job.data);
-          if (!data.success) return { id: job.id, status: 'completed', output: { dropped: 'invalid payload' } };
-          try {
-            return { id: job.id, status: 'completed', output: { result: await deliverOnce(deps, data.data) } };
-          } catch (err) {
-            logger.error({ err, deliveryId: data.data.deliveryId }, 'webhook delivery attempt crashed');
-            return { id: job.id, status: 'failed', output: { message: (err as Error).message } };
-          }
-        }),
-      ),
+    settleEach(QUEUES.webhookDelivery.name, logger, async (job) => {
+      const delivery = payloadOf(deliveryJob, job);
+      try {
+        return { result: await deliverOnce(deps, delivery) };
+      } catch (err) {
+        logger.error({ err, deliveryId: delivery.deliveryId }, 'webhook delivery attempt crashed');
+        throw err;
+      }
+    }),
   );
   return {
     kick: relay,

@@ -1,10 +1,11 @@
-import type { JobResult, PgBoss } from 'pg-boss';
+import type { JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { recordFailure } from '../inbound/ledger.ts';
 import { processInboundEmail, type InboundDeps } from '../inbound/process-inbound-email.ts';
 import { sweepStuckInbound } from '../inbound/sweep.ts';
 import { QUEUES } from './queues.ts';
+import { payloadOf, settleEach } from './settle-each.ts';
 
 // Jobs outlive deploys: a payload is unknown until proven.
 const jobData = z.object({ inboundEmailId: z.string().min(1) });
@@ -43,27 +44,18 @@ export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger
       pollingIntervalSeconds: 2,
       notifyPollingIntervalSeconds: 2,
     },
-    async (jobs) =>
-      Promise.all(
-        jobs.map(async (job): Promise<JobResult> => {
-          const data = jobData.safeParse(job.data);
-          if (!data.success) {
-            logger.error({ jobId: job.id, data: job.data }, 'inbound job with an invalid payload; dropped');
-            return { id: job.id, status: 'completed', output: { dropped: 'invalid payload' } };
-          }
-          const id = data.data.inboundEmailId;
-          try {
-            const status = await processInboundEmail(deps, id);
-            return { id: job.id, status: 'completed', output: { status } };
-          } catch (err) {
-            const final = job.retryCount >= job.retryLimit;
-            const message = err instanceof Error ? err.message : String(err);
-            logger.error({ err, inboundEmailId: id, attempt: job.retryCount + 1, final }, 'inbound email processing failed');
-            await recordFailure(deps.pool, id, message, final).catch((e) => logger.error({ err: e }, 'could not record the failure'));
-            return { id: job.id, status: 'failed', output: { message } };
-          }
-        }),
-      ),
+    settleEach<JobWithMetadata>(QUEUES.inboundEmail.name, logger, async (job) => {
+      const id = payloadOf(jobData, job).inboundEmailId;
+      try {
+        return { status: await processInboundEmail(deps, id) };
+      } catch (err) {
+        const final = job.retryCount >= job.retryLimit;
+        const message = err instanceof Error ? err.message : String(err);
+        logger.error({ err, inboundEmailId: id, attempt: job.retryCount + 1, final }, 'inbound email processing failed');
+        await recordFailure(deps.pool, id, message, final).catch((e) => logger.error({ err: e }, 'could not record the failure'));
+        throw err;
+      }
+    }),
   );
   return { stop: () => clearInterval(sweep) };
 }
