@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPORT_ADAPTERS } from '../importers/index.ts';
+import { buildApp } from '../src/http/app.ts';
+import { openConnection } from '../src/import/connections.ts';
+import { executeRun } from '../src/import/execute-run.ts';
+import { startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { BIN, cliEnv, runCli } from './support/cli.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
+import { connectHelpScout } from './support/helpscout-imports.ts';
+import { canonicalDump, eventsOut, executeDeps, runImport } from './support/imports.ts';
+import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
+
+/**
+ * Help Scout through the generic entry points: `intake import connect helpscout` as the real
+ * command (also killed with SIGKILL part-way and restarted), and POST /v1/import-connections.
+ */
+
+let db: TestDatabase;
+let fake: FakeHelpScout;
+let fixtures: FakeHelpScout;
+let dataDir: string;
+let reference: Awaited<ReturnType<typeof canonicalDump>>;
+let referencePages = 0;
+const MAILBOXES = ['900', '901'];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(path.join(tmpdir(), 'intake-helpscout-'));
+  fake = await startFakeHelpScout({ rateLimit: false, data: generateHelpScout({ customers: 300, conversations: 240, threadsPerConversation: 3, attachments: 30, seed: 7 }) });
+  // Small pages: many of them, so kills land between pages.
+  fake.state.pageSizes = { customers: 20, conversations: 10, threads: 25, mailboxes: 50 };
+  fixtures = await startFakeHelpScout({ rateLimit: false });
+  const { workspace } = await makeWorkspace(db.pool, 'Reference', 'help@reference.test');
+  const connection = await connectHelpScout(db.pool, workspace.id, fake.url, { mailboxIds: MAILBOXES.map(Number) });
+  expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
+  reference = await canonicalDump(db.pool, workspace.id);
+  referencePages = (await committedPages(workspace.id)).pages;
+}, 120_000);
+
+afterAll(async () => {
+  await fake?.close();
+  await fixtures?.close();
+  await db?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const env = (extra: Record<string, string> = {}) => ({
+  DATABASE_URL: db.url,
+  DATA_DIR: dataDir,
+  SECRETS_KEY: TEST_SECRETS_KEY.toString('hex'),
+  IMPORT_LEASE_SECONDS: '1.5',
+  LOG_LEVEL: 'silent',
+  HELPSCOUT_APP_SECRET: DEFAULT_HELPSCOUT_APP.appSecret,
+  ...extra,
+});
+const connectArgs = (workspaceId: string, ...more: string[]) => [
+  'import', 'connect', 'helpscout', '--workspace', workspaceId, '--app-id', DEFAULT_HELPSCOUT_APP.appId,
+  '--mailbox', MAILBOXES[0]!, '--mailbox', MAILBOXES[1]!, '--base-url', fake.url, ...more,
+];
+
+async function committedPages(workspaceId: string): Promise<{ pages: number; conversationsDone: boolean }> {
+  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
+  const pages = rows.reduce((n, r) => n + Object.values(r.progress as Record<string, { pages: number }>).reduce((m, p) => m + p.pages, 0), 0);
+  return { pages, conversationsDone: rows.some((r) => (r.progress as { conversations?: { done: boolean } }).conversations?.done === true) };
+}
+
+/** Starts the command and SIGKILLs it once `killWhen` says so (polled every 15 ms); answers whether it was killed. */
+function runAndKill(args: string[], killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let killed = false;
+    let closed = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    void (async () => {
+      while (!closed && !killed) {
+        if (await killWhen().catch(() => false)) {
+          killed = child.exitCode === null;
+          child.kill('SIGKILL');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    child.on('close', (code) => {
+      closed = true;
+      resolve({ killed, code, stdout });
+    });
+  });
+}
+
+/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('intake import connect helpscout', () => {
+  it('--once --json imports in the foreground with the secret from the environment; again, it creates nothing', async () => {
+    const { workspace } = await makeWorkspace(db.pool, 'Cli', 'help@cli.test');
+    const first = await runCli(connectArgs(workspace.id, '--once', '--json'), env(), 120_000);
+    expect(first.code, first.stderr).toBe(0);
+    const out = JSON.parse(first.stdout);
+    expect(out).toMatchObject({ status: 'succeeded', recordErrors: 0, error: null });
+    expect(out.streams.conversations.created).toBe(reference.totals.threads);
+    expect(await canonicalDump(db.pool, workspace.id)).toEqual(reference);
+    // The account is the company users/me reports; both mailboxes kept; the secret sealed with the token.
+    const { rows } = await db.pool.query(`SELECT id, account, settings, credentials_encrypted FROM import_connections WHERE workspace_id = $1`, [workspace.id]);
+    expect(rows).toEqual([expect.objectContaining({ account: '4242', settings: { baseUrl: fake.url, mailboxIds: [900, 901] } })]);
+    expect(rows[0].credentials_encrypted).not.toContain(DEFAULT_HELPSCOUT_APP.appSecret);
+    expect((await openConnection(db.pool, TEST_SECRETS_KEY, rows[0].id))!.credentials).toMatchObject({ appId: DEFAULT_HELPSCOUT_APP.appId, appSecret: DEFAULT_HELPSCOUT_APP.appSecret });
+
+    const second = await runCli(connectArgs(workspace.id, '--once', '--json'), env(), 120_000);
+    expect(second.code, second.stderr).toBe(0);
+    const again = JSON.parse(second.stdout);
+    expect(again.connectionId).toBe(out.connectionId);
+    for (const c of Object.values(again.streams) as Array<{ created: number; linked: number }>) expect(c.created + c.linked).toBe(0);
+    expect(await eventsOut(db.pool)).toEqual({ events: 0, deliveries: 0, auto_responses: 0 });
+  }, 180_000);
+
+  it('a missing secret names its variable; a refused one gives Help Scout\'s words; nothing is saved', async () => {
+    const { workspace } = await makeWorkspace(db.pool, 'Bad', 'help@bad.test');
+    const missing = await runCli(connectArgs(workspace.id), env({ HELPSCOUT_APP_SECRET: '' }));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('Missing Help Scout credentials (credentials: the app secret: set HELPSCOUT_APP_SECRET)\n');
+    const refused = await runCli(connectArgs(workspace.id), env({ HELPSCOUT_APP_SECRET: 'not-the-secret' }));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('helpscout refused these credentials (credentials: invalid_client: Bad client credentials)\n');
+    const unknownMailbox = await runCli([...connectArgs(workspace.id), '--mailbox', 'inbox'], env());
+    expect(unknownMailbox.code).toBe(2);
+    expect(unknownMailbox.stderr).toContain('settings.mailboxIds.2');
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM import_connections WHERE workspace_id = $1', [workspace.id]);
+    expect(rows[0].n).toBe(0);
+  }, 60_000);
+
+  it("killed with SIGKILL at seeded points and restarted: the final data equals an uninterrupted run's", async () => {
+    const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`kill points seeded with KILL_SEED=${seed}`);
+    const random = seeded(seed);
+    let interruptedMidway = 0;
+    for (let trial = 0; trial < 3; trial++) {
+      const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
+      let finished = false;
+      for (let attempt = 0; !finished; attempt++) {
+        const before = (await committedPages(workspace.id)).pages;
+        // The first attempt of the first trial dies before any page; the next three after up to a
+        // third of the pages each; the fifth runs to the end.
+        const started = Date.now();
+        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
+        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
+        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
+        if (!r.killed) {
+          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
+          expect(JSON.parse(r.stdout).status).toBe('succeeded');
+          finished = true;
+        } else {
+          const now = await committedPages(workspace.id);
+          if (now.pages > 0 && !now.conversationsDone) interruptedMidway += 1;
+        }
+      }
+      expect(await canonicalDump(db.pool, workspace.id), `trial ${trial} (KILL_SEED=${seed})`).toEqual(reference);
+      const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
+      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+    }
+    expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
+  }, 300_000);
+});
+
+describe('POST /v1/import-connections with provider helpscout', () => {
+  let jobs: Jobs;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
+    app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await jobs?.stop();
+  });
+  const api = async (apiKey: string, method: 'GET' | 'POST', url: string, payload?: unknown) => {
+    const res = await app.inject({ method, url, headers: { authorization: `Bearer ${apiKey}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    return { status: res.statusCode, text: res.body, body: res.body ? JSON.parse(res.body) : undefined };
+  };
+
+  it('connects (checked with Help Scout, secret sealed, never shown), runs, and shows a connection that needs attention in Help Scout\'s words', async () => {
+    const { apiKey } = await makeWorkspace(db.pool, 'Api', 'help@api.test');
+    const credentials = { appId: DEFAULT_HELPSCOUT_APP.appId, appSecret: DEFAULT_HELPSCOUT_APP.appSecret };
+    const refused = await api(apiKey, 'POST', '/v1/import-connections', { provider: 'helpscout', credentials: { ...credentials, appSecret: 'nope' }, settings: { baseUrl: fixtures.url } });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      error: { message: 'helpscout refused these credentials', type: 'VALIDATION', code: 'input_validation', fields: [{ field: 'credentials', message: 'invalid_client: Bad client credentials', type: 'VALIDATION' }] },
+    });
+    const badSettings = await api(apiKey, 'POST', '/v1/import-connections', { provider: 'helpscout', credentials, settings: { mailboxIds: [101, 101] } });
+    expect(badSettings.status).toBe(400);
+    expect(badSettings.body.error.fields).toEqual([{ field: 'settings.mailboxIds', message: 'must not repeat a mailbox', type: 'VALIDATION' }]);
+
+    const created = await api(apiKey, 'POST', '/v1/import-connections', { provider: 'helpscout', credentials, settings: { baseUrl: fixtures.url } });
+    expect(created.status).toBe(201);
+    const conn = created.body.importConnection;
+    expect(conn).toMatchObject({ provider: 'helpscout', account: '777', status: 'active', credentials: { type: 'client_credentials', appId: DEFAULT_HELPSCOUT_APP.appId } });
+    expect(created.text).not.toContain(DEFAULT_HELPSCOUT_APP.appSecret);
+    expect(created.text).not.toContain('hs-token-');
+
+    // The queued first run, executed here as the job worker would.
+    expect(await executeRun(executeDeps(db.pool), conn.latestRun.id)).toEqual({ status: 'succeeded' });
+    const run = (await api(apiKey, 'GET', `/v1/import-runs/${conn.latestRun.id}`)).body.importRun;
+    expect(run).toMatchObject({ kind: 'full', status: 'succeeded', recordErrors: { total: 2 } });
+    expect(run.streams.conversations).toEqual({ created: 8, linked: 0, skipped: 2, failed: 1 });
+
+    // Help Scout stops the API for the account: the next run stops, the connection says why.
+    fixtures.state.forbidden = { message: 'API not enabled' };
+    try {
+      const next = await api(apiKey, 'POST', `/v1/import-connections/${conn.id}/runs`);
+      expect(next.status).toBe(201);
+      expect(await executeRun(executeDeps(db.pool), next.body.importRun.id)).toMatchObject({ status: 'needs_reauth' });
+      const shown = (await api(apiKey, 'GET', `/v1/import-connections/${conn.id}`)).body.importConnection;
+      expect(shown).toMatchObject({ status: 'needs_reauth', lastError: expect.stringMatching(/^API not enabled \(logRef [0-9a-f-]+\)$/) });
+    } finally {
+      fixtures.state.forbidden = null;
+    }
+  }, 60_000);
+});
