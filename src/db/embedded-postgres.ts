@@ -103,6 +103,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       onError: (err: unknown) => log(`error: ${err instanceof Error ? err.message : String(err)}`),
     }).initialise();
   }
+  // As the package does before each start: an unpacked binary may have lost its x bit.
+  await fs.access(binaries.postgres, fs.constants.X_OK).catch(() => fs.chmod(binaries.postgres, 0o755));
   const runAs = isRoot ? await userIds('postgres') : undefined;
   const start = () => startPostmaster({ binary: binaries.postgres, clusterDir, port, flags, runAs, onLog: log });
   let first: Postmaster;
