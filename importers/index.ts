@@ -1,5 +1,6 @@
 import type { ImportAdapter } from '../src/import/adapter.ts';
 import { helpScoutAdapter } from './helpscout/index.ts';
+import { hubspotAdapter } from './hubspot/index.ts';
 import { salesforceAdapter } from './salesforce/index.ts';
 import { zendeskAdapter } from './zendesk/index.ts';
 
@@ -7,5 +8,6 @@ import { zendeskAdapter } from './zendesk/index.ts';
 export const IMPORT_ADAPTERS: Readonly<Record<string, ImportAdapter<any, any>>> = Object.freeze({
   zendesk: zendeskAdapter,
   helpscout: helpScoutAdapter,
+  hubspot: hubspotAdapter,
   salesforce: salesforceAdapter,
 });

@@ -34,5 +34,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
 }
 export { startFakeHelpScout, DEFAULT_HELPSCOUT_APP, type FakeHelpScout, type HelpScoutState, type HelpScoutOptions } from './helpscout.ts';
 export { generateHelpScout, helpScoutFixtures, type HelpScoutSource } from './helpscout-data.ts';
+export { startFakeHubSpot, DEFAULT_HUBSPOT_AUTH, HUBSPOT_PORTAL_ID, type FakeHubSpot, type HubSpotState, type HubSpotOptions } from './hubspot.ts';
+export { generateHubSpot, hubspotFixtures, type HubSpotSource, type HContact, type HCompany } from './hubspot-data.ts';
 export { startFakeSalesforce, DEFAULT_SALESFORCE_APP, FAKE_ORG_ID, type FakeSalesforce, type SalesforceState, type SalesforceOptions } from './salesforce.ts';
 export { generateSalesforce, salesforceFixtures, type SalesforceSource } from './salesforce-data.ts';
