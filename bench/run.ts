@@ -1,5 +1,6 @@
 import { benchAutoResponses } from './auto-responses.ts';
 import { benchCustomers } from './customers.ts';
+import { benchImportHelpScout } from './import-helpscout.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
 import { benchWebhooks } from './webhooks.ts';
@@ -8,6 +9,7 @@ import { benchWebhooks } from './webhooks.ts';
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'auto-responses': () => benchAutoResponses(),
   customers: () => benchCustomers(),
+  'import-helpscout': () => benchImportHelpScout(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),
   webhooks: () => benchWebhooks(),

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { ImportStream, PersonRecord, RecordFailure, StreamContext, StreamPage } from '../../src/import/adapter.ts';
 import { ProviderError, RecordError } from '../../src/import/errors.ts';
 import type { ProviderClient } from '../../src/import/http-client.ts';
-import { clip, fetchPage, fetchUnknown, pageNumbers, pagingError, selectRecords } from '../../src/import/kit/index.ts';
+import { clip, fetchPage, pageNumbers, pagingError, selectRecords } from '../../src/import/kit/index.ts';
 import { unknownCustomers } from './customers.ts';
 import { customerSourceId, mapAgent, mapConversation, mapThread, SKIPPED_CONVERSATION_STATES, threadAuthor, threadSkipReason, userSourceId } from './map.ts';
 import { conversationSchema, halPageSchema, mailboxSchema, threadSchema, type HelpScoutConversation, type HelpScoutSettings, type PersonRef } from './schemas.ts';
@@ -92,10 +92,11 @@ async function mapConversations(o: ConversationsOptions, conversations: HelpScou
       else if (by && (by.type === 'customer' || t.type === 'customer')) customers.set(customerSourceId(by.id), by);
     }
   });
-  const people: PersonRecord[] = [
-    ...(await unknownCustomers(o.client, ctx, customers, o.concurrency)),
-    ...(await fetchUnknown(ctx, 'person', agents.keys(), 1000, async (ids) => ids.map((id) => mapAgent(agents.get(id)!)))),
-  ];
+  // One ledger lookup for everyone the page names: only people it does not hold yet are sent on.
+  const mentioned = [...customers.keys(), ...agents.keys()];
+  const known = mentioned.length > 0 ? await ctx.known('person', mentioned) : new Map();
+  const unknown = <T>(refs: Map<string, T>) => new Map([...refs].filter(([id]) => !known.has(id)));
+  const people: PersonRecord[] = [...(await unknownCustomers(o.client, ctx.signal, unknown(customers), o.concurrency)), ...[...unknown(agents).values()].map(mapAgent)];
   out.people.push(...people);
   return out;
 }

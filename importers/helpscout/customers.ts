@@ -1,8 +1,8 @@
 import pLimit from 'p-limit';
-import type { ImportStream, PersonRecord, StreamContext } from '../../src/import/adapter.ts';
+import type { ImportStream, PersonRecord } from '../../src/import/adapter.ts';
 import { RecordError } from '../../src/import/errors.ts';
 import type { ProviderClient } from '../../src/import/http-client.ts';
-import { fetchPage, fetchUnknown, pageNumbers, pagingError, selectRecords } from '../../src/import/kit/index.ts';
+import { fetchPage, pageNumbers, pagingError, selectRecords } from '../../src/import/kit/index.ts';
 import { customerSourceId, mapCustomer, mapCustomerRef } from './map.ts';
 import { customerSchema, halPageSchema, type PersonRef } from './schemas.ts';
 import { beginWalk, endWalk, isWalk, listCursorSchema, walkParams, type ListCursor } from './walk.ts';
@@ -29,27 +29,24 @@ export function customersStream(client: ProviderClient): ImportStream<ListCursor
 }
 
 /**
- * The customers a page of conversations names that the ledger does not hold yet (created after
- * the customers stream read its pages): each read on its own, as Help Scout has no batch read.
- * One Help Scout no longer has (deleted, merged) is taken as the conversation names them.
+ * Customers a page of conversations names that the ledger does not hold yet (created after the
+ * customers stream read its pages): each read on its own, as Help Scout has no batch read. One
+ * Help Scout no longer has (deleted, merged) is taken as the conversation names them.
  */
-export async function unknownCustomers(client: ProviderClient, ctx: StreamContext, refs: ReadonlyMap<string, PersonRef>, concurrency: number): Promise<PersonRecord[]> {
+export async function unknownCustomers(client: ProviderClient, signal: AbortSignal, refs: ReadonlyMap<string, PersonRef>, concurrency: number): Promise<PersonRecord[]> {
   const limit = pLimit(concurrency);
-  return fetchUnknown(ctx, 'person', refs.keys(), 100, (ids) =>
-    Promise.all(
-      ids.map((id) =>
-        limit(async (): Promise<PersonRecord> => {
-          const ref = refs.get(id)!;
-          try {
-            const res = await client.get(`${CUSTOMERS}/${ref.id}`, { params: { embed: 'emails' }, signal: ctx.signal });
-            const parsed = customerSchema.safeParse(res.data);
-            if (parsed.success && customerSourceId(parsed.data.id) === id) return mapCustomer(parsed.data);
-          } catch (err) {
-            if (!(err instanceof RecordError)) throw err;
-          }
-          return mapCustomerRef(ref);
-        }),
-      ),
+  return Promise.all(
+    [...refs].map(([id, ref]) =>
+      limit(async (): Promise<PersonRecord> => {
+        try {
+          const res = await client.get(`${CUSTOMERS}/${ref.id}`, { params: { embed: 'emails' }, signal });
+          const parsed = customerSchema.safeParse(res.data);
+          if (parsed.success && customerSourceId(parsed.data.id) === id) return mapCustomer(parsed.data);
+        } catch (err) {
+          if (!(err instanceof RecordError)) throw err;
+        }
+        return mapCustomerRef(ref);
+      }),
     ),
   );
 }
