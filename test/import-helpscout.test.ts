@@ -3,7 +3,7 @@ import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { getConnection, openConnection } from '../src/import/connections.ts';
 import { getRun, listRecordErrors } from '../src/import/runs.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
+import { generateHelpScout, startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
 import { connectHelpScout } from './support/helpscout-imports.ts';
 import { canonicalDump, eventsOut, runImport } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
@@ -238,6 +238,17 @@ describe('Help Scout import of the fixtures', () => {
     const wrong = await connectHelpScout(db.pool, other.workspace.id, fake.url, { mailboxIds: [102, 555] });
     const { outcome } = await runImport(db.pool, wrong.id);
     expect(outcome).toEqual({ status: 'failed', error: expect.stringContaining('the connection names mailboxes this Help Scout account does not have: 555 (it has 101, 102)') });
+  });
+
+  it('a mailbox without conversations (no `_embedded` at all) ends its walk; the next mailbox is read', async () => {
+    const { db, workspace, connection, fake } = await setUp({ data: generateHelpScout({ customers: 4, conversations: 2, threadsPerConversation: 2, mailboxes: 3, chatEvery: 0 }) });
+    expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
+    expect(fake.requests.filter((r) => r.path === '/v2/conversations').map((r) => [r.query.mailbox, r.status])).toEqual([
+      ['900', 200],
+      ['901', 200],
+      ['902', 200],
+    ]);
+    expect((await canonicalDump(db.pool, workspace.id)).totals).toMatchObject({ customers: 4, threads: 2, entries: 4 });
   });
 
   it("a 400 on one conversation's threads list is that conversation's record error; the run goes on", async () => {
