@@ -36,6 +36,12 @@ export function contactsStream(api: SalesforceApi): ImportStream<ContactsCursor>
   const queryPath = `/services/data/${api.version}/query`;
   // Read once per session, before its first query: where the org stands before anything is spent.
   let limitsRead = false;
+  // The locator this session opened last. One from another session (an earlier slice or worker) is
+  // not followed: Salesforce ties a locator to its session, so restarting costs the same one call.
+  let ownLocator: string | null = null;
+  // The accounts the previous page handed over: the engine fetches a page while it writes the one
+  // before, so the ledger may not know them yet.
+  let handedOver = new Set<string>();
 
   async function readLimits(run: RunCalls, signal: AbortSignal): Promise<void> {
     try {
@@ -51,7 +57,7 @@ export function contactsStream(api: SalesforceApi): ImportStream<ContactsCursor>
   /** A query page, or the query started again after `after` when its locator has expired. */
   async function queryPage(cursor: ContactsCursor | null, run: RunCalls, signal: AbortSignal) {
     const request = { schema: queryPageSchema, what: 'contacts query page', signal, run };
-    if (cursor?.locator) {
+    if (cursor?.locator && cursor.locator === ownLocator) {
       const next = await api.get(cursor.locator, request).catch((err: unknown) => {
         if (isExpiredLocator(err)) return null;
         throw err;
@@ -71,15 +77,18 @@ export function contactsStream(api: SalesforceApi): ImportStream<ContactsCursor>
       // Account null: the user cannot read it (sharing), so it makes no tenant. Absent: not returned, ask for it.
       else if (c.Account === undefined) missing.add(c.AccountId);
     }
-    const known = embedded.size > 0 ? await ctx.known('tenant', [...embedded.keys()]) : new Map();
-    const tenants = [...embedded.values()].filter((t) => !known.has(t.sourceId));
+    const fresh = (id: string) => !handedOver.has(id);
+    const known = embedded.size > 0 ? await ctx.known('tenant', [...embedded.keys()].filter(fresh)) : new Map();
+    const tenants = [...embedded.values()].filter((t) => fresh(t.sourceId) && !known.has(t.sourceId));
     const failures: RecordFailure[] = [];
-    const fetched = await fetchUnknown(ctx, 'tenant', [...missing].filter((id) => !embedded.has(id)), ACCOUNTS_PER_QUERY, async (ids) => {
+    const fetched = await fetchUnknown(ctx, 'tenant', [...missing].filter((id) => fresh(id) && !embedded.has(id)), ACCOUNTS_PER_QUERY, async (ids) => {
       const read = await queryAccounts(ids, run, ctx.signal);
       failures.push(...read.failures);
       return read.records;
     });
-    return { tenants: [...tenants, ...fetched.map(mapAccount)], failures };
+    const all = [...tenants, ...fetched.map(mapAccount)];
+    handedOver = new Set(all.map((t) => t.sourceId));
+    return { tenants: all, failures };
   }
 
   async function queryAccounts(ids: string[], run: RunCalls, signal: AbortSignal) {
@@ -114,6 +123,7 @@ export function contactsStream(api: SalesforceApi): ImportStream<ContactsCursor>
       const { records, failures } = selectRecords(page.records, contactSchema, 'person', 'contact');
       const accounts = await linkedAccounts(records, ctx, run);
       const next: ContactsCursor = { after: lastKeyset(page.records) ?? cursor?.after ?? null, locator: step.cursor, calls: run.calls, at: new Date().toISOString() };
+      ownLocator = step.cursor;
       return { tenants: accounts.tenants, people: records.map(mapContact), failures: [...failures, ...accounts.failures], cursor: next, done: step.done };
     },
   };
