@@ -27,8 +27,8 @@ describe('HTML to text (default limits)', () => {
   });
 
   it('answers null text, never an error, when no conversion finishes within the budget', async () => {
-    // A budget no worker can meet: the conversion and the strip are both cut off.
-    expect(await htmlToText(nested(100), { maxChars: 1000, budgetMs: 1 })).toEqual({ text: null, size: 0, method: 'none' });
+    // A budget no worker can meet for 1.6 MB: the conversion and the strip are both cut off.
+    expect(await htmlToText('<p>x</p>'.repeat(200_000), { maxChars: 1000, budgetMs: 1 })).toEqual({ text: null, size: 0, method: 'none' });
   });
 
   it('returns null for HTML without words', async () => {
