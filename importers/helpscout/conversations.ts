@@ -6,7 +6,7 @@ import { clip, fetchPage, pageNumbers, pagingError, selectRecords } from '../../
 import { unknownCustomers } from './customers.ts';
 import { customerSourceId, mapAgent, mapConversation, mapThread, SKIPPED_CONVERSATION_STATES, threadAuthor, threadSkipReason, userSourceId } from './map.ts';
 import { conversationSchema, halPageSchema, mailboxSchema, threadSchema, type HelpScoutConversation, type HelpScoutSettings, type PersonRef } from './schemas.ts';
-import { beginWalk, endWalk, isWalk, listCursorSchema, walkParams, type ListCursor, type Walk } from './walk.ts';
+import { asked, beginWalk, endWalk, isWalk, listCursorSchema, walkParams, type ListCursor, type Walk } from './walk.ts';
 
 const CONVERSATIONS = '/v2/conversations';
 const MAILBOXES = '/v2/mailboxes';
@@ -34,7 +34,7 @@ export function conversationsStream(o: ConversationsOptions): ImportStream<ListC
       const params = { ...walkParams(walk), status: 'all', mailbox, embed: 'threads' };
       const { page, status } = await fetchPage(o.client, { path: CONVERSATIONS, params, signal: ctx.signal }, conversationsPage, 'conversations page');
       const { records, failures } = selectRecords(page._embedded?.conversations ?? [], conversationSchema, 'thread', 'conversation');
-      const step = pageNumbers(page.page, (detail) => pagingError('GET', CONVERSATIONS, status, `the conversations of mailbox ${mailbox}: ${detail}`));
+      const step = pageNumbers(asked(walk.page, page.page), (detail) => pagingError('GET', CONVERSATIONS, status, `the conversations of mailbox ${mailbox}: ${detail}`));
       const next: ListCursor = !step.done ? { ...walk, page: step.cursor } : rest.length > 0 ? { ...walk, mailboxes: rest, page: 1 } : endWalk(walk);
       const mapped = await mapConversations(o, records, ctx, limit);
       return { ...mapped, failures: [...failures, ...mapped.failures], cursor: next, done: step.done && rest.length === 0 };
@@ -48,7 +48,7 @@ async function mailboxesToWalk(o: ConversationsOptions, signal: AbortSignal): Pr
   for (let n = 1; ; ) {
     const { page, status } = await fetchPage(o.client, { path: MAILBOXES, params: { page: n }, signal }, mailboxesPage, 'mailboxes page');
     all.push(...selectRecords(page._embedded?.mailboxes ?? [], mailboxSchema, 'thread', 'mailbox').records.map((m) => m.id));
-    const step = pageNumbers(page.page, (detail) => pagingError('GET', MAILBOXES, status, `the mailboxes list: ${detail}`));
+    const step = pageNumbers(asked(n, page.page), (detail) => pagingError('GET', MAILBOXES, status, `the mailboxes list: ${detail}`));
     if (step.done) break;
     n = step.cursor;
   }
@@ -115,7 +115,7 @@ async function threadsOf(client: ProviderClient, c: HelpScoutConversation, signa
     for (let n = 1; ; ) {
       const { page, status } = await fetchPage(client, { path, params: { page: n }, signal }, threadsPage, `threads page of conversation ${c.id}`);
       threads.push(...(page._embedded?.threads ?? []));
-      const step = pageNumbers(page.page, (detail) => pagingError('GET', path, status, `the threads of conversation ${c.id}: ${detail}`));
+      const step = pageNumbers(asked(n, page.page), (detail) => pagingError('GET', path, status, `the threads of conversation ${c.id}: ${detail}`));
       if (step.done) return { threads };
       n = step.cursor;
     }

@@ -5,7 +5,7 @@ import type { ProviderClient } from '../../src/import/http-client.ts';
 import { fetchPage, pageNumbers, pagingError, selectRecords } from '../../src/import/kit/index.ts';
 import { customerSourceId, mapCustomer, mapCustomerRef } from './map.ts';
 import { customerSchema, halPageSchema, type PersonRef } from './schemas.ts';
-import { beginWalk, endWalk, isWalk, listCursorSchema, walkParams, type ListCursor } from './walk.ts';
+import { asked, beginWalk, endWalk, isWalk, listCursorSchema, walkParams, type ListCursor } from './walk.ts';
 
 const CUSTOMERS = '/v2/customers';
 const customersPage = halPageSchema('customers');
@@ -22,7 +22,7 @@ export function customersStream(client: ProviderClient): ImportStream<ListCursor
       const walk = isWalk(cursor) ? cursor : beginWalk(cursor);
       const { page, status } = await fetchPage(client, { path: CUSTOMERS, params: walkParams(walk), signal: ctx.signal }, customersPage, 'customers page');
       const { records, failures } = selectRecords(page._embedded?.customers ?? [], customerSchema, 'person', 'customer');
-      const step = pageNumbers(page.page, (detail) => pagingError('GET', CUSTOMERS, status, `the customers list: ${detail}`));
+      const step = pageNumbers(asked(walk.page, page.page), (detail) => pagingError('GET', CUSTOMERS, status, `the customers list: ${detail}`));
       return { people: records.map(mapCustomer), failures, cursor: step.done ? endWalk(walk) : { ...walk, page: step.cursor }, done: step.done };
     },
   };

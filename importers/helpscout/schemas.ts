@@ -47,7 +47,7 @@ const time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be a d
 const text = z.string().nullable().optional();
 
 /** OAuth's token answer (`token_type` is "bearer"). */
-export const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive(), token_type: z.string().optional() });
+export const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive(), token_type: z.string().optional() });
 
 /** GET /v2/users/me: the user the app belongs to, and (on current accounts) the company id. */
 export const meSchema = z.object({

@@ -49,6 +49,14 @@ export function helpScoutTime(iso: string): string {
   return `${iso.slice(0, 19)}Z`;
 }
 
+/**
+ * The page facts to page on: the number asked for, not the one answered (an empty answer says
+ * page 0), with the answer's `totalPages`.
+ */
+export function asked(requested: number, page: { totalPages: number }): { number: number; totalPages: number } {
+  return { number: requested, totalPages: page.totalPages };
+}
+
 /** A list request's query: the walk's page, newest change first. */
 export function walkParams(walk: Walk): Record<string, string | number> {
   return { page: walk.page, sortField: 'modifiedAt', sortOrder: 'desc', ...(walk.since ? { modifiedSince: helpScoutTime(walk.since) } : {}) };
