@@ -1,6 +1,7 @@
 import { benchAutoResponses } from './auto-responses.ts';
 import { benchCustomers } from './customers.ts';
 import { benchImportHelpScout } from './import-helpscout.ts';
+import { benchImportSalesforce } from './import-salesforce.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
 import { benchWebhooks } from './webhooks.ts';
@@ -10,6 +11,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'auto-responses': () => benchAutoResponses(),
   customers: () => benchCustomers(),
   'import-helpscout': () => benchImportHelpScout(),
+  'import-salesforce': () => benchImportSalesforce(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),
   webhooks: () => benchWebhooks(),

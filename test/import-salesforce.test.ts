@@ -5,7 +5,7 @@ import { getConnection } from '../src/import/connections.ts';
 import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
 import { createRun, getRun, listRecordErrors } from '../src/import/runs.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { FAKE_ORG_ID, startFakeSalesforce, type FakeSalesforce, type SalesforceOptions } from './support/fake-provider/index.ts';
+import { FAKE_ORG_ID, startFakeSalesforce, type FakeSalesforce } from './support/fake-provider/index.ts';
 import { connectSalesforce, salesforceDump } from './support/fake-provider/salesforce-connection.ts';
 import { eventsOut, executeDeps, runImport } from './support/imports.ts';
 import { makeWorkspace } from './support/workspaces.ts';
@@ -25,7 +25,7 @@ afterEach(async () => {
 const FAST = { http: { timeoutMs: 2_000, backoffBaseMs: 20, maxInlineWaitMs: 3_000 } };
 const HOUR = 60 * 60_000;
 
-async function setUp(options: SalesforceOptions = {}, settings: Record<string, unknown> = {}) {
+async function setUp(options: Parameters<typeof startFakeSalesforce>[0] = {}, settings: Record<string, unknown> = {}) {
   db = await createTestDatabase();
   fake = await startFakeSalesforce(options);
   const { workspace } = await makeWorkspace(db.pool);
