@@ -1,9 +1,6 @@
 import { CommanderError } from 'commander';
-import { ConfigError } from '../config.ts';
-import { isDatabaseUnavailable } from '../db/pool.ts';
 import { InputError } from '../domain/input-error.ts';
-import { ProviderUnreachableError } from '../import/connect.ts';
-import { RetryLaterError } from '../import/errors.ts';
+import { describeError, ERRORS } from '../error-catalogue.ts';
 
 /**
  * The `intake` command's exit codes, and which error ends in which, in one place. Expected
@@ -14,13 +11,13 @@ import { RetryLaterError } from '../import/errors.ts';
 export const EXIT = Object.freeze({
   ok: 0,
   /** A run that did not succeed (failed, needs re-authorisation, cancelled), or an unexpected error. */
-  failed: 1,
+  failed: ERRORS.internal.exit,
   /** Refused input: a bad or missing option, a missing secret, credentials the provider refused, an unknown id. */
-  input: 2,
+  input: ERRORS.input_validation.exit,
   /** EX_UNAVAILABLE: the provider (or the database) could not be reached; nothing was saved, try again later. */
-  unavailable: 69,
+  unavailable: ERRORS.service_unavailable.exit,
   /** EX_CONFIG: the environment's settings are invalid. */
-  config: 78,
+  config: ERRORS.invalid_configuration.exit,
   /** Interrupted (Ctrl-C): a foreground run resumes from its last page next time. */
   interrupted: 130,
 });
@@ -31,11 +28,10 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function exitFor(err: unknown): { code: number; message: string | null } {
   // Commander printed its own usage error (or the help) already.
   if (err instanceof CommanderError) return { code: err.exitCode === 0 ? EXIT.ok : EXIT.input, message: null };
-  if (err instanceof ConfigError) return { code: EXIT.config, message: err.message };
   if (err instanceof InputError) return { code: EXIT.input, message: inputMessage(err) };
-  if (err instanceof ProviderUnreachableError) return { code: EXIT.unavailable, message: `${err.message}; nothing was saved, try again when it answers` };
-  if (err instanceof RetryLaterError) return { code: EXIT.unavailable, message: `The provider could not be reached: ${err.message}` };
-  if (isDatabaseUnavailable(err)) return { code: EXIT.unavailable, message: `The database could not be reached: ${(err as Error).message}` };
+  // The same catalogue as the API's: the code's exit status, the catalogue's words.
+  const known = describeError(err);
+  if (known) return { code: ERRORS[known.code].exit, message: known.message };
   return { code: EXIT.failed, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 

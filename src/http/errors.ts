@@ -2,46 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isDatabaseUnavailable } from '../db/pool.ts';
-import { InputError, type FieldError } from '../domain/input-error.ts';
+import type { FieldError } from '../domain/input-error.ts';
+import { AppError, describeError, ERRORS, type ErrorCode, type ErrorType } from '../error-catalogue.ts';
 
-/** Plain's error types. */
-export type ErrorType = 'VALIDATION' | 'FORBIDDEN' | 'INTERNAL';
-
-/** The catalogue: every error intake answers, with Plain's code, type and our HTTP status. */
-export const ERRORS = Object.freeze({
-  input_validation: { status: 400, type: 'VALIDATION', message: 'The request is invalid.' },
-  unauthenticated: { status: 401, type: 'FORBIDDEN', message: 'Authentication is required: send a valid API key as "Authorization: Bearer <key>".' },
-  forbidden: { status: 403, type: 'FORBIDDEN', message: 'You are not allowed to do this.' },
-  not_found: { status: 404, type: 'VALIDATION', message: 'Not found.' },
-  method_not_allowed: { status: 405, type: 'VALIDATION', message: 'Method not allowed.' },
-  request_timeout: { status: 408, type: 'VALIDATION', message: 'The request did not arrive in time.' },
-  conflict: { status: 409, type: 'VALIDATION', message: 'The resource is not in a state that allows this.' },
-  too_many_webhook_targets: { status: 400, type: 'VALIDATION', message: 'A workspace can have at most 25 webhook targets.' },
-  payload_too_large: { status: 413, type: 'VALIDATION', message: 'The request body is too large.' },
-  uri_too_long: { status: 414, type: 'VALIDATION', message: 'A part of the URL is too long.' },
-  unsupported_media_type: { status: 415, type: 'VALIDATION', message: 'Unsupported content type.' },
-  rate_limited: { status: 429, type: 'VALIDATION', message: 'Too many requests.' },
-  headers_too_large: { status: 431, type: 'VALIDATION', message: 'The request headers are too large.' },
-  internal: { status: 500, type: 'INTERNAL', message: 'Something went wrong on our side.' },
-  service_unavailable: { status: 503, type: 'INTERNAL', message: 'The service is temporarily unavailable; retry later.' },
-} as const satisfies Record<string, { status: number; type: ErrorType; message: string }>);
-
-export type ErrorCode = keyof typeof ERRORS;
-
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  readonly fields: FieldError[];
-  constructor(code: ErrorCode, message?: string, fields: FieldError[] = []) {
-    super(message ?? ERRORS[code].message);
-    this.name = 'AppError';
-    this.code = code;
-    this.fields = fields;
-  }
-  get status(): number {
-    return ERRORS[this.code].status;
-  }
-}
+// The catalogue is shared with the CLI; this module adds what is HTTP's own.
+export { AppError, ERRORS, type ErrorCode, type ErrorType } from '../error-catalogue.ts';
 
 export type ErrorBody = { error: { message: string; type: ErrorType; code: ErrorCode; fields: FieldError[] } };
 
@@ -67,8 +32,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 
 /** Maps every thrown thing to one status and Plain's shape; nothing escapes as a bare 500 page. */
 export function classifyError(err: unknown): { code: ErrorCode; message: string; fields: FieldError[] } {
-  if (err instanceof AppError) return { code: err.code, message: err.message, fields: err.fields };
-  if (err instanceof InputError) return { code: 'input_validation', message: err.message, fields: err.fields };
+  const known = describeError(err);
+  if (known) {
+    // The database's own words stay in the log: the API answers the catalogue's message.
+    return known.code === 'service_unavailable' && !(err instanceof AppError) ? { ...known, message: ERRORS.service_unavailable.message } : known;
+  }
   const fe = err as Partial<FastifyError> | null;
   switch (fe?.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -87,7 +55,6 @@ export function classifyError(err: unknown): { code: ErrorCode; message: string;
     const byStatus = (Object.keys(ERRORS) as ErrorCode[]).find((c) => ERRORS[c].status === fe.statusCode);
     return { code: byStatus ?? 'input_validation', message: fe.message ?? 'Invalid request.', fields: [] };
   }
-  if (isDatabaseUnavailable(err)) return { code: 'service_unavailable', message: ERRORS.service_unavailable.message, fields: [] };
   return { code: 'internal', message: ERRORS.internal.message, fields: [] };
 }
 

@@ -1,5 +1,3 @@
-import { inspect } from 'node:util';
-
 /**
  * The error handler's vocabulary: every failure of a provider request ends as one of these four,
  * and the engine acts on the class alone (reschedule, ask for re-authorisation, skip one record,
@@ -88,14 +86,8 @@ export function errorDisposition(err: unknown): ErrorDisposition {
   return 'fail';
 }
 
-/** Anything thrown becomes an Error, so a thrown string or object never loses its story. */
-export function coerceError(err: unknown): Error {
-  if (err instanceof Error) return err;
-  if (typeof err === 'string') return new Error(err);
-  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
-  if (typeof message === 'string') return new Error(message);
-  return new Error(`Non-error thrown: ${inspect(err, { depth: 2, breakLength: Infinity })}`);
-}
+// One coerceError for the whole service; the import's modules keep importing it from here.
+export { coerceError } from '../coerce-error.ts';
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
