@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../src/db/embedded-postgres.ts';
+import { decryptSecret } from '../src/secret-box.ts';
 import { runCli, startIntake } from './support/cli.ts';
 import { createTestDatabase } from './support/database.ts';
 import { makeWorkspace } from './support/workspaces.ts';
@@ -110,11 +111,19 @@ describe('intake start on an empty machine', () => {
     const db = await createTestDatabase();
     const freshDir = path.join(parent, 'fresh');
     try {
-      await makeWorkspace(db.pool, 'Existing', 'help@existing.com');
+      const { workspace } = await makeWorkspace(db.pool, 'Existing', 'help@existing.com');
+      // A webhook target stored before URL passwords were sealed: the start seals it.
+      await db.pool.query(
+        `INSERT INTO webhook_targets (id, workspace_id, url, event_types, signing_secret_encrypted) VALUES ('wht_legacy', $1, 'https://hooks:l3gacy@hooks.example.com/in', '{thread.thread_created}', 'v1.x.y.z')`,
+        [workspace.id],
+      );
       const intake = await startIntake({ DATABASE_URL: db.url, DATA_DIR: freshDir });
       intake.child.kill('SIGINT');
       expect(await intake.exited).toBe(0);
       const secrets = JSON.parse(await fs.readFile(path.join(freshDir, 'secrets.json'), 'utf8'));
+      const { rows } = await db.pool.query(`SELECT url, url_password_encrypted FROM webhook_targets WHERE id = 'wht_legacy'`);
+      expect(rows[0].url).toBe('https://hooks@hooks.example.com/in');
+      expect(decryptSecret(Buffer.from(secrets.secretsKey, 'base64'), rows[0].url_password_encrypted, 'wht_legacy')).toBe('l3gacy');
       expect(intake.stdout()).toContain(path.join(freshDir, 'secrets.json'));
       expect(intake.output()).not.toContain('created the workspace');
       for (const secret of [secrets.inboundBasicAuth, secrets.inboundBasicAuth.split(':')[1], secrets.secretsKey]) {

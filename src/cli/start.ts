@@ -6,6 +6,8 @@ import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { withTransaction } from '../db/pool.ts';
 import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
+import { sealLegacyUrlPasswords } from '../events/webhook-targets.ts';
+import { closeWorkers } from '../inbound/worker-pool.ts';
 import { buildApp } from '../http/app.ts';
 import { threadTokenKey } from '../inbound/thread-token.ts';
 import { startJobs } from '../jobs/boss.ts';
@@ -79,8 +81,12 @@ export async function runService(config: Config): Promise<void> {
   try {
     const applied = await migrate(db.pool);
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    const sealed = await sealLegacyUrlPasswords(db.pool, secrets.secretsKey);
+    if (sealed) logger.info({ sealed }, 'webhook URL passwords sealed');
     const mail = createMailTransport({ smtpUrl: config.smtpUrl, dataDir: config.dataDir });
     cleanup.push({ name: 'mail', run: async () => mail.close() });
+    // After the job workers stop (an email being parsed finishes or is handed back), before mail and the database.
+    cleanup.push({ name: 'parser threads', run: () => closeWorkers() });
     const jobs = await startJobs(db.url, { onError: (err) => logger.error({ err }, 'job queue error') });
     cleanup.push({ name: 'jobs', run: () => jobs.stop() });
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
