@@ -12,8 +12,8 @@ import { createMailTransport } from '../src/events/auto-responder.ts';
 import { createAutoResponse } from '../src/events/auto-responses.ts';
 import { threadTokenKey } from '../src/inbound/thread-token.ts';
 import { AUTO_RESPONSE_WORKER, startAutoResponseWorker } from '../src/jobs/auto-response-worker.ts';
-import { startJobs } from '../src/jobs/boss.ts';
-import { QUEUES } from '../src/jobs/queues.ts';
+import { startJobs } from '../src/queue/boss.ts';
+import { QUEUES } from '../src/queue/catalogue.ts';
 import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
 
 const INBOUND_DOMAIN = 'inbound.bench.test';

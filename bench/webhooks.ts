@@ -8,7 +8,7 @@ import { createThread } from '../src/domain/threads.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
 import { plainSignature } from '../src/events/signing.ts';
 import { createWebhookTarget } from '../src/events/webhook-targets.ts';
-import { startJobs } from '../src/jobs/boss.ts';
+import { startJobs } from '../src/queue/boss.ts';
 import { startEventsWorker } from '../src/jobs/events-worker.ts';
 import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
 

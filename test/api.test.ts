@@ -9,7 +9,7 @@ import { newId } from '../src/domain/ids.ts';
 import { addTimelineEntry, ENTRY_LIMITS, importTimelineEntries } from '../src/domain/timeline-entries.ts';
 import type { WorkspaceCredentials } from '../src/domain/workspaces.ts';
 import { buildApp } from '../src/http/app.ts';
-import { startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 

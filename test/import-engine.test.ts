@@ -305,3 +305,33 @@ describe('the credentials lifecycle', () => {
     expect(state.tokenCalls.slice(calls)).toEqual(['s1', 's2']);
   });
 });
+
+describe('the scheduler tick, called directly', () => {
+  it('starts a run for each due connection once, and gives a job back to a run whose worker died', async () => {
+    const { startJobs } = await import('../src/queue/boss.ts');
+    const { scheduleImports } = await import('../src/import/start-run.ts');
+    const { acquireLease } = await import('../src/import/runs.ts');
+    const jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
+    try {
+      const due = await setUp(baseScript());
+      const later = await setUp(baseScript());
+      await db.pool.query(`UPDATE import_connections SET next_run_at = now() - interval '1 second' WHERE id = $1`, [due.connection.id]);
+      await db.pool.query(`UPDATE import_connections SET next_run_at = now() + interval '1 hour' WHERE id = $1`, [later.connection.id]);
+      const first = await scheduleImports(db.pool, jobs.boss, 1_000);
+      const { rows: runs } = await db.pool.query(`SELECT id, connection_id FROM import_runs WHERE connection_id = ANY($1)`, [[due.connection.id, later.connection.id]]);
+      expect(runs.map((r) => r.connection_id)).toEqual([due.connection.id]);
+      expect(first.started).toContain(runs[0].id);
+      // A second tick while that run is active starts nothing more.
+      expect((await scheduleImports(db.pool, jobs.boss, 1_000)).started).not.toContain(runs[0].id);
+      const jobsFor = async (runId: string) => (await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'import-run' AND data->>'runId' = $1`, [runId])).rows[0].n;
+      expect(await jobsFor(runs[0].id)).toBe(1);
+      // A worker takes the run and dies: once its lease has lapsed, the tick sends the run a new job.
+      expect(await acquireLease(db.pool, runs[0].id, 'dead-worker', 50)).not.toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect((await scheduleImports(db.pool, jobs.boss, 50)).reclaimed).toContain(runs[0].id);
+      expect(await jobsFor(runs[0].id)).toBe(2);
+    } finally {
+      await jobs.stop();
+    }
+  });
+});

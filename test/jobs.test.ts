@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/db/pool.ts';
-import { sendInTransaction, startJobs, type Jobs } from '../src/jobs/boss.ts';
-import { HEARTBEAT_SECONDS, QUEUES } from '../src/jobs/queues.ts';
+import { sendInTransaction, startJobs, type Jobs } from '../src/queue/boss.ts';
+import { HEARTBEAT_SECONDS, QUEUES } from '../src/queue/catalogue.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let db: TestDatabase;
@@ -42,13 +42,13 @@ describe('jobs', () => {
     await db.pool.query('CREATE TABLE demo (id text PRIMARY KEY)');
     const committedId = await withTransaction(db.pool, async (tx) => {
       await tx.query(`INSERT INTO demo VALUES ('kept')`);
-      return sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail.name, { row: 'kept' });
+      return sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail, { inboundEmailId: 'kept' });
     });
     let rolledBackId: string | undefined;
     await expect(
       withTransaction(db.pool, async (tx) => {
         await tx.query(`INSERT INTO demo VALUES ('lost')`);
-        rolledBackId = await sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail.name, { row: 'lost' });
+        rolledBackId = await sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail, { inboundEmailId: 'lost' });
         throw new Error('crash before commit');
       }),
     ).rejects.toThrow('crash before commit');
@@ -56,13 +56,20 @@ describe('jobs', () => {
     expect(rolledBackId).toBeDefined();
     expect(await jobs.boss.getJobById(QUEUES.inboundEmail.name, rolledBackId!)).toBeNull();
     const job = await jobs.boss.getJobById(QUEUES.inboundEmail.name, committedId);
-    expect(job?.data).toEqual({ row: 'kept' });
+    expect(job?.data).toEqual({ inboundEmailId: 'kept' });
     const { rows } = await db.pool.query('SELECT id FROM demo ORDER BY id');
     expect(rows).toEqual([{ id: 'kept' }]);
 
     // And a worker receives exactly the committed one.
     const fetched = await jobs.boss.fetch(QUEUES.inboundEmail.name, { batchSize: 10 });
-    expect(fetched.map((j) => j.data)).toEqual([{ row: 'kept' }]);
+    expect(fetched.map((j) => j.data)).toEqual([{ inboundEmailId: 'kept' }]);
     expect(errors).toEqual([]);
+  });
+
+  it('refuses to send a payload the queue\'s worker would refuse, before anything is written', async () => {
+    await expect(withTransaction(db.pool, (tx) => sendInTransaction(jobs.boss, tx, QUEUES.inboundEmail, { inboundEmailId: '' }))).rejects.toThrow(/too_small|at least 1/i);
+    // @ts-expect-error: a payload of another queue does not compile
+    const wrong: Parameters<typeof sendInTransaction<typeof QUEUES.importRun>>[3] = { inboundEmailId: 'x' };
+    await expect(withTransaction(db.pool, (tx) => sendInTransaction(jobs.boss, tx, QUEUES.importRun, wrong))).rejects.toThrow(/runId/);
   });
 });

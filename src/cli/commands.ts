@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createWorkspace } from '../domain/workspaces.ts';
-import { startJobs } from '../jobs/boss.ts';
+import { startJobs } from '../queue/boss.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson } from './credentials-file.ts';
 

@@ -8,8 +8,8 @@ import type { RunCounts } from '../import/counts.ts';
 import { executeRun } from '../import/execute-run.ts';
 import { activeRun, createRun, getRun, listRecordErrors, type ImportRun, type StreamProgress } from '../import/runs.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
-import { startJobs } from '../jobs/boss.ts';
-import { startRun, workerName } from '../jobs/import-worker.ts';
+import { startJobs } from '../queue/boss.ts';
+import { startRun, workerName } from '../import/start-run.ts';
 import { EXIT } from './exit-codes.ts';
 import { progressBars, summary } from './import-progress.ts';
 

@@ -4,8 +4,8 @@ import axios from 'axios';
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
-import { sendInTransaction } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import { sendInTransaction } from '../queue/boss.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { decryptSecret } from '../secret-box.ts';
 import { recordAttempt } from './deliveries.ts';
 import { buildPlainPayload, plainWebhookBody, type EventRow } from './plain-payloads.ts';
@@ -30,7 +30,7 @@ export type DeliveryJob = { deliveryId: string; attempt: number };
 
 /** Sends one webhook delivery job, in the target's group so one target's backlog caps itself. */
 export async function enqueueDelivery(boss: PgBoss, tx: Parameters<typeof sendInTransaction>[1], job: DeliveryJob & { targetId: string }, startAfterMs = 0): Promise<void> {
-  await sendInTransaction(boss, tx, QUEUES.webhookDelivery.name, { deliveryId: job.deliveryId, attempt: job.attempt }, {
+  await sendInTransaction(boss, tx, QUEUES.webhookDelivery, { deliveryId: job.deliveryId, attempt: job.attempt }, {
     group: { id: job.targetId },
     ...(startAfterMs > 0 ? { startAfter: new Date(Date.now() + startAfterMs) } : {}),
   });

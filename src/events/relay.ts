@@ -1,8 +1,8 @@
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
-import { sendInTransaction } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import { sendInTransaction } from '../queue/boss.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { createDeliveries } from './deliveries.ts';
 import { enqueueDelivery } from './deliver.ts';
 
@@ -29,7 +29,7 @@ export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number>
       for (const d of deliveries) await enqueueDelivery(deps.boss, tx, { deliveryId: d.id, attempt: 1, targetId: d.targetId });
       const threadId = event.payload.thread?.id;
       if (event.type === EVENT_TYPES.threadCreated && event.origin === 'email' && threadId) {
-        await sendInTransaction(deps.boss, tx, QUEUES.autoResponse.name, { workspaceId: event.workspace_id, threadId }, {
+        await sendInTransaction(deps.boss, tx, QUEUES.autoResponse, { workspaceId: event.workspace_id, threadId }, {
           startAfter: deps.autoResponseDelaySeconds,
           singletonKey: threadId,
         });

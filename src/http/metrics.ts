@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { QUEUES } from '../jobs/queues.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 
 export type Metrics = { registry: Registry; countError(code: string): void };
 

@@ -144,3 +144,15 @@ export async function getConnectionById(db: Queryable, id: string): Promise<Impo
   const { rows } = await db.query<ImportConnection>(`SELECT ${COLUMNS} FROM import_connections WHERE id = $1`, [id]);
   return rows[0] ?? null;
 }
+
+/** Active connections whose next scheduled run is due and which have no run under way. */
+export async function dueConnectionIds(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM import_connections c
+      WHERE status = 'active' AND next_run_at <= now()
+        AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE r.connection_id = c.id AND r.status IN ('queued', 'running', 'waiting'))
+      ORDER BY next_run_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.id);
+}

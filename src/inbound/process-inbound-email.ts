@@ -11,13 +11,15 @@ import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
-import { sendInTransaction } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import { sendInTransaction } from '../queue/boss.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
 import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
 import { routeEmail } from './route.ts';
+import { emailFacts } from './email-facts.ts';
+import { hasDomain } from './sender.ts';
 import { cleanSubject } from './subject.ts';
 
 export type InboundDeps = {
@@ -48,7 +50,7 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
             errorCode: 'invalid_email',
             errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
           }
-        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined);
+        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined, loaded.record.receivedAt);
       await recordOutcome(tx, id, outcome);
       return outcome.status;
     });
@@ -76,13 +78,13 @@ async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], id: string
 async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, workspaces: Workspace[]): Promise<void> {
   if (workspaces.length === 0) return;
   const forks = await forkInbound(tx, id, workspaces.map((w) => w.id));
-  if (deps.boss) for (const fork of forks) await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail.name, { inboundEmailId: fork });
+  if (deps.boss) for (const fork of forks) await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail, { inboundEmailId: fork });
 }
 
-async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string): Promise<Outcome> {
+async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string, receivedAt?: Date): Promise<Outcome> {
   let email;
   try {
-    email = await parseStoredEmail(source, raw);
+    email = await parseStoredEmail(source, raw, { receivedAt });
   } catch (err) {
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
@@ -116,11 +118,12 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
   const { bouncedMessageIds, ...flags } = classification;
   if (classification.bounce) {
     const bounceOf = await findOutboundEntry(ctx, bouncedMessageIds);
-    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds }, bounceOfEntryId: bounceOf };
+    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds, ...emailFacts(email) }, bounceOfEntryId: bounceOf };
   }
 
   const sender = originalSender(email);
-  if (!sender) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address' };
+  // A bare local part (MAILER-DAEMON) names the sender of a bounce, never a customer.
+  if (!sender || !hasDomain(sender)) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address (nor Reply-To, Sender or Return-Path)' };
   // Cut to what an entry stores before any per-character work (forward and reply detection).
   const body = await bodyText(email);
   const forward = await detectAgentForward(workspace, email, body, sender);
@@ -172,7 +175,7 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
   return {
     ...base,
     status: 'processed',
-    classification: { ...flags, forwardedBy: forward?.agent.address ?? null },
+    classification: { ...flags, forwardedBy: forward?.agent.address ?? null, ...emailFacts(email) },
     customerId: customer.id,
     threadId: thread.id,
     timelineEntryId: entry.id,

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { sendInTransaction } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import { sendInTransaction } from '../queue/boss.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { storeInbound, type InboundSource } from './ledger.ts';
 import { workspaceByInboundAddress, type Recipients } from './route.ts';
 
@@ -21,7 +21,7 @@ export async function receiveInbound(
     const workspaceId = await workspaceByInboundAddress(tx, input.recipients, deps.inboundDomain);
     const stored = await storeInbound(tx, { source: input.source, raw: input.raw, dedupeKey: input.dedupeKey, messageId: input.messageId, workspaceId });
     if (stored.duplicate) return { inboundEmailId: stored.id, status: 'duplicate' };
-    await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail.name, { inboundEmailId: stored.id });
+    await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail, { inboundEmailId: stored.id });
     return { inboundEmailId: stored.id, status: 'received' };
   });
 }

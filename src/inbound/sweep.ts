@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { BOSS_SCHEMA, sendInTransaction } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import { BOSS_SCHEMA, sendInTransaction } from '../queue/boss.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 
 // One sweeper at a time across every process sharing the database.
 const SWEEP_LOCK = 7_402_133_003;
@@ -40,7 +40,7 @@ export async function sweepStuckInbound(pool: Pool, boss: PgBoss, options: Sweep
         );
         failed.push(row.id);
       } else {
-        await sendInTransaction(boss, tx, QUEUES.inboundEmail.name, { inboundEmailId: row.id });
+        await sendInTransaction(boss, tx, QUEUES.inboundEmail, { inboundEmailId: row.id });
         requeued.push(row.id);
       }
     }

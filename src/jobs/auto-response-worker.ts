@@ -1,11 +1,11 @@
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { autoRespondToThread, type AutoResponderDeps } from '../events/auto-responder.ts';
-import { QUEUES } from './queues.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { payloadOf, settleEach } from './settle-each.ts';
 
-const job = z.object({ workspaceId: z.string().min(1), threadId: z.string().min(1) });
+// Jobs outlive deploys: the payload is unknown until the catalogue's schema proves it.
+const job = QUEUES.autoResponse.payload;
 
 /**
  * Two fetch loops of up to 16 jobs, each batch sent concurrently and settled job by job, as the

@@ -1,12 +1,12 @@
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { deliverOnce, type DeliveryDeps } from '../events/deliver.ts';
 import { relayEvents } from '../events/relay.ts';
-import { QUEUES } from './queues.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { payloadOf, settleEach } from './settle-each.ts';
 
-const deliveryJob = z.object({ deliveryId: z.string().min(1), attempt: z.number().int().min(1) });
+// Jobs outlive deploys: the payload is unknown until the catalogue's schema proves it.
+const deliveryJob = QUEUES.webhookDelivery.payload;
 
 // Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
 export const DELIVERIES_PER_TARGET = 2;

@@ -1,14 +1,13 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { recordFailure } from '../inbound/ledger.ts';
 import { processInboundEmail, type InboundDeps } from '../inbound/process-inbound-email.ts';
 import { sweepStuckInbound } from '../inbound/sweep.ts';
-import { QUEUES } from './queues.ts';
+import { QUEUES } from '../queue/catalogue.ts';
 import { payloadOf, settleEach } from './settle-each.ts';
 
-// Jobs outlive deploys: a payload is unknown until proven.
-const jobData = z.object({ inboundEmailId: z.string().min(1) });
+// Jobs outlive deploys: the payload is unknown until the catalogue's schema proves it.
+const jobData = QUEUES.inboundEmail.payload;
 
 /**
  * Two fetch loops of up to 8 jobs, each batch processed concurrently and settled job by job.

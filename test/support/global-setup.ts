@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
-import { startJobs } from '../../src/jobs/boss.ts';
+import { startJobs } from '../../src/queue/boss.ts';
 import { adminQuery, withDatabase } from './postgres-admin.ts';
 
 declare module 'vitest' {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/http/app.ts';
 import { threadTokenKey } from '../../src/inbound/thread-token.ts';
-import { startJobs, type Jobs } from '../../src/jobs/boss.ts';
+import { startJobs, type Jobs } from '../../src/queue/boss.ts';
 import { startInboundWorker } from '../../src/jobs/inbound-worker.ts';
 import type { Pool } from '../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';

@@ -6,7 +6,7 @@ import type { ImportAdapter } from '../../import/adapter.ts';
 import { checkConnectionInput, connectProvider, ProviderUnreachableError } from '../../import/connect.ts';
 import { ConnectionExistsError, disconnectConnection, getConnection, listConnections, openConnection, replaceCredentials, type ImportConnection } from '../../import/connections.ts';
 import { activeRun, getRun, latestRuns, listRecordErrors, type ImportRun } from '../../import/runs.ts';
-import { startRun } from '../../jobs/import-worker.ts';
+import { startRun } from '../../import/start-run.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
 import { page, pageQuery } from '../pagination.ts';
