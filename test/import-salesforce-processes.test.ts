@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,11 +9,12 @@ import { checkConnectionInput } from '../src/import/connect.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
 import { startJobs, type Jobs } from '../src/jobs/boss.ts';
-import { BIN, cliEnv, runCli } from './support/cli.ts';
+import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FAKE_ORG_ID, generateSalesforce, startFakeSalesforce, type FakeSalesforce } from './support/fake-provider/index.ts';
 import { connectSalesforce, salesforceCredentials, salesforceDump } from './support/fake-provider/salesforce-connection.ts';
 import { executeDeps, runImport } from './support/imports.ts';
+import { runAndKill, seeded } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -126,7 +126,7 @@ describe('intake import connect salesforce', () => {
         const started = Date.now();
         const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
         const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), async () =>
+        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), async () =>
           early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target,
         );
         if (!r.killed) {
@@ -197,41 +197,3 @@ describe('POST /v1/import-connections with provider salesforce', () => {
     await expect(metadata).rejects.toMatchObject({ fields: [{ field: 'settings', message: expect.stringContaining('non-public') }] });
   });
 });
-
-/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Starts the command and SIGKILLs it once `killWhen` says so (polled every 15 ms); answers whether it was killed. */
-function runAndKill(args: string[], killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let killed = false;
-    let closed = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    const poll = async () => {
-      while (!closed && !killed) {
-        if (await killWhen().catch(() => false)) {
-          killed = child.exitCode === null;
-          child.kill('SIGKILL');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    };
-    void poll();
-    child.on('close', (code) => {
-      closed = true;
-      resolve({ killed, code, stdout });
-    });
-  });
-}
