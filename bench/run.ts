@@ -1,6 +1,7 @@
 import { benchAutoResponses } from './auto-responses.ts';
 import { benchCustomers } from './customers.ts';
 import { benchImportHelpScout } from './import-helpscout.ts';
+import { benchImportHubSpot } from './import-hubspot.ts';
 import { benchImportSalesforce } from './import-salesforce.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'auto-responses': () => benchAutoResponses(),
   customers: () => benchCustomers(),
   'import-helpscout': () => benchImportHelpScout(),
+  'import-hubspot': () => benchImportHubSpot(),
   'import-salesforce': () => benchImportSalesforce(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),

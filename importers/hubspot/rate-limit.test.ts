@@ -24,6 +24,19 @@ describe("HubSpot's rolling window", () => {
     expect(rate.untilRoomMs()).toBe(0);
   });
 
+  it('an answer seen late does not make the requests HubSpot still counts look unknown', () => {
+    let now = 0;
+    const rate = hubspotRateLimit(() => null, () => now);
+    for (const [t, remaining] of [[0, 2], [100, 1], [200, 0]] as const) {
+      now = t;
+      rate.parseHeaders(headers(3, remaining));
+    }
+    // Sent when the first slot freed; HubSpot counted it with the two at 100 and 200; its answer came slowly.
+    now = 10_300;
+    // The request at 100 leaves the window at 10,100: there is room already, not a whole window to wait.
+    expect(rate.parseHeaders(headers(3, 0))).toEqual({ limit: 3, remaining: 0, resetMs: 0 });
+  });
+
   it('counted requests it never saw (another app, an earlier process): the whole window', () => {
     const now = 5_000_000;
     const rate = hubspotRateLimit(() => null, () => now);

@@ -34,7 +34,7 @@ export type HubSpotRateLimit = {
 };
 
 export function hubspotRateLimit(clock: () => AccountClock | null, now: () => number = Date.now): HubSpotRateLimit {
-  /** When this session saw answers counted in the rolling window, oldest first. */
+  /** When this session saw answers carrying the window's headers, oldest first. */
   const seen: number[] = [];
   let roomAt: number | undefined;
   return {
@@ -49,8 +49,10 @@ export function hubspotRateLimit(clock: () => AccountClock | null, now: () => nu
       const remaining = count(headers['x-hubspot-ratelimit-remaining']);
       if (max === undefined || remaining === undefined) return {};
       const interval = count(headers['x-hubspot-ratelimit-interval-milliseconds']) || DEFAULT_INTERVAL_MS;
+      // The latest `max` answers, whatever their age: which ones HubSpot still counts is its to say
+      // (`max - remaining`), by when they arrived, which this clock cannot see.
       seen.push(t);
-      while (seen.length > 0 && seen[0]! <= t - interval) seen.shift();
+      while (seen.length > Math.max(1, max)) seen.shift();
       const used = Math.max(0, max - remaining);
       // Counted requests this session did not see (another app, an earlier process): wait the whole window.
       const oldest = used === 0 ? t - interval : used <= seen.length ? seen[seen.length - used]! : t;

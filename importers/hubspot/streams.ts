@@ -26,6 +26,8 @@ const contactsCursorSchema = z.discriminatedUnion('phase', [listCursorSchema, se
 type ListCursor = z.infer<typeof listCursorSchema>;
 type ContactsCursor = z.infer<typeof contactsCursorSchema>;
 
+/** HubSpot list pages fetched for one page the engine writes. */
+const LIST_PAGES_PER_PAGE = 10;
 /** One search answers at most this many results; asking past it is a 400. */
 export const SEARCH_CAP = 10_000;
 /** The first search starts this long before the full walk did: clocks differ, and contacts changed during the walk are found. */
@@ -45,7 +47,16 @@ export type StreamOptions = {
   ready: (signal: AbortSignal, stored: AccountClock | undefined) => Promise<AccountClock | null>;
 };
 
-export function contactsStream(o: StreamOptions): ImportStream<ContactsCursor> {
+/**
+ * A session's walk. `asked`: the companies this session already read (or found gone). The engine
+ * writes each page before the next one is asked for and ends the session when a write fails, so
+ * a company asked for once is in the ledger, or gone, by the time a later page needs it, even
+ * while that page was fetched ahead of the write.
+ */
+type Walk = StreamOptions & { asked: Set<string> };
+
+export function contactsStream(options: StreamOptions): ImportStream<ContactsCursor> {
+  const o: Walk = { ...options, asked: new Set() };
   return {
     name: 'contacts',
     cursorSchema: contactsCursorSchema,
@@ -58,21 +69,35 @@ export function contactsStream(o: StreamOptions): ImportStream<ContactsCursor> {
   };
 }
 
-/** One page of the full walk: GET the contacts list with their company associations. */
-async function listPage(o: StreamOptions, at: ListCursor, ctx: StreamContext): Promise<StreamPage<ContactsCursor>> {
-  const params = { limit: o.pageSize, after: at.after, properties: CONTACT_PROPERTIES.join(','), associations: 'companies' };
-  const { page, status } = await fetchPage(o.client, { path: PATHS.contacts, params, signal: ctx.signal }, listPageSchema, 'contacts page');
-  const { records, failures } = selectRecords(page.results, contactSchema, 'person', 'contact');
-  const built = await contactsPage(o, records, failures, ctx, (unknown) => listedLinks(o, unknown, ctx));
-  const step = nextLink(page.paging?.next?.after);
-  if (!step.done && step.cursor === at.after) throw pagingError('GET', PATHS.contacts, status, `the contacts list: the next page is the same as this one (${at.after})`);
+/**
+ * One page of the full walk: GET the contacts list with their company associations, up to
+ * LIST_PAGES_PER_PAGE of HubSpot's pages of 100, written as one (a transaction per 100 contacts
+ * costs more than the contacts).
+ */
+async function listPage(o: Walk, at: ListCursor, ctx: StreamContext): Promise<StreamPage<ContactsCursor>> {
+  const contacts: HubSpotContact[] = [];
+  const failures: RecordFailure[] = [];
+  let after = at.after;
+  let done = false;
+  for (let n = 0; n < LIST_PAGES_PER_PAGE && !done; n++) {
+    const params = { limit: o.pageSize, after, properties: CONTACT_PROPERTIES.join(','), associations: 'companies' };
+    const { page, status } = await fetchPage(o.client, { path: PATHS.contacts, params, signal: ctx.signal }, listPageSchema, 'contacts page');
+    const read = selectRecords(page.results, contactSchema, 'person', 'contact');
+    contacts.push(...read.records);
+    failures.push(...read.failures);
+    const step = nextLink(page.paging?.next?.after);
+    if (!step.done && step.cursor === after) throw pagingError('GET', PATHS.contacts, status, `the contacts list: the next page is the same as this one (${after})`);
+    done = step.done;
+    if (!step.done) after = step.cursor;
+  }
+  const built = await contactsPage(o, contacts, failures, ctx, (unknown) => listedLinks(o, unknown, ctx));
   // The walk's end opens the searches of later runs, from when the walk began.
-  const cursor: ContactsCursor = step.done ? { phase: 'search', window: startWindow(at.since) } : { phase: 'list', after: step.cursor, since: at.since };
-  return { ...built, cursor, done: step.done };
+  const cursor: ContactsCursor = done ? { phase: 'search', window: startWindow(at.since) } : { phase: 'list', after, since: at.since };
+  return { ...built, cursor, done };
 }
 
 /** The links a list answer shows; a contact with more than it shows is read whole through the association batch read. */
-async function listedLinks(o: StreamOptions, unknown: HubSpotContact[], ctx: StreamContext): Promise<Links> {
+async function listedLinks(o: Walk, unknown: HubSpotContact[], ctx: StreamContext): Promise<Links> {
   const links = new Map(unknown.map((c) => [c.id, listedCompanyIds(c)]));
   const partial = unknown.filter((c) => c.associations?.companies?.paging?.next?.after).map((c) => c.id);
   if (partial.length === 0) return { links, failures: [], gone: new Set() };
@@ -87,7 +112,7 @@ async function listedLinks(o: StreamOptions, unknown: HubSpotContact[], ctx: Str
  * start (re-anchored, a search cannot skip contacts whose changes reorder the results behind it)
  * and at HubSpot's 10,000 cap; `after` is followed only through contacts sharing one time.
  */
-async function searchPage(o: StreamOptions, window: WindowCursor, ctx: StreamContext): Promise<StreamPage<ContactsCursor>> {
+async function searchPage(o: Walk, window: WindowCursor, ctx: StreamContext): Promise<StreamPage<ContactsCursor>> {
   await o.paceSearch(ctx.signal);
   const body = {
     filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(Date.parse(window.since)) }] }],
@@ -122,7 +147,7 @@ type Links = { links: Map<string, string[]>; failures: RecordFailure[]; gone: Se
  * the companies the ledger does not know yet, read in batches of 100.
  */
 async function contactsPage(
-  o: StreamOptions,
+  o: Walk,
   contacts: HubSpotContact[],
   failures: RecordFailure[],
   ctx: StreamContext,
@@ -137,7 +162,8 @@ async function contactsPage(
   for (const id of found.gone) skipped.push({ recordType: 'person', sourceId: id });
   const failed = new Set(found.failures.map((f) => f.sourceId));
   const people = live.filter((c) => !failed.has(c.id) && !found.gone.has(c.id)).map((c) => mapContact(c, found.links.get(c.id) ?? []));
-  const companyIds = people.flatMap((p) => p.tenantSourceIds ?? []);
+  const companyIds = people.flatMap((p) => p.tenantSourceIds ?? []).filter((id) => !o.asked.has(id));
   const companies = await fetchUnknown(ctx, 'tenant', companyIds, COMPANIES_BATCH_MAX, (ids) => readCompanies(o.client, ids, ctx.signal, failures));
+  for (const id of companyIds) o.asked.add(id);
   return { people, tenants: companies.map(mapCompany), skipped, failures };
 }
