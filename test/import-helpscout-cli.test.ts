@@ -125,7 +125,7 @@ describe('intake import connect helpscout', () => {
         const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
         const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
         if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
+          expect(r.code, `KILL_SEED=${seed}: ${r.stderr}`).toBe(0);
           expect(JSON.parse(r.stdout).status).toBe('succeeded');
           finished = true;
         } else {

@@ -19,13 +19,15 @@ export function seeded(seed: number): () => number {
 }
 
 /** Starts `intake <args>` and SIGKILLs it once `killWhen` says so; answers whether it was killed. */
-export function runAndKill(args: string[], env: Record<string, string>, killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
+export function runAndKill(args: string[], env: Record<string, string>, killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     let killed = false;
     let closed = false;
     child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
     void (async () => {
       while (!closed && !killed) {
         if (await killWhen().catch(() => false)) {
@@ -38,7 +40,7 @@ export function runAndKill(args: string[], env: Record<string, string>, killWhen
     })();
     child.on('close', (code) => {
       closed = true;
-      resolve({ killed, code, stdout });
+      resolve({ killed, code, stdout, stderr });
     });
   });
 }
