@@ -114,6 +114,34 @@ describe('lost jobs', () => {
       worker.stop();
     }
   });
+
+  it('asks pg-boss about each email\'s recorded job: leaves one whose job will still run, requeues one whose job ended without it', async () => {
+    await h.jobs.boss.offWork('inbound-email', { wait: true });
+    const send = async (id: string) =>
+      (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime(id, `Sweep ${id}`, `${id}@initech.com`), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+    const waiting = await send('sweep-waiting');
+    const ended = await send('sweep-ended');
+    const jobOf = async (id: string) => (await h.db.pool.query('SELECT job_id FROM inbound_emails WHERE id = $1', [id])).rows[0].job_id as string;
+    const [waitingJob, endedJob] = [await jobOf(waiting), await jobOf(ended)];
+    // Receipt recorded the very job it sent.
+    expect((await h.jobs.boss.getJobById('inbound-email', waitingJob))?.data).toEqual({ inboundEmailId: waiting });
+    await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '20 minutes' WHERE id = ANY($1)`, [[waiting, ended]]);
+    // One job waits for a retry an hour away; the other ended (completed) with its email still received.
+    await h.db.pool.query(`UPDATE pgboss.job SET state = 'retry', start_after = now() + interval '1 hour' WHERE id = $1`, [waitingJob]);
+    await h.db.pool.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [endedJob]);
+
+    const { sweepStuckInbound } = await import('../src/inbound/sweep.ts');
+    expect(await sweepStuckInbound(h.db.pool, h.jobs.boss)).toEqual({ requeued: [ended], failed: [] });
+    const newJob = await jobOf(ended);
+    expect(newJob).not.toBe(endedJob);
+    expect((await h.jobs.boss.getJobById('inbound-email', newJob))?.state).toBe('created');
+    expect(await jobOf(waiting)).toBe(waitingJob);
+    // The rest of this file needs a worker again: the requeued email is processed by it.
+    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
+    const { pino } = await import('pino');
+    (await startInboundWorker(h.jobs.boss, { pool: h.db.pool, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }))).stop();
+    expect((await h.settled(ended)).status).toBe('processed');
+  });
 });
 
 describe('hostile bytes', () => {

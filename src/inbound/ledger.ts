@@ -47,12 +47,12 @@ export function dedupeKey(source: InboundSource, raw: Buffer, providerId: string
  */
 export async function storeInbound(
   tx: Queryable,
-  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; workspaceId?: string | null },
+  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; workspaceId?: string | null; jobId?: string | null },
 ): Promise<{ id: string; duplicate: boolean }> {
   const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
-     VALUES ($1, $2, $3, $4, $5, $6, 'received', $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.workspaceId ?? null],
+    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id, job_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.workspaceId ?? null, input.jobId ?? null],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await tx.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);

@@ -11,8 +11,7 @@ import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
-import { sendInTransaction } from '../queue/boss.ts';
-import { QUEUES } from '../queue/catalogue.ts';
+import { enqueueProcessing } from './enqueue.ts';
 import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
@@ -78,7 +77,7 @@ async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], id: string
 async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, workspaces: Workspace[]): Promise<void> {
   if (workspaces.length === 0) return;
   const forks = await forkInbound(tx, id, workspaces.map((w) => w.id));
-  if (deps.boss) for (const fork of forks) await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail, { inboundEmailId: fork });
+  if (deps.boss) for (const fork of forks) await enqueueProcessing(deps.boss, tx, fork);
 }
 
 async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string, receivedAt?: Date): Promise<Outcome> {

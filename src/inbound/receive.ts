@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { sendInTransaction } from '../queue/boss.ts';
-import { QUEUES } from '../queue/catalogue.ts';
+import { enqueueProcessing } from './enqueue.ts';
 import { storeInbound, type InboundSource } from './ledger.ts';
 import { workspaceByInboundAddress, type Recipients } from './route.ts';
 
@@ -19,9 +19,11 @@ export async function receiveInbound(
 ): Promise<Receipt> {
   return withTransaction(deps.pool, async (tx) => {
     const workspaceId = await workspaceByInboundAddress(tx, input.recipients, deps.inboundDomain);
-    const stored = await storeInbound(tx, { source: input.source, raw: input.raw, dedupeKey: input.dedupeKey, messageId: input.messageId, workspaceId });
+    // The job's id goes in with the row: no second write on the hot path.
+    const jobId = randomUUID();
+    const stored = await storeInbound(tx, { source: input.source, raw: input.raw, dedupeKey: input.dedupeKey, messageId: input.messageId, workspaceId, jobId });
     if (stored.duplicate) return { inboundEmailId: stored.id, status: 'duplicate' };
-    await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail, { inboundEmailId: stored.id });
+    await enqueueProcessing(deps.boss, tx, stored.id, jobId, true);
     return { inboundEmailId: stored.id, status: 'received' };
   });
 }

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { BOSS_SCHEMA, sendInTransaction } from '../queue/boss.ts';
 import { QUEUES } from '../queue/catalogue.ts';
+import { enqueueProcessing, LIVE_JOB_STATES } from './enqueue.ts';
 
 // One sweeper at a time across every process sharing the database.
 const SWEEP_LOCK = 7_402_133_003;
@@ -19,15 +19,13 @@ export async function sweepStuckInbound(pool: Pool, boss: PgBoss, options: Sweep
   return withTransaction(pool, async (tx) => {
     const { rows: lock } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
     if (!lock[0]?.locked) return { requeued: [], failed: [] };
-    const { rows } = await tx.query<{ id: string; expired: boolean }>(
-      `SELECT ie.id, ie.received_at < now() - make_interval(secs => $2) AS expired
-         FROM inbound_emails ie
-        WHERE ie.status = 'received' AND ie.received_at < now() - make_interval(secs => $1)
-          AND NOT EXISTS (SELECT 1 FROM ${BOSS_SCHEMA}.job j
-                           WHERE j.name = $3 AND j.state IN ('created', 'retry', 'active') AND j.data->>'inboundEmailId' = ie.id)
-        ORDER BY ie.id LIMIT 500
-        FOR UPDATE OF ie SKIP LOCKED`,
-      [options.olderThanSeconds, options.giveUpAfterSeconds, QUEUES.inboundEmail.name],
+    const { rows } = await tx.query<{ id: string; job_id: string | null; expired: boolean }>(
+      `SELECT id, job_id, received_at < now() - make_interval(secs => $2) AS expired
+         FROM inbound_emails
+        WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+        ORDER BY id LIMIT 500
+        FOR UPDATE SKIP LOCKED`,
+      [options.olderThanSeconds, options.giveUpAfterSeconds],
     );
     const requeued: string[] = [];
     const failed: string[] = [];
@@ -39,11 +37,18 @@ export async function sweepStuckInbound(pool: Pool, boss: PgBoss, options: Sweep
           [row.id],
         );
         failed.push(row.id);
-      } else {
-        await sendInTransaction(boss, tx, QUEUES.inboundEmail, { inboundEmailId: row.id });
+      } else if (!(await hasLiveJob(boss, row.job_id))) {
+        await enqueueProcessing(boss, tx, row.id);
         requeued.push(row.id);
       }
     }
     return { requeued, failed };
   });
+}
+
+/** Whether the email's recorded job will still run; an email stored before jobs were recorded has none to ask about. */
+async function hasLiveJob(boss: PgBoss, jobId: string | null): Promise<boolean> {
+  if (jobId === null) return false;
+  const job = await boss.getJobById(QUEUES.inboundEmail.name, jobId);
+  return job !== null && LIVE_JOB_STATES.has(job.state);
 }

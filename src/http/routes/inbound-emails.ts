@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { withTransaction, type Pool } from '../../db/pool.ts';
 import { getInbound, INBOUND_STATUSES, listInbound, resetForReplay, type InboundEmailRecord } from '../../inbound/ledger.ts';
 import { findRawEmail } from '../../inbound/raw-email.ts';
-import { sendInTransaction } from '../../queue/boss.ts';
-import { QUEUES } from '../../queue/catalogue.ts';
+import { enqueueProcessing } from '../../inbound/enqueue.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
 import { page, pageQuery } from '../pagination.ts';
@@ -65,7 +64,7 @@ export function inboundEmailRoutes(app: FastifyInstance, deps: { pool: Pool; bos
     const { id } = parseInput(idParams, request.params, 'params');
     const result = await withTransaction(deps.pool, async (tx) => {
       const reset = await resetForReplay(tx, id, workspace.id);
-      if (typeof reset !== 'string') await sendInTransaction(deps.boss, tx, QUEUES.inboundEmail, { inboundEmailId: id });
+      if (typeof reset !== 'string') await enqueueProcessing(deps.boss, tx, id);
       return reset;
     });
     if (result === 'not_found') throw new AppError('not_found', `Inbound email ${id} not found.`);
