@@ -17,7 +17,7 @@ import { registerApiKeyAuth } from '../src/http/auth.ts';
 import { registerErrorHandling } from '../src/http/errors.ts';
 import { autoResponseRoutes } from '../src/http/routes/auto-responses.ts';
 import { findThreadForEmail } from '../src/inbound/resolve-thread.ts';
-import { readThreadToken, threadTokenKey } from '../src/inbound/thread-token.ts';
+import { readThreadToken, threadTokenKey } from '../src/domain/thread-token.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 

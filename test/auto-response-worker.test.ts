@@ -7,7 +7,7 @@ import { createThread } from '../src/domain/threads.ts';
 import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
 import { createMailTransport } from '../src/events/auto-responder.ts';
 import { createAutoResponse } from '../src/events/auto-responses.ts';
-import { threadTokenKey } from '../src/inbound/thread-token.ts';
+import { threadTokenKey } from '../src/domain/thread-token.ts';
 import { AUTO_RESPONSE_WORKER, startAutoResponseWorker } from '../src/jobs/auto-response-worker.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { QUEUES } from '../src/queue/catalogue.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { createThread } from '../src/domain/threads.ts';
 import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
-import { makeThreadToken } from '../src/inbound/thread-token.ts';
+import { makeThreadToken } from '../src/domain/thread-token.ts';
 import { AUTH_HEADER, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeThreadToken } from '../src/inbound/thread-token.ts';
+import { makeThreadToken } from '../src/domain/thread-token.ts';
 import { AUTH_HEADER, INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 

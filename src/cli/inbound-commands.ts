@@ -8,7 +8,7 @@ import { getInbound, recordFailure, dedupeKey, storeInbound } from '../inbound/l
 import { parseReport } from '../inbound/parse-report.ts';
 import { parseStoredEmail } from '../inbound/parse-stored.ts';
 import { processInboundEmail } from '../inbound/process-inbound-email.ts';
-import { threadTokenKey } from '../inbound/thread-token.ts';
+import { threadTokenKey } from '../domain/thread-token.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 
 const sourceOf = (file: string) => (file.toLowerCase().endsWith('.json') ? 'postmark' : 'mime');

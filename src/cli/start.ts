@@ -9,7 +9,7 @@ import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
 import { sealLegacyUrlPasswords } from '../events/webhook-targets.ts';
 import { closeWorkers } from '../inbound/worker-pool.ts';
 import { buildApp } from '../http/app.ts';
-import { threadTokenKey } from '../inbound/thread-token.ts';
+import { threadTokenKey } from '../domain/thread-token.ts';
 import { startJobs } from '../queue/boss.ts';
 import { createMailTransport } from '../events/auto-responder.ts';
 import { startAutoResponseWorker } from '../jobs/auto-response-worker.ts';

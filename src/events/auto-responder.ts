@@ -7,7 +7,7 @@ import { withTransaction, type Pool, type TransactionClient } from '../db/pool.t
 import { isWorkspacePerson } from '../domain/workspaces.ts';
 import { newId } from '../domain/ids.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
-import { makeThreadToken } from '../inbound/thread-token.ts';
+import { makeThreadToken } from '../domain/thread-token.ts';
 import { firstEnabledAutoResponse } from './auto-responses.ts';
 
 export type AutoResponderDeps = { pool: Pool; transport: Transporter; inboundDomain: string; threadTokenKey: Buffer; perCustomerWindowSeconds: number };

@@ -1,4 +1,4 @@
-import { ATTACHMENT_CODES, DEFAULT_ATTACHMENT_LIMITS, realExtension } from '../inbound/attachment-rules.ts';
+import { ATTACHMENT_CODES, DEFAULT_ATTACHMENT_LIMITS, realExtension } from '../domain/attachment-rules.ts';
 
 /**
  * Whether a provider's file is worth downloading: a banned type, or a file the entry's budget

@@ -8,7 +8,7 @@ import { importTenantCustomers, importTenants } from '../domain/tenants.ts';
 import { clip, stripNul } from '../domain/text.ts';
 import { importThreads, type ImportedThread } from '../domain/threads.ts';
 import { importTimelineEntries, type ImportedEntry } from '../domain/timeline-entries.ts';
-import { judgeAttachments } from '../inbound/attachment-rules.ts';
+import { judgeAttachments } from '../domain/attachment-rules.ts';
 import type { LedgerEntry, PersonRecord, RecordFailure, RecordType, ThreadRecord } from './adapter.ts';
 import type { FetchedEntry, FetchedPage } from './fetch-attachments.ts';
 import { insertLedgerRows, ledgerKey, lookupLedger, type LedgerScope, type LedgerType, type NewLedgerRow } from './ledger.ts';

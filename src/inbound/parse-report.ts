@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bodyText, entryReplyText, findForwardedOriginal } from './agent-forward.ts';
-import { judgeAttachments } from './attachment-rules.ts';
+import { judgeAttachments } from '../domain/attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
 import type { NormalisedEmail } from './email.ts';
 import { originalSender } from './original-sender.ts';

@@ -9,7 +9,7 @@ import { createThread, setThreadStatus } from '../domain/threads.ts';
 import { addTimelineEntry } from '../domain/timeline-entries.ts';
 import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
-import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from './attachment-rules.ts';
+import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from '../domain/attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
 import { enqueueProcessing } from './enqueue.ts';
 import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';

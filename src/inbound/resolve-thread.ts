@@ -1,7 +1,7 @@
 import { getThread, type Thread } from '../domain/threads.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import type { NormalisedEmail } from './email.ts';
-import { readThreadToken } from './thread-token.ts';
+import { readThreadToken } from '../domain/thread-token.ts';
 
 /**
  * The existing thread an email continues: In-Reply-To, then References (newest first), against

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/http/app.ts';
-import { threadTokenKey } from '../../src/inbound/thread-token.ts';
+import { threadTokenKey } from '../../src/domain/thread-token.ts';
 import { startJobs, type Jobs } from '../../src/queue/boss.ts';
 import { startInboundWorker } from '../../src/jobs/inbound-worker.ts';
 import type { Pool } from '../../src/db/pool.ts';

@@ -1,4 +1,6 @@
-import type { EmailAttachment } from './email.ts';
+
+/** A file as an email or an import brings it: the rules judge its name, type and bytes. */
+export type AttachmentFile = { fileName: string | null; contentType: string; content: Buffer };
 
 /** Codes stored on refused attachments; the API and the agent UI key their messages on them. */
 export const ATTACHMENT_CODES = Object.freeze({
@@ -144,7 +146,7 @@ function formatSize(bytes: number): string {
  * file after an oversized one can still fit.
  */
 export function judgeAttachments(
-  attachments: ReadonlyArray<Pick<EmailAttachment, 'fileName' | 'contentType' | 'content'>>,
+  attachments: ReadonlyArray<AttachmentFile>,
   limits: AttachmentLimits = DEFAULT_ATTACHMENT_LIMITS,
 ): AttachmentDecision[] {
   const decisions: AttachmentDecision[] = [];
