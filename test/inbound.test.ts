@@ -156,7 +156,7 @@ describe('bad input', () => {
   it.each([
     ['malformed JSON', '/inbound/postmark', '{"From": ', 'application/json', 400, 'input_validation'],
     ['wrong types', '/inbound/postmark', JSON.stringify({ ...postmark(), From: 42, Attachments: 'x' }), 'application/json', 400, 'input_validation'],
-    ['no From', '/inbound/postmark', JSON.stringify({ ...postmark(), From: '' }), 'application/json', 400, 'input_validation'],
+    ['no sender at all', '/inbound/postmark', JSON.stringify({ ...postmark(), From: '', FromFull: null, ReplyTo: '' }), 'application/json', 400, 'input_validation'],
     ['an empty body', '/inbound/postmark', '', 'application/json', 400, 'input_validation'],
     ['an empty MIME body', '/inbound/mime', '', 'message/rfc822', 400, 'input_validation'],
     ['a non-MIME blob', '/inbound/mime', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), 'message/rfc822', 400, 'input_validation'],

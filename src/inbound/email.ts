@@ -12,6 +12,9 @@ export type EmailAddress = {
 
 export type EmailHeader = { name: string; value: string };
 
+/** The header the sender was read from: From, else the first of the fallbacks that names one. */
+export type SenderHeader = 'From' | 'Reply-To' | 'Sender' | 'Return-Path';
+
 export type EmailAttachment = {
   /** As the sender named it (RFC 2231 / encoded words decoded); null when the part has no name. */
   fileName: string | null;
@@ -25,13 +28,21 @@ export type EmailAttachment = {
 };
 
 export type NormalisedEmail = {
+  /**
+   * The sender: From's address, else Reply-To's, Sender's or Return-Path's (`senderHeader` says
+   * which). A bounce from `MAILER-DAEMON` keeps that bare local part as its address (no domain).
+   */
   from: EmailAddress | null;
+  senderHeader?: SenderHeader | null;
   replyTo: EmailAddress[];
   to: EmailAddress[];
   cc: EmailAddress[];
   bcc: EmailAddress[];
   subject: string;
+  /** The Date header; the time the email was received when it is missing or unparsable and that time is known. */
   date: Date | null;
+  /** The Date header as sent, kept when it could not be parsed. */
+  unparsedDate?: string | null;
   /** Message-IDs are kept without angle brackets, case preserved. */
   messageId: string | null;
   inReplyTo: string[];

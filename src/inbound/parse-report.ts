@@ -24,11 +24,14 @@ export async function parseReport(file: string, raw: Buffer) {
   return {
     file,
     from: email.from,
+    // Which header gave the sender: Reply-To, Sender or Return-Path when From had no address.
+    senderHeader: email.senderHeader ?? null,
     originalSender: forward ? forward.original.from : sender,
     to: email.to,
     cc: email.cc,
     subject: email.subject,
     date: email.date?.toISOString() ?? null,
+    unparsedDate: email.unparsedDate ?? null,
     messageId: email.messageId,
     inReplyTo: email.inReplyTo,
     references: email.references,

@@ -23,8 +23,16 @@ export const PARSE_LIMITS = Object.freeze({ inWorkerAbove: 1024 * 1024, budgetMs
 
 const WORKER = new URL('./parse-worker.ts', import.meta.url);
 
-/** A stored raw payload, Postmark JSON or RFC 822, as the one email shape. */
-export async function parseStoredEmail(source: InboundSource, raw: Buffer): Promise<NormalisedEmail> {
+/**
+ * A stored raw payload, Postmark JSON or RFC 822, as the one email shape. `receivedAt`, when
+ * known, is its date when the Date header is missing or unreadable (the header is kept as sent).
+ */
+export async function parseStoredEmail(source: InboundSource, raw: Buffer, options: { receivedAt?: Date | null } = {}): Promise<NormalisedEmail> {
+  const email = await parseAnywhere(source, raw);
+  return email.date === null && options.receivedAt ? { ...email, date: options.receivedAt } : email;
+}
+
+async function parseAnywhere(source: InboundSource, raw: Buffer): Promise<NormalisedEmail> {
   if (raw.length <= PARSE_LIMITS.inWorkerAbove) return parseHere(source, raw);
   let result: ParseResult;
   try {
@@ -51,7 +59,7 @@ export async function parseHere(source: InboundSource, raw: Buffer): Promise<Nor
     }
     const parsed = postmarkInboundSchema.safeParse(json);
     if (!parsed.success) throw new UnparseableEmailError(`not a Postmark inbound payload: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
-    return normalisePostmark(parsed.data);
+    return await normalisePostmark(parsed.data);
   }
   const check = looksLikeMime(raw);
   if (!check.ok) throw new UnparseableEmailError(`not an RFC 822 message: ${check.reason}`);

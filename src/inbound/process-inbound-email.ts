@@ -17,6 +17,8 @@ import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
 import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
 import { routeEmail } from './route.ts';
+import { emailFacts } from './email-facts.ts';
+import { hasDomain } from './sender.ts';
 import { cleanSubject } from './subject.ts';
 
 export type InboundDeps = {
@@ -47,7 +49,7 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
             errorCode: 'invalid_email',
             errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
           }
-        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined);
+        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined, loaded.record.receivedAt);
       await recordOutcome(tx, id, outcome);
       return outcome.status;
     });
@@ -78,10 +80,10 @@ async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, wo
   if (deps.boss) for (const fork of forks) await enqueueProcessing(deps.boss, tx, fork);
 }
 
-async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string): Promise<Outcome> {
+async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string, receivedAt?: Date): Promise<Outcome> {
   let email;
   try {
-    email = await parseStoredEmail(source, raw);
+    email = await parseStoredEmail(source, raw, { receivedAt });
   } catch (err) {
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
@@ -115,11 +117,12 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
   const { bouncedMessageIds, ...flags } = classification;
   if (classification.bounce) {
     const bounceOf = await findOutboundEntry(ctx, bouncedMessageIds);
-    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds }, bounceOfEntryId: bounceOf };
+    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds, ...emailFacts(email) }, bounceOfEntryId: bounceOf };
   }
 
   const sender = originalSender(email);
-  if (!sender) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address' };
+  // A bare local part (MAILER-DAEMON) names the sender of a bounce, never a customer.
+  if (!sender || !hasDomain(sender)) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address (nor Reply-To, Sender or Return-Path)' };
   // Cut to what an entry stores before any per-character work (forward and reply detection).
   const body = await bodyText(email);
   const forward = await detectAgentForward(workspace, email, body, sender);
@@ -171,7 +174,7 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
   return {
     ...base,
     status: 'processed',
-    classification: { ...flags, forwardedBy: forward?.agent.address ?? null },
+    classification: { ...flags, forwardedBy: forward?.agent.address ?? null, ...emailFacts(email) },
     customerId: customer.id,
     threadId: thread.id,
     timelineEntryId: entry.id,

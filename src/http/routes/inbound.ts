@@ -4,7 +4,7 @@ import type { Pool } from '../../db/pool.ts';
 import { messageIds, parseAddressList } from '../../inbound/addresses.ts';
 import { dedupeKey } from '../../inbound/ledger.ts';
 import { headerValues, looksLikeMime, readHeaderBlock } from '../../inbound/mime-check.ts';
-import { postmarkInboundSchema, type PostmarkInbound } from '../../inbound/postmark-payload.ts';
+import { postmarkDeliveryId, postmarkInboundSchema, type PostmarkInbound } from '../../inbound/postmark-payload.ts';
 import { receiveInbound } from '../../inbound/receive.ts';
 import type { Recipients } from '../../inbound/route.ts';
 import { basicAuthMatches } from '../basic-auth.ts';
@@ -54,7 +54,8 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     return receiveInbound(deps, {
       source: 'postmark',
       raw: utf8,
-      dedupeKey: dedupeKey('postmark', utf8, p.MessageID),
+      // The webhook Check sample's all-zero id is the same on every Check: its bytes key it instead.
+      dedupeKey: dedupeKey('postmark', utf8, postmarkDeliveryId(p.MessageID)),
       messageId: messageIds(messageIdHeader)[0] ?? null,
       recipients: postmarkRecipients(p),
     });
