@@ -39,7 +39,7 @@ workspace
 
 program
   .command('parse')
-  .description('parse emails (.eml raw RFC 822, or Postmark .json) without a database; one JSON line per file')
+  .description('parse emails (.eml raw RFC 822, an mbox export, or Postmark .json) without a database; one JSON line per message')
   .argument('<files...>', 'files to parse')
   .action(async (files: string[]) => {
     process.exitCode = await parseCommand(files);
@@ -47,8 +47,8 @@ program
 
 program
   .command('ingest')
-  .description('run the whole inbound pipeline on one email file, into a workspace')
-  .argument('<file>', 'a .eml or Postmark .json file')
+  .description('run the whole inbound pipeline on one email file (every message of an mbox export), into a workspace')
+  .argument('<file>', 'a .eml, .mbox or Postmark .json file')
   .requiredOption('--workspace <id>', 'the workspace to ingest into')
   .action(async (file: string, options: { workspace: string }) => {
     process.exitCode = await ingestCommand(config(), file, options.workspace);
