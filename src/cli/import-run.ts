@@ -7,7 +7,7 @@ import type { ImportConnection } from '../import/connections.ts';
 import type { RunCounts } from '../import/counts.ts';
 import { executeRun } from '../import/execute-run.ts';
 import { activeRun, createRun, getRun, listRecordErrors, type ImportRun, type StreamProgress } from '../import/runs.ts';
-import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
+import { operatorImportDeps } from './import-deps.ts';
 import { startJobs } from '../queue/boss.ts';
 import { startRun, workerName } from '../import/start-run.ts';
 import { EXIT } from './exit-codes.ts';
@@ -61,14 +61,8 @@ export async function runInForeground(config: Config, db: Database, secretsKey: 
   const name = IMPORT_ADAPTERS[connection.provider]?.displayName ?? connection.provider;
   log(`Importing from ${name} (${connection.account}) into workspace ${connection.workspaceId}: run ${run.id}`);
   const deps = {
-    pool: db.pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
+    ...operatorImportDeps(config, db.pool, secretsKey),
     owner: workerName(),
-    leaseMs: config.importLeaseSeconds * 1000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: IMPORT_USER_AGENT,
-    allowPrivate: true,
     signal: stop.signal,
     onPage: bar ? (p: { counts: RunCounts; progress: Record<string, StreamProgress> }) => bar.update(p.counts, p.progress) : undefined,
   };

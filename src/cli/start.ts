@@ -16,8 +16,7 @@ import { startAutoResponseWorker } from '../jobs/auto-response-worker.ts';
 import { startEventsWorker } from '../jobs/events-worker.ts';
 import { startInboundWorker } from '../jobs/inbound-worker.ts';
 import { startImportWorker } from '../jobs/import-worker.ts';
-import { IMPORT_ADAPTERS } from '../../importers/index.ts';
-import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
+import { importDeps } from './import-deps.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
 import { announceFirstStart, announceGeneratedInboundAuth } from './first-start-banner.ts';
@@ -90,6 +89,7 @@ export async function runService(config: Config): Promise<void> {
     const jobs = await startJobs(db.url, { onError: (err) => logger.error({ err }, 'job queue error') });
     cleanup.push({ name: 'jobs', run: () => jobs.stop() });
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
+    const importing = importDeps(config, db.pool, secrets.secretsKey);
 
     const tokenKey = threadTokenKey(secrets.secretsKey);
     const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
@@ -101,20 +101,7 @@ export async function runService(config: Config): Promise<void> {
       logger,
     );
     cleanup.push({ name: 'event relay', run: () => events.stop() });
-    const imports = await startImportWorker(
-      jobs.boss,
-      {
-        pool: db.pool,
-        secretsKey: secrets.secretsKey,
-        adapters: IMPORT_ADAPTERS,
-        leaseMs: config.importLeaseSeconds * 1000,
-        sliceMs: config.importSliceSeconds * 1000,
-        schedulerMs: config.importSchedulerSeconds * 1000,
-        userAgent: IMPORT_USER_AGENT,
-        allowPrivate: config.importAllowPrivate,
-      },
-      logger,
-    );
+    const imports = await startImportWorker(jobs.boss, importing, logger);
     cleanup.push({ name: 'imports', run: () => imports.stop() });
     const app = await buildApp({
       pool: db.pool,
@@ -123,8 +110,8 @@ export async function runService(config: Config): Promise<void> {
       inboundBasicAuth: secrets.inboundBasicAuth,
       secretsKey: secrets.secretsKey,
       webhookAllowPrivate: config.webhookAllowPrivate,
-      importAdapters: IMPORT_ADAPTERS,
-      importAllowPrivate: config.importAllowPrivate,
+      importAdapters: importing.adapters,
+      importAllowPrivate: importing.allowPrivate,
       logger,
     });
     cleanup.push({ name: 'http', run: () => closeHttp(app) });
