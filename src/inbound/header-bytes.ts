@@ -1,10 +1,12 @@
+import { isAscii } from 'node:buffer';
 import { correctedCharset, decodeStrict, fallbackCharset } from './charsets.ts';
 
 /**
  * Raw 8-bit bytes in a message's header block, made readable before mailparser sees them. Mailparser
  * reads header bytes as UTF-8 and decodes each encoded word by its label, so it turns
  * `=?iso-8859-1?Q?Fr<0xF6>sche?=` and a raw GBK subject into U+FFFD, and Shift_JIS bytes under an
- * ISO-2022-JP label into nonsense. Only the header block is rewritten, in a copy the parser reads:
+ * ISO-2022-JP label into nonsense. Only header blocks are rewritten (the message's, and its MIME
+ * parts', where an attachment's raw file name sits), in a copy the parser reads:
  * - an encoded word keeps its own charset: raw 8-bit bytes inside a Q word become `=XX` escapes,
  *   and a label that does not fit its bytes is replaced by the one mail clients read (charsets.ts);
  * - raw 8-bit bytes outside encoded words that are not UTF-8 are decoded with the message's
@@ -56,44 +58,31 @@ function fields(block: string): string[] {
   return block.split(/(?<=\n)(?=[^ \t])/);
 }
 
+const SUSPECT_LABEL = /=\?[^?]*(?:2022-?jp|gb|unknown|8bit|x-user)[^?]*\?/i;
+
 /**
- * The raw message with its header block repaired, or the same Buffer when there is nothing to
- * repair. `raw` starts at the first header line.
+ * One header block (latin1, one char per byte) repaired, or null when it needs nothing.
+ * `declared` is the charset the block's message or part declares; `sample` is more text of the
+ * same message for the detector.
  */
-export function repairHeaderBytes(raw: Buffer): Buffer {
-  const head = raw.subarray(0, 256 * 1024).toString('latin1');
-  const blankLine = /\r?\n\r?\n/.exec(head);
-  const end = blankLine ? blankLine.index + blankLine[0].length : head.length;
-  const block = head.slice(0, end);
-  if (!hasEightBit(block) && !/=\?[^?]*(?:2022-?jp|gb|unknown|8bit|x-user)[^?]*\?/i.test(block)) return raw;
-
-  let declaredCache: string | null | undefined;
-  const declared = () => {
-    if (declaredCache === undefined) {
-      const body = raw.subarray(end, end + BODY_WINDOW).toString('latin1');
-      const wordCharset = [...block.matchAll(ENCODED_WORD)].map((m) => m[1]!.split('*')[0]!).find((l) => !UNNAMED.test(l) && !/^(?:us-ascii|utf-?8)$/i.test(l));
-      declaredCache = contentTypeCharset(block) ?? contentTypeCharset(body) ?? wordCharset ?? null;
-    }
-    return declaredCache;
-  };
-
+function repairBlock(block: string, declared: () => string | null, sample: () => Uint8Array): string | null {
+  if (!hasEightBit(block) && !SUSPECT_LABEL.test(block)) return null;
   // Fields whose raw 8-bit bytes are not UTF-8, read as one text so a detector sees all of them.
   const parts = fields(block);
-  const foreign = parts.filter((f) => hasEightBit(f.replace(ENCODED_WORD, '')) && !isUtf8(latin1Bytes(f.replace(ENCODED_WORD, ''))));
+  const outside = (f: string) => f.replace(ENCODED_WORD, '');
+  const foreign = new Set(parts.filter((f) => hasEightBit(outside(f)) && !isUtf8(latin1Bytes(outside(f)))));
   let charsetCache: string | undefined;
   const charset = () => {
     if (charsetCache === undefined) {
-      const bytes = latin1Bytes(foreign.map((f) => f.replace(ENCODED_WORD, '')).join('\n'));
-      const body = raw.subarray(end, end + BODY_WINDOW);
-      charsetCache = fallbackCharset(bytes, declared(), bytes.length ? Buffer.concat([bytes, body]) : body);
+      const bytes = latin1Bytes([...foreign].map(outside).join('\n'));
+      charsetCache = fallbackCharset(bytes, declared(), Buffer.concat([bytes, sample()]));
     }
     return charsetCache;
   };
-
   let changed = false;
   const repaired = parts.map((field) => {
     let out = repairEncodedWords(field, (bytes) => fallbackCharset(bytes, declared()));
-    if (foreign.includes(field)) {
+    if (foreign.has(field)) {
       // Encoded words are ASCII now; the rest of the field is read in the fallback charset.
       const text = decodeStrict(latin1Bytes(out), charset()) ?? new TextDecoder('windows-1252').decode(latin1Bytes(out));
       out = Buffer.from(text, 'utf8').toString('latin1');
@@ -101,6 +90,89 @@ export function repairHeaderBytes(raw: Buffer): Buffer {
     if (out !== field) changed = true;
     return out;
   });
+  return changed ? repaired.join('') : null;
+}
+
+const blockEnd = (text: string, from: number) => {
+  const m = /\r?\n\r?\n/g;
+  m.lastIndex = from;
+  const found = m.exec(text);
+  return found ? found.index + found[0].length : -1;
+};
+
+const boundaryOf = (block: string) => /^content-type:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*?;\s*boundary\s*=\s*(?:"([^"\r\n]+)"|([^;\s]+))/im.exec(block);
+
+// A hostile message can nest thousands of multiparts; past these, part headers are left as they are.
+const PART_LIMITS = Object.freeze({ boundaries: 50, parts: 500 });
+
+/**
+ * The header blocks of the message's MIME parts: after each `--boundary` line of a multipart, up to
+ * the blank line. Found boundary by boundary (a part may be a multipart itself), bounded.
+ */
+function partHeaderBlocks(text: string, topBlock: string): Array<{ start: number; end: number }> {
+  const blocks: Array<{ start: number; end: number }> = [];
+  const queue: string[] = [];
+  const first = boundaryOf(topBlock);
+  if (first) queue.push(first[1] ?? first[2]!);
+  const seen = new Set<string>();
+  while (queue.length > 0 && seen.size < PART_LIMITS.boundaries && blocks.length < PART_LIMITS.parts) {
+    const boundary = queue.shift()!;
+    if (seen.has(boundary)) continue;
+    seen.add(boundary);
+    const marker = `\n--${boundary}`;
+    for (let at = text.indexOf(marker); at !== -1 && blocks.length < PART_LIMITS.parts; at = text.indexOf(marker, at + marker.length)) {
+      const lineEnd = text.indexOf('\n', at + marker.length);
+      if (lineEnd === -1 || text.startsWith('--', at + marker.length)) continue;
+      const end = blockEnd(text, lineEnd - 1);
+      if (end === -1) break;
+      blocks.push({ start: lineEnd + 1, end });
+      const nested = boundaryOf(text.slice(lineEnd + 1, end));
+      if (nested) queue.push(nested[1] ?? nested[2]!);
+    }
+  }
+  return blocks.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The raw message with its header blocks (the message's and its MIME parts') repaired, or the
+ * same Buffer when there is nothing to repair. `raw` starts at the first header line.
+ */
+export function repairHeaderBytes(raw: Buffer): Buffer {
+  const head = raw.subarray(0, 256 * 1024).toString('latin1');
+  const end = blockEnd(head, 0) === -1 ? head.length : blockEnd(head, 0);
+  const block = head.slice(0, end);
+  const sample = () => raw.subarray(end, end + BODY_WINDOW);
+
+  let declaredCache: string | null | undefined;
+  const declared = () => {
+    if (declaredCache === undefined) {
+      const body = sample().toString('latin1');
+      const wordCharset = [...block.matchAll(ENCODED_WORD)].map((m) => m[1]!.split('*')[0]!).find((l) => !UNNAMED.test(l) && !/^(?:us-ascii|utf-?8)$/i.test(l));
+      declaredCache = contentTypeCharset(block) ?? contentTypeCharset(body) ?? wordCharset ?? null;
+    }
+    return declaredCache;
+  };
+  const pieces: Buffer[] = [];
+  let changed = false;
+  const top = repairBlock(block, declared, sample);
+  pieces.push(top === null ? raw.subarray(0, end) : latin1Bytes(top));
+  changed ||= top !== null;
+
+  // Part headers (an attachment's raw 8-bit file name) only where some byte past the top block is 8-bit.
+  let from = end;
+  if (boundaryOf(block) && !isAscii(raw.subarray(end))) {
+    const text = raw.toString('latin1');
+    for (const part of partHeaderBlocks(text, block)) {
+      if (part.start < from) continue;
+      const partBlock = text.slice(part.start, part.end);
+      const fixed = repairBlock(partBlock, () => contentTypeCharset(partBlock) ?? declared(), sample);
+      if (fixed === null) continue;
+      pieces.push(raw.subarray(from, part.start), latin1Bytes(fixed));
+      from = part.end;
+      changed = true;
+    }
+  }
   if (!changed) return raw;
-  return Buffer.concat([latin1Bytes(repaired.join('')), raw.subarray(end)]);
+  pieces.push(raw.subarray(from));
+  return Buffer.concat(pieces);
 }

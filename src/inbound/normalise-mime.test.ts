@@ -159,6 +159,20 @@ describe('charsets of raw 8-bit headers', () => {
     expect(email.subject).toBe('Frösche und Mäuse');
   });
 
+  it('decodes raw 8-bit file names in the headers of MIME parts, nested ones too', async () => {
+    const raw = bytes(
+      'From: a@b.com\r\nSubject: Rechnung\r\nContent-Type: multipart/mixed; boundary="outer"\r\n\r\n',
+      '--outer\r\nContent-Type: multipart/alternative; boundary="inner"\r\n\r\n',
+      '--inner\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nAnbei die Rechnung f', hex('fc'), 'r M', hex('e4'), 'rz.\r\n--inner--\r\n',
+      '--outer\r\nContent-Type: application/pdf; name="Rechnung M', hex('e4'), 'rz.pdf"\r\nContent-Disposition: attachment; filename="Rechnung M', hex('e4'), 'rz.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n',
+      '--outer\r\nContent-Type: text/plain; charset=koi8-r; name="', hex(HEX.koi8Subject.slice(0, 12)), '.txt"\r\nContent-Disposition: attachment\r\n\r\nx\r\n--outer--\r\n',
+    );
+    const email = await normaliseMime(raw);
+    expect(email.text?.trim()).toBe('Anbei die Rechnung für März.');
+    expect(email.attachments.map((a) => a.fileName)).toEqual(['Rechnung März.pdf', 'Привет.txt']);
+    expectClean(email);
+  });
+
   it('lets no lone surrogate or NUL through from a display name or a subject', async () => {
     const lone = Buffer.from([0xd8, 0x3d, 0x00, 0x41]).toString('base64');
     const raw = Buffer.from(`From: =?utf-16be?B?${lone}?= =?utf-8?Q?Jane=00Doe?= <jane@nike.com>\r\nSubject: =?utf-8?Q?Sub=00ject?=\r\n\r\nx\r\n`);
