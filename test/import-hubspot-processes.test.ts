@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,10 +8,11 @@ import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/jobs/boss.ts';
-import { BIN, cliEnv, runCli } from './support/cli.ts';
+import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from './support/fake-provider/index.ts';
 import { connectHubSpot, HUBSPOT_OAUTH, hubspotDump } from './support/hubspot-imports.ts';
+import { runAndKill, seeded } from './support/kill-points.ts';
 import { eventsOut, executeDeps, runImport } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -169,44 +169,6 @@ async function committedPages(workspaceId: string): Promise<{ pages: number; don
   return { pages, done: rows.some((r) => (r.progress as { contacts?: { done: boolean } }).contacts?.done === true) };
 }
 
-/** Starts the command and SIGKILLs it once `killWhen` says so (polled every 15 ms); answers whether it was killed. */
-function runAndKill(args: string[], killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(withToken()), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let killed = false;
-    let closed = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    const poll = async () => {
-      while (!closed && !killed) {
-        if (await killWhen().catch(() => false)) {
-          killed = child.exitCode === null;
-          child.kill('SIGKILL');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    };
-    void poll();
-    child.on('close', (code) => {
-      closed = true;
-      resolve({ killed, code, stdout });
-    });
-  });
-}
-
-/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('the HubSpot import killed with SIGKILL', () => {
   it("at seeded random points and restarted: the final data equals an uninterrupted run's", async () => {
     const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -223,9 +185,9 @@ describe('the HubSpot import killed with SIGKILL', () => {
         const started = Date.now();
         const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
         const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
+        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), withToken(), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
         if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
+          expect(r.code, `KILL_SEED=${seed} ${r.stderr}`).toBe(0);
           expect(JSON.parse(r.stdout).status).toBe('succeeded');
           finished = true;
         } else {

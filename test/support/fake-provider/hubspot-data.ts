@@ -1,3 +1,5 @@
+import { seeded } from '../kill-points.ts';
+
 /**
  * Data for the fake HubSpot: hand-written fixtures covering the mapping's cases, and a seeded
  * generator for any size (tests of the search cap, the SIGKILL test, the benchmark). Shapes follow
@@ -50,18 +52,6 @@ export function hubspotFixtures(): HubSpotSource {
     { id: '108', email: 'grace@initech.example', firstname: 'Grace', lastname: 'Hopper', createdate: at(17), lastmodifieddate: at(17, 5), companyIds: ['9999', '9005'] },
   ];
   return { contacts, companies };
-}
-
-/** mulberry32: small, seeded, the same data for the same seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type GenerateOptions = {
