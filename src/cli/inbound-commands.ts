@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import { InputError } from '../domain/input-error.ts';
 import { stripNul } from '../domain/text.ts';
+import { getWorkspace } from '../domain/workspaces.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -64,6 +66,10 @@ export async function ingestCommand(config: Config, file: string, workspaceId: s
   const db = await openDatabase(config, { poolSize: 2, applicationName: 'intake-cli' });
   try {
     await migrate(db.pool);
+    // Before anything is stored: an unknown workspace is the caller's typo, said in one line (exit 2).
+    if (!(await getWorkspace(db.pool, workspaceId))) {
+      throw new InputError('No such workspace', [{ field: '--workspace', message: `no workspace ${workspaceId} (see \`intake workspace create\`)`, type: 'NOT_FOUND' }]);
+    }
     let ok = true;
     for (const [i, raw] of messages.entries()) {
       const providerId = source === 'postmark' ? postmarkDeliveryId(String((JSON.parse(raw.toString('utf8')) as { MessageID?: unknown }).MessageID ?? '')) : null;

@@ -1,10 +1,19 @@
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { migrateCommand, workspaceCreateCommand } from './commands.ts';
-import { exitFor } from './exit-codes.ts';
+import { EXIT, exitFor } from './exit-codes.ts';
 import { ingestCommand, parseCommand } from './inbound-commands.ts';
 import { addImportCommands } from './import-commands.ts';
+import { demoCommand } from './demo.ts';
+import { quietOnClosedPipe } from './pipes.ts';
 import { runService } from './start.ts';
+
+// `intake parse *.eml | head -1`: the reader going away ends the command quietly, as for any Unix tool.
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
+
+const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function config(): Config {
   return loadConfig(process.env);
@@ -13,6 +22,8 @@ function config(): Config {
 const program = new Command()
   .name('intake')
   .description('The ingestion backend of a support platform: inbound email and helpdesk imports into PostgreSQL.')
+  .version(version, '-V, --version', 'print the version of intake')
+  .option('--verbose', 'print the stack trace of a failure, not only its one line')
   .showHelpAfterError()
   // Usage errors end in the catch below, so they get the exit code of refused input (exit-codes.ts).
   .exitOverride()
@@ -56,10 +67,25 @@ program
 
 addImportCommands(program, config);
 
+program
+  .command('demo')
+  .description('start a fake provider (zendesk, helpscout, hubspot or salesforce) with generated data, and print how to import it')
+  .argument('[provider]', 'the provider to play', 'zendesk')
+  .option('--size <n>', 'how many tickets or conversations (contacts for hubspot and salesforce) to generate', '200')
+  .option('--port <n>', 'the port to listen on (0: any free port)', '0')
+  .option('--workspace <id>', 'the workspace the printed `intake import connect` line imports into (default: the one in DATA_DIR/credentials.json)')
+  .action(async (provider: string, options: { size: string; port: string; workspace?: string }) => demoCommand(config(), provider, options));
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  const verbose = program.opts<{ verbose?: boolean }>().verbose === true || process.argv.includes('--verbose');
   const { code, message } = exitFor(err);
-  if (message !== null) console.error(message);
+  // Expected failures are one line already; an unexpected one (a bug) keeps its stack for --verbose.
+  const stack = err instanceof Error && err.stack ? err.stack : '';
+  if (verbose && stack && !message?.includes(stack)) console.error(`${message ?? ''}\n${stack}`);
+  else if (message !== null && !verbose && code === EXIT.failed && message.includes('\n    at ')) {
+    console.error(`intake failed: ${message.split('\n')[0]} (run again with --verbose for the stack trace)`);
+  } else if (message !== null) console.error(message);
   process.exit(code);
 }

@@ -19,6 +19,8 @@ import { startImportWorker } from '../jobs/import-worker.ts';
 import { importDeps } from './import-deps.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
 import { credentialsJson, writeCredentialsFile } from './credentials-file.ts';
+import { followUrlInCredentials } from './credentials-url.ts';
+import { EXIT } from './exit-codes.ts';
 import { announceFirstStart, announceGeneratedInboundAuth } from './first-start-banner.ts';
 import { createLogger } from './logger.ts';
 
@@ -115,7 +117,15 @@ export async function runService(config: Config): Promise<void> {
       logger,
     });
     cleanup.push({ name: 'http', run: () => closeHttp(app) });
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      // Expected, and fixed by a setting: one line, no stack.
+      logger.fatal(`port ${config.port} on ${config.host} is already in use: set PORT to a free port (e.g. PORT=3001 npx intake start) or stop what listens there`);
+      stop('port in use', EXIT.config);
+      return;
+    }
     const { port } = app.server.address() as AddressInfo;
     const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
@@ -123,7 +133,10 @@ export async function runService(config: Config): Promise<void> {
       const credentials = { ...credentialsJson(created, config.inboundDomain), inboundBasicAuth: secrets.inboundBasicAuth, url };
       const file = await writeCredentialsFile(config.dataDir, credentials);
       announceFirstStart(credentials, file, logger);
-    } else if (secrets.generatedInboundBasicAuth) {
+    } else {
+      await followUrlInCredentials(config.dataDir, url);
+    }
+    if (!created && secrets.generatedInboundBasicAuth) {
       announceGeneratedInboundAuth(secrets.inboundBasicAuth, path.join(config.dataDir, 'secrets.json'), logger);
     }
     logger.info({ url, readyMs: Math.round(performance.now() - startedAt) }, `intake is ready at ${url}`);

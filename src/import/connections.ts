@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
+import { refuseOutboundUrl } from '../net/address-guard.ts';
 import { decryptSecret, encryptSecret } from '../secret-box.ts';
 
 /** A workspace's link to one provider account. Credentials are sealed with SECRETS_KEY, the connection id as associated data. */
@@ -155,4 +156,29 @@ export async function dueConnectionIds(db: Queryable, limit: number): Promise<st
     [limit],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * A connection whose base URL is local (the CLI may connect the demo's fake provider or a sandbox)
+ * cannot run in a service that refuses private addresses. Instead of staying `active` and failing
+ * every schedule, it is set to `needs_reauth` (the existing status that stops scheduling and is
+ * shown with its reason) saying what the operator can do. A host that does not resolve right now
+ * is left alone: that is an outage, not a setting.
+ */
+export async function holdIfLocalBaseUrl(db: Queryable, runId: string): Promise<boolean> {
+  const { rows } = await db.query<{ id: string; baseUrl: string | null }>(
+    `SELECT c.id, c.settings->>'baseUrl' AS "baseUrl" FROM import_runs r JOIN import_connections c ON c.id = r.connection_id
+      WHERE r.id = $1 AND c.status = 'active'`,
+    [runId],
+  );
+  const row = rows[0];
+  if (!row?.baseUrl) return false;
+  const refused = await refuseOutboundUrl(row.baseUrl, false);
+  if (!refused || refused.startsWith('the host ')) return false;
+  await markNeedsReauth(
+    db,
+    row.id,
+    `the base URL ${row.baseUrl} ${refused}: intake start runs connections to local addresses only with IMPORT_ALLOW_PRIVATE=1 (set it, restart, and connect again), or run \`intake import connect ... --once\``,
+  );
+  return true;
 }

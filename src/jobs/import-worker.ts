@@ -1,6 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/pool.ts';
+import { holdIfLocalBaseUrl } from '../import/connections.ts';
 import { executeRun, type ExecuteDeps, type ExecuteOutcome } from '../import/execute-run.ts';
 import { enqueueRun, scheduleImports, workerName } from '../import/start-run.ts';
 import { QUEUES } from '../queue/catalogue.ts';
@@ -30,6 +31,8 @@ export async function startImportWorker(boss: PgBoss, deps: ImportWorkerDeps, lo
     { batchSize: 1, localConcurrency: 2, pollingIntervalSeconds: 1, perJobResults: true },
     settleEach(QUEUES.importRun.name, logger, async (job) => {
       const { runId } = payloadOf(runJob, job);
+      // A local base URL this service may not reach: the run ends needs_reauth with the reason (below).
+      if (!deps.allowPrivate) await holdIfLocalBaseUrl(deps.pool, runId);
       const outcome = await executeRun({ ...deps, owner, signal: shutdown.signal }, runId);
       logger.info({ runId, outcome: outcome.status, ...('error' in outcome && outcome.error ? { error: outcome.error } : {}) }, 'import run slice ended');
       await follow(runId, outcome);
