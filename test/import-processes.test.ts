@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cliEnv, runCli } from './support/cli.ts';
+import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
 import { canonicalDump, connectZendesk, runImport } from './support/imports.ts';
+import { committedPages, killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const connection = await connectZendesk(db.pool, workspace.id, fake.url, { pageSize: PAGE_SIZE });
   expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
   reference = await canonicalDump(db.pool, workspace.id);
-  referencePages = (await committedPages(workspace.id)).pages;
+  referencePages = (await committedPages(db.pool, workspace.id, 'tickets')).pages;
 }, 120_000);
 
 afterAll(async () => {
@@ -44,54 +44,6 @@ const importArgs = (workspaceId: string) => [
   'import', 'zendesk', '--workspace', workspaceId, '--subdomain', 'acme', '--email', DEFAULT_ZENDESK_AUTH.email, '--token', DEFAULT_ZENDESK_AUTH.apiToken,
   '--base-url', fake.url, '--page-size', String(PAGE_SIZE), '--once', '--json',
 ];
-
-/** Pages committed so far by every run of the workspace's connections. */
-async function committedPages(workspaceId: string): Promise<{ pages: number; ticketsDone: boolean }> {
-  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
-  const pages = rows.reduce((n, r) => n + Object.values(r.progress as Record<string, { pages: number }>).reduce((m, p) => m + p.pages, 0), 0);
-  return { pages, ticketsDone: rows.some((r) => (r.progress as { tickets?: { done: boolean } }).tickets?.done === true) };
-}
-
-/**
- * Starts the command and SIGKILLs it once `killWhen` says so (polled every 15 ms), so kill points
- * follow the import's progress rather than the machine's speed; answers whether it was killed.
- */
-function runAndKill(args: string[], killWhen: () => Promise<boolean>): Promise<{ killed: boolean; code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, ...args], { env: cliEnv(env()), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let killed = false;
-    let closed = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    const poll = async () => {
-      while (!closed && !killed) {
-        if (await killWhen().catch(() => false)) {
-          killed = child.exitCode === null;
-          child.kill('SIGKILL');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    };
-    void poll();
-    child.on('close', (code) => {
-      closed = true;
-      resolve({ killed, code, stdout });
-    });
-  });
-}
-
-/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('intake import zendesk', () => {
   it('--once --json imports in the foreground and prints one JSON object; a second run creates nothing; import status lists it', async () => {
@@ -135,26 +87,18 @@ describe('intake import zendesk', () => {
     let interruptedMidway = 0;
     for (let trial = 0; trial < 3; trial++) {
       const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      let finished = false;
-      for (let attempt = 0; !finished; attempt++) {
-        const before = (await committedPages(workspace.id)).pages;
-        // The first attempt of the first trial dies before any page (during start-up or the first
-        // request); the next three after up to a third of the import's pages each, so each attempt
-        // moves on; the fifth runs to the end.
-        const started = Date.now();
-        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
-        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(importArgs(workspace.id), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
-        if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
-          expect(JSON.parse(r.stdout).status).toBe('succeeded');
-          finished = true;
-        } else {
-          const now = await committedPages(workspace.id);
-          if (now.pages > 0 && !now.ticketsDone) interruptedMidway += 1;
-        }
-      }
-      expect(finished, `trial ${trial} (KILL_SEED=${seed})`).toBe(true);
+      const final = await killUntilDone({
+        db: db.pool,
+        workspaceId: workspace.id,
+        lastStream: 'tickets',
+        referencePages,
+        random,
+        early: trial === 0,
+        run: (killWhen) => runAndKill(importArgs(workspace.id), env(), killWhen),
+      });
+      interruptedMidway += final.interruptedMidway;
+      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
+      expect(JSON.parse(final.stdout).status).toBe('succeeded');
       expect(await canonicalDump(db.pool, workspace.id)).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
       // One run, or more when a kill landed after the run had finished (the next command starts an

@@ -44,3 +44,44 @@ export function runAndKill(args: string[], env: Record<string, string>, killWhen
     });
   });
 }
+
+type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
+
+/** Pages committed so far by every run of the workspace's connections, and whether `lastStream` (the import's last) is done. */
+export async function committedPages(db: Queryable, workspaceId: string, lastStream: string): Promise<{ pages: number; done: boolean }> {
+  const { rows } = await db.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
+  const progress = rows.map((r) => r.progress as Record<string, { pages: number; done: boolean }>);
+  return {
+    pages: progress.reduce((n, p) => n + Object.values(p).reduce((m, s) => m + s.pages, 0), 0),
+    done: progress.some((p) => p[lastStream]?.done === true),
+  };
+}
+
+/**
+ * One import run to its end through SIGKILLs at seeded points: when `early`, the first attempt
+ * dies at a random moment before any page (start-up, the first request); the next three after up
+ * to a third of the import's pages each, so each attempt moves on; the fifth runs to the end.
+ * Answers the finishing attempt's output and how many kills landed between committed pages.
+ */
+export async function killUntilDone(options: {
+  db: Queryable;
+  workspaceId: string;
+  lastStream: string;
+  referencePages: number;
+  random: () => number;
+  early: boolean;
+  run: (killWhen: () => Promise<boolean>) => Promise<{ killed: boolean; code: number | null; stdout: string; stderr?: string }>;
+}): Promise<{ code: number | null; stdout: string; stderr: string; interruptedMidway: number }> {
+  const { db, workspaceId, lastStream, random } = options;
+  let interruptedMidway = 0;
+  for (let attempt = 0; ; attempt++) {
+    const before = (await committedPages(db, workspaceId, lastStream)).pages;
+    const started = Date.now();
+    const early = options.early && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
+    const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (options.referencePages / 3));
+    const r = await options.run(async () => (early !== null ? Date.now() - started >= early : (await committedPages(db, workspaceId, lastStream)).pages >= target));
+    if (!r.killed) return { code: r.code, stdout: r.stdout, stderr: r.stderr ?? '', interruptedMidway };
+    const now = await committedPages(db, workspaceId, lastStream);
+    if (now.pages > 0 && !now.done) interruptedMidway += 1;
+  }
+}
