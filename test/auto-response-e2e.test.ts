@@ -1,4 +1,4 @@
-import { verifyPlainWebhook } from '@team-plain/typescript-sdk';
+import { verifyPlainWebhook } from 'plain-sdk-2024-09-18';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailTransport } from '../src/events/auto-responder.ts';

@@ -1,4 +1,3 @@
-import { parsePlainWebhook, PlainWebhookVersionMismatchError } from '@team-plain/typescript-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAttachments } from '../src/domain/attachments.ts';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
@@ -9,12 +8,10 @@ import type { WriteContext } from '../src/domain/origin.ts';
 import { createThread, setThreadStatus } from '../src/domain/threads.ts';
 import { addTimelineEntry, ENTRY_LIMITS } from '../src/domain/timeline-entries.ts';
 import { buildPlainPayload, plainWebhookBody, PlainPayloadError, type EventRow } from '../src/events/plain-payloads.ts';
+import { WEBHOOK_VERSIONS, type WebhookVersion } from '../src/events/webhook-versions.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { fieldsOutsideSchema, PLAIN_SDKS } from './support/plain-sdks.ts';
 import { makeWorkspace } from './support/workspaces.ts';
-
-// Plain's published versions whose shapes these payloads follow. The installed SDK validates
-// exactly one of them (5.12.x: 2026-02-27; up to 5.11: 2024-09-18); the body must parse as that one.
-const VERSIONS = ['2024-09-18', '2026-02-27'];
 
 let db: TestDatabase;
 let ctx: WriteContext;
@@ -32,14 +29,18 @@ function meta(version: string) {
   return { webhookTargetId: newId('webhookTarget'), webhookTargetVersion: version, attemptId: newId('webhookAttempt'), attemptNumber: 1, attemptTimestamp: new Date() };
 }
 
-/** The body as the SDK sees it on the wire, for its version; the other version is refused only as a version mismatch. */
-async function parsedBody(event: EventRow) {
-  const payload = await buildPlainPayload(db.pool, event);
-  const results = VERSIONS.map((version) => parsePlainWebhook(JSON.stringify(plainWebhookBody(event, payload, meta(version)))));
-  const ok = results.filter((r) => r.data);
-  for (const r of results) if (r.error) expect(r.error).toBeInstanceOf(PlainWebhookVersionMismatchError);
-  expect(ok.map((r) => r.error?.message), `${event.type} must parse for the SDK's version`).toHaveLength(1);
-  return ok[0]!.data! as unknown as { id: string; type: string; workspaceId: string; payload: Record<string, any> };
+type Body = { id: string; type: string; workspaceId: string; payload: Record<string, any> };
+
+/**
+ * The body as a receiver on `version` sees it: it parses with that version's SDK release and names
+ * no field that version's schema does not define.
+ */
+async function parsedBody(event: EventRow, version: WebhookVersion): Promise<Body> {
+  const wire = JSON.stringify(plainWebhookBody(event, await buildPlainPayload(db.pool, event), meta(version)));
+  const parsed = PLAIN_SDKS[version].parsePlainWebhook(wire);
+  expect(parsed.error?.message, `${event.type} must parse with the ${version} SDK`).toBeUndefined();
+  expect(fieldsOutsideSchema(version, JSON.parse(wire)), `${event.type} fields outside the ${version} schema`).toEqual([]);
+  return parsed.data as unknown as Body;
 }
 
 beforeAll(async () => {
@@ -76,16 +77,18 @@ describe('Plain webhook payloads', () => {
       EVENT_TYPES.threadStatusTransitioned, EVENT_TYPES.threadStatusTransitioned, EVENT_TYPES.emailReceived,
     ]);
   });
+});
 
-  it('customer.customer_created parses with the SDK, with and without a company', async () => {
-    const [jane, bob] = await Promise.all(ofType(EVENT_TYPES.customerCreated).map(parsedBody));
+describe.each(WEBHOOK_VERSIONS)('Plain webhook payloads in schema version %s', (version) => {
+  it('customer.customer_created parses with its version’s SDK, with and without a company', async () => {
+    const [jane, bob] = await Promise.all(ofType(EVENT_TYPES.customerCreated).map((e) => parsedBody(e, version)));
     expect(jane!.payload.customer).toMatchObject({ email: { email: 'jane@nike.com', isVerified: false }, fullName: 'Jane Doe', company: { domain: 'nike.com' } });
     expect(jane!.payload.customer.createdBy).toEqual({ actorType: 'system', system: 'email' });
     expect(bob!.payload.customer).toMatchObject({ email: { email: 'bob@gmail.com' }, company: null, customerGroupMemberships: [] });
   });
 
-  it('thread.thread_created parses with the SDK and carries the customer, labels and a CREATED status', async () => {
-    const body = await parsedBody(ofType(EVENT_TYPES.threadCreated)[0]!);
+  it('thread.thread_created parses with its version’s SDK and carries the customer, labels and a CREATED status', async () => {
+    const body = await parsedBody(ofType(EVENT_TYPES.threadCreated)[0]!, version);
     const thread = body.payload.thread;
     expect(thread).toMatchObject({ title: 'Order 123 is late', status: 'TODO', priority: 2, statusDetail: { type: 'CREATED' }, supportEmailAddresses: ['help@acme.com'] });
     expect(thread.customer.email.email).toBe('jane@nike.com');
@@ -95,11 +98,11 @@ describe('Plain webhook payloads', () => {
     expect(thread.firstInboundMessageInfo).toBeNull();
     // The SDK check is not vacuous: without a required field the same body is refused.
     const { priority: _, ...withoutPriority } = thread;
-    expect(parsePlainWebhook({ ...body, payload: { ...body.payload, thread: withoutPriority } }).error?.message).toMatch(/priority/);
+    expect(PLAIN_SDKS[version].parsePlainWebhook({ ...body, payload: { ...body.payload, thread: withoutPriority } }).error?.message).toMatch(/priority/);
   });
 
-  it('thread.email_received parses with the SDK: first email and a reply from a company-less customer', async () => {
-    const [first, reply] = await Promise.all(ofType(EVENT_TYPES.emailReceived).map(parsedBody));
+  it('thread.email_received parses with its version’s SDK: first email and a reply from a company-less customer', async () => {
+    const [first, reply] = await Promise.all(ofType(EVENT_TYPES.emailReceived).map((e) => parsedBody(e, version)));
     expect(first!.payload.email).toMatchObject({
       textContent: 'Where is my order?', isStartOfThread: true, subject: 'Order 123 is late', inReplyToEmailId: null,
       from: { email: 'jane@nike.com', name: 'Jane Doe', emailActor: { actorType: 'customer' } },
@@ -115,17 +118,19 @@ describe('Plain webhook payloads', () => {
     const [first] = ofType(EVENT_TYPES.emailReceived);
     const payload = first!.payload as { entry: Record<string, unknown> };
     const long = { ...first!, payload: { entry: { ...payload.entry, text: 'a'.repeat(ENTRY_LIMITS.textChars + 1000) } } };
-    expect((await parsedBody(long)).payload.email.textContent).toBe('a'.repeat(ENTRY_LIMITS.textChars));
+    expect((await parsedBody(long, version)).payload.email.textContent).toBe('a'.repeat(ENTRY_LIMITS.textChars));
   });
 
-  it('thread.thread_status_transitioned parses with the SDK for TODO->DONE and DONE->TODO', async () => {
-    const [done, reopened] = await Promise.all(ofType(EVENT_TYPES.threadStatusTransitioned).map(parsedBody));
+  it('thread.thread_status_transitioned parses with its version’s SDK for TODO->DONE and DONE->TODO', async () => {
+    const [done, reopened] = await Promise.all(ofType(EVENT_TYPES.threadStatusTransitioned).map((e) => parsedBody(e, version)));
     expect(done!.payload.previousThread).toMatchObject({ status: 'TODO', statusDetail: { type: 'CREATED' } });
     expect(done!.payload.thread).toMatchObject({ status: 'DONE', statusDetail: { type: 'DONE_MANUALLY_SET' }, statusChangedBy: { actorType: 'system', system: 'email' } });
     expect(reopened!.payload.previousThread).toMatchObject({ status: 'DONE', statusChangedAt: done!.payload.thread.statusChangedAt });
     expect(reopened!.payload.thread).toMatchObject({ status: 'TODO', statusDetail: { type: 'NEW_REPLY' } });
   });
+});
 
+describe('Plain webhook payloads', () => {
   it('builds the envelope Plain requires around the payload', async () => {
     const event = ofType(EVENT_TYPES.customerCreated)[0]!;
     const m = meta('2024-09-18');
@@ -135,6 +140,53 @@ describe('Plain webhook payloads', () => {
       webhookMetadata: { webhookTargetId: m.webhookTargetId, webhookTargetVersion: '2024-09-18', webhookDeliveryAttemptId: m.attemptId, webhookDeliveryAttemptNumber: 3, webhookDeliveryAttemptTimestamp: m.attemptTimestamp.toISOString() },
     });
     expect(m.attemptId).toMatch(/^wha_[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it('carries in each version what that version’s schema adds: additionalAssignees from 2025-08-06, a label type’s externalId and isExcludedFromAi from 2026-02-27', async () => {
+    const event = ofType(EVENT_TYPES.threadCreated)[0]!;
+    const [v1, v2, v3] = await Promise.all(WEBHOOK_VERSIONS.map((version) => parsedBody(event, version)));
+    // Each SDK release reads its own version only: the others refuse the body as a version mismatch.
+    for (const [i, body] of [v1, v2, v3].entries()) {
+      for (const other of WEBHOOK_VERSIONS.filter((v) => v !== WEBHOOK_VERSIONS[i])) {
+        expect(PLAIN_SDKS[other].parsePlainWebhook(body).error, `${WEBHOOK_VERSIONS[i]} body read by the ${other} SDK`).toBeInstanceOf(PLAIN_SDKS[other].PlainWebhookVersionMismatchError);
+      }
+    }
+    expect(v1!.payload.thread).not.toHaveProperty('additionalAssignees');
+    expect(v1!.payload.thread.labels[0].labelType).not.toHaveProperty('isExcludedFromAi');
+    expect(v1!.payload.thread.labels[0].labelType).not.toHaveProperty('externalId');
+    expect(v2!.payload.thread.additionalAssignees).toEqual([]);
+    expect(v2!.payload.thread.labels[0].labelType).not.toHaveProperty('isExcludedFromAi');
+    expect(v2!.payload.thread.labels[0].labelType).not.toHaveProperty('externalId');
+    expect(v3!.payload.thread.additionalAssignees).toEqual([]);
+    expect(v3!.payload.thread.labels[0].labelType).toMatchObject({ name: 'Shipping', externalId: null, isExcludedFromAi: false });
+    // Apart from those fields and the version, the three bodies are the same.
+    const strip = (b: Body) => {
+      const { additionalAssignees: _a, labels, ...thread } = b.payload.thread;
+      return { ...thread, labels: labels.map(({ labelType: { externalId: _e, isExcludedFromAi: _x, ...labelType }, ...l }: any) => ({ ...l, labelType })) };
+    };
+    expect(strip(v1!)).toEqual(strip(v3!));
+    expect(strip(v2!)).toEqual(strip(v3!));
+  });
+
+  it('the schema check is not vacuous: the latest body sent as 2024-09-18 names the fields that version lacks', async () => {
+    const event = ofType(EVENT_TYPES.threadStatusTransitioned)[0]!;
+    const latest = plainWebhookBody(event, await buildPlainPayload(db.pool, event), meta('2026-02-27'));
+    const asOld = { ...latest, webhookMetadata: { ...(latest.webhookMetadata as object), webhookTargetVersion: '2024-09-18' } };
+    expect(PLAIN_SDKS['2024-09-18'].parsePlainWebhook(asOld).error).toBeUndefined(); // Plain's schema allows extra fields
+    expect(fieldsOutsideSchema('2024-09-18', asOld)).toEqual(expect.arrayContaining([
+      '/payload/previousThread/additionalAssignees', '/payload/thread/additionalAssignees',
+      '/payload/thread/labels/0/labelType/externalId', '/payload/thread/labels/0/labelType/isExcludedFromAi',
+    ]));
+    expect(fieldsOutsideSchema('2026-02-27', latest)).toEqual([]);
+  });
+
+  it('refuses a version Plain never published, naming it', async () => {
+    const event = ofType(EVENT_TYPES.customerCreated)[0]!;
+    const payload = await buildPlainPayload(db.pool, event);
+    for (const version of ['2023-01-01', '2026-02-28', 'latest', '']) {
+      expect(() => plainWebhookBody(event, payload, meta(version)), version).toThrow(PlainPayloadError);
+    }
+    expect(() => plainWebhookBody(event, payload, meta('2023-01-01'))).toThrow(/2023-01-01.*2024-09-18, 2025-08-06, 2026-02-27/);
   });
 
   it('refuses a malformed event payload, an unknown type and non-Plain ids with a clear error', async () => {

@@ -1,4 +1,3 @@
-import { parsePlainWebhook, verifyPlainWebhook } from '@team-plain/typescript-sdk';
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +9,11 @@ import { relayEvents } from '../src/events/relay.ts';
 import { RETRY_OFFSETS_SECONDS } from '../src/events/retry-schedule.ts';
 import { startEventsWorker } from '../src/jobs/events-worker.ts';
 import { sealLegacyUrlPasswords } from '../src/events/webhook-targets.ts';
+import { LATEST_WEBHOOK_VERSION, WEBHOOK_VERSIONS } from '../src/events/webhook-versions.ts';
 import { decryptSecret } from '../src/secret-box.ts';
 import { INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
+import { fieldsOutsideSchema, PLAIN_SDKS } from './support/plain-sdks.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 
 const TIME_SCALE = 0.01; // 10 s -> 100 ms, 30 s -> 300 ms, 5 min -> 3 s
@@ -45,10 +46,10 @@ afterAll(async () => {
 const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
   app.inject({ method, url, headers: { authorization: `Bearer ${ws.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
 
-async function target(path: string, eventTypes = ['thread.thread_created']) {
-  const res = await api('POST', '/v1/webhook-targets', { url: `${receiver.url}${path}`, eventTypes });
+async function target(path: string, eventTypes = ['thread.thread_created'], version?: string) {
+  const res = await api('POST', '/v1/webhook-targets', { url: `${receiver.url}${path}`, eventTypes, ...(version ? { version } : {}) });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json().webhookTarget as { id: string; signingSecret: string };
+  return res.json().webhookTarget as { id: string; signingSecret: string; version: string };
 }
 
 async function newThread(title: string) {
@@ -70,7 +71,8 @@ async function until<T>(check: () => T | undefined | false, ms = 20_000): Promis
 }
 
 describe('webhook delivery', () => {
-  it('delivers every event type in Plain’s contract, verified by the Plain SDK and a Standard Webhooks verifier', async () => {
+  it('delivers every event type in Plain’s contract, in the latest version by default, verified by its Plain SDK and a Standard Webhooks verifier', async () => {
+    const { verifyPlainWebhook, parsePlainWebhook } = PLAIN_SDKS[LATEST_WEBHOOK_VERSION];
     const all = await target('/ok/all', ['customer.customer_created', 'thread.thread_created', 'thread.email_received']);
     const thread = await newThread('All Events');
     const got = await until(() => (receiver.on('/ok/all').length >= 3 ? receiver.on('/ok/all') : undefined));
@@ -87,7 +89,7 @@ describe('webhook delivery', () => {
         'user-agent': 'intake-test',
         'plain-workspace-id': ws.workspace.id,
         'plain-webhook-target-id': all.id,
-        'plain-webhook-target-version': '2024-09-18',
+        'plain-webhook-target-version': '2026-02-27',
         'plain-webhook-delivery-attempt-number': '1',
       });
       const body = JSON.parse(r.body);
@@ -95,9 +97,49 @@ describe('webhook delivery', () => {
     }
     const created = JSON.parse(got.find((r) => r.headers['plain-event-type'] === 'thread.thread_created')!.body);
     expect(created.payload.thread.id).toBe(thread.id);
+    expect(all.version).toBe('2026-02-27');
     // A forged body fails both verifications.
     const forged = got[0]!.body.replace('All Events', 'Forged');
     expect(verifyPlainWebhook(forged, String(got[0]!.headers['plain-request-signature']), ws.webhookSecret).error).toBeDefined();
+  });
+
+  it('delivers in the version each target chose, each verified by that version’s SDK release and refused by the others; a changed version applies to the next delivery', async () => {
+    const events = ['customer.customer_created', 'thread.thread_created', 'thread.email_received'];
+    const targets = await Promise.all(WEBHOOK_VERSIONS.map((version) => target(`/ok/v/${version}`, events, version)));
+    expect(targets.map((t) => t.version)).toEqual([...WEBHOOK_VERSIONS]);
+    await newThread('Versioned');
+    for (const [i, version] of WEBHOOK_VERSIONS.entries()) {
+      const path = `/ok/v/${version}`;
+      const got = await until(() => (receiver.on(path).length >= 3 ? receiver.on(path) : undefined));
+      for (const r of got) {
+        expect(r.headers['plain-webhook-target-id']).toBe(targets[i]!.id);
+        expect(r.headers['plain-webhook-target-version']).toBe(version);
+        const plain = PLAIN_SDKS[version].verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), ws.webhookSecret);
+        expect(plain.error, `${version} ${r.headers['plain-event-type']}: ${String(plain.error)}`).toBeUndefined();
+        expect(plain.data?.webhookMetadata.webhookTargetVersion).toBe(version);
+        expect(fieldsOutsideSchema(version, JSON.parse(r.body))).toEqual([]);
+        for (const other of WEBHOOK_VERSIONS.filter((v) => v !== version)) {
+          const refused = PLAIN_SDKS[other].verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), ws.webhookSecret);
+          expect(refused.error).toBeInstanceOf(PLAIN_SDKS[other].PlainWebhookVersionMismatchError);
+        }
+      }
+      const thread = JSON.parse(got.find((r) => r.headers['plain-event-type'] === 'thread.thread_created')!.body).payload.thread;
+      expect('additionalAssignees' in thread, version).toBe(version !== '2024-09-18');
+    }
+
+    // The 2026-02-27 target moves back to 2024-09-18: its next delivery is in that version.
+    const latest = targets[2]!;
+    const patched = await api('PATCH', `/v1/webhook-targets/${latest.id}`, { version: '2024-09-18' });
+    expect(patched.json().webhookTarget.version).toBe('2024-09-18');
+    await newThread('Versioned Again');
+    const path = '/ok/v/2026-02-27';
+    const again = () => receiver.on(path).filter((r) => r.body.includes('Versioned Again'));
+    const later = await until(() => (again().length >= 3 ? again() : undefined));
+    for (const r of later) {
+      expect(r.headers['plain-webhook-target-version']).toBe('2024-09-18');
+      expect(PLAIN_SDKS['2024-09-18'].verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), ws.webhookSecret).error).toBeUndefined();
+      expect(fieldsOutsideSchema('2024-09-18', JSON.parse(r.body))).toEqual([]);
+    }
   });
 
   it('retries a receiver that fails 3 times on the schedule, and records attempts 1-4', async () => {
@@ -199,6 +241,54 @@ describe('webhook delivery', () => {
 });
 
 describe('webhook targets API', () => {
+  it('lists Plain’s webhook versions as its webhookVersions query does, to an authenticated caller only', async () => {
+    const res = await api('GET', '/v1/webhook-versions');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      webhookVersions: [
+        { version: '2026-02-27', isLatest: true, isDeprecated: false },
+        { version: '2025-08-06', isLatest: false, isDeprecated: false },
+        { version: '2024-09-18', isLatest: false, isDeprecated: false },
+      ],
+    });
+    const anonymous = await app.inject({ method: 'GET', url: '/v1/webhook-versions' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().error.code).toBe('unauthenticated');
+  });
+
+  it('takes a target’s version from Plain’s list, defaults to the latest, and refuses any other with a field error', async () => {
+    const url = `${receiver.url}/ok/version-api`;
+    const created = await api('POST', '/v1/webhook-targets', { url, eventTypes: ['thread.thread_created'] });
+    const t = created.json().webhookTarget;
+    expect(t.version).toBe('2026-02-27');
+    for (const version of WEBHOOK_VERSIONS) {
+      const res = await api('PATCH', `/v1/webhook-targets/${t.id}`, { version });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().webhookTarget.version).toBe(version);
+      expect((await api('GET', `/v1/webhook-targets/${t.id}`)).json().webhookTarget.version).toBe(version);
+    }
+    const old = await api('POST', '/v1/webhook-targets', { url, eventTypes: ['thread.thread_created'], version: '2024-09-18' });
+    expect(old.json().webhookTarget.version).toBe('2024-09-18');
+
+    for (const version of ['2023-01-01', '2026-02-28', 'latest', '', 20260227, null]) {
+      for (const res of [
+        await api('POST', '/v1/webhook-targets', { url, eventTypes: ['thread.thread_created'], version }),
+        await api('PATCH', `/v1/webhook-targets/${t.id}`, { version }),
+      ]) {
+        expect(res.statusCode, `${JSON.stringify(version)}: ${res.body}`).toBe(400);
+        expect(res.json()).toEqual({
+          error: {
+            message: 'Invalid request body.', type: 'VALIDATION', code: 'input_validation',
+            fields: [{ field: 'version', message: "must be one of Plain's webhook versions: 2024-09-18, 2025-08-06, 2026-02-27", type: 'VALIDATION' }],
+          },
+        });
+      }
+    }
+    // Nothing refused was stored: the target keeps the last version it was given.
+    expect((await api('GET', `/v1/webhook-targets/${t.id}`)).json().webhookTarget.version).toBe('2026-02-27');
+    for (const id of [t.id, old.json().webhookTarget.id]) expect((await api('DELETE', `/v1/webhook-targets/${id}`)).statusCode).toBe(204);
+  });
+
   it('refuses the 26th target with too_many_webhook_targets', async () => {
     const other = await makeWorkspace(h.db.pool, 'Many', 'help@many-acme.com');
     const post = (i: number) =>

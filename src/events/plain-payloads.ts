@@ -1,7 +1,7 @@
 /**
  * Plain webhook bodies built from our outbox rows, in the shapes of Plain's published webhook
- * schema (2024-09-18; for these four events its required fields equal those of 2026-02-27, the
- * version the installed SDK validates). Ids are prefix_ULID, date-times ISO 8601 strings.
+ * schema, in the version each target chose (see `payloadForVersion` for what differs). Ids are
+ * prefix_ULID, date-times ISO 8601 strings.
  *
  * Where Plain requires something we do not record, the value is chosen to be true, not plausible:
  * - actors: `{ actorType: 'system', system: <origin> }` (email, api, import) for what our pipeline
@@ -15,7 +15,8 @@
  *   `additionalAssignees` [] (no assignment yet). `statusDetail`: TODO never changed is CREATED,
  *   TODO reopened by an email is NEW_REPLY, other TODO null; DONE is DONE_MANUALLY_SET (nothing
  *   closes threads automatically); SNOOZED is WAITING_FOR_CUSTOMER (we store no snooze end).
- *   Labels are ours; a label's own id repeats its label type's id (we give thread_labels no id).
+ *   Labels are ours; a label's own id repeats its label type's id (we give thread_labels no id);
+ *   a label type has no externalId and is not excluded from AI (we have no AI).
  *   Message infos are as of the event; the rest of the thread and its customer as read now.
  *   `channel` is added.
  * - previousThread (status transitions): the status held before; its statusChangedAt is the
@@ -36,6 +37,7 @@ import { EVENT_TYPES } from '../domain/events.ts';
 import { PLAIN_ID } from '../domain/ids.ts';
 import { clip } from '../domain/text.ts';
 import { ENTRY_LIMITS } from '../domain/timeline-entries.ts';
+import { isWebhookVersion, WEBHOOK_VERSIONS, type WebhookVersion } from './webhook-versions.ts';
 
 export type EventRow = { id: string; workspaceId: string; type: string; payload: unknown; createdAt: Date; origin?: string };
 
@@ -177,7 +179,7 @@ function plainThread(t: ThreadData, s: StatusView = currentStatus(t), updatedBy:
     const typeBy = systemActor(l.origin);
     const by = systemActor(l.linkOrigin);
     const labelType = { id: l.id, name: l.name, icon: null, isArchived: false, archivedAt: null, archivedBy: null, externalId: null,
-      createdAt: iso(new Date(l.createdAt)), createdBy: typeBy, updatedAt: iso(new Date(l.createdAt)), updatedBy: typeBy };
+      isExcludedFromAi: false, createdAt: iso(new Date(l.createdAt)), createdBy: typeBy, updatedAt: iso(new Date(l.createdAt)), updatedBy: typeBy };
     return { id: l.id, labelType, createdAt: iso(new Date(l.linkedAt)), createdBy: by, updatedAt: iso(new Date(l.linkedAt)), updatedBy: by };
   });
   return {
@@ -295,11 +297,42 @@ export function plainWebhookBody(event: EventRow, payload: Record<string, unknow
     if (!PLAIN_ID.test(value)) throw new PlainPayloadError(`${name} ${JSON.stringify(value)} is not prefix_ULID, as Plain requires`);
   }
   if (!Number.isInteger(meta.attemptNumber) || meta.attemptNumber < 1) throw new PlainPayloadError(`attempt number ${meta.attemptNumber} must be a positive integer`);
-  if (!meta.webhookTargetVersion) throw new PlainPayloadError('webhook target version is empty');
+  const version = meta.webhookTargetVersion;
+  if (!isWebhookVersion(version)) {
+    throw new PlainPayloadError(`webhook target version ${JSON.stringify(version)} is not one of Plain's: ${WEBHOOK_VERSIONS.join(', ')}`);
+  }
   if (payload.eventType !== event.type) throw new PlainPayloadError(`payload is for ${String(payload.eventType)}, event ${event.id} is ${event.type}`);
   const webhookMetadata = {
-    webhookTargetId: meta.webhookTargetId, webhookTargetVersion: meta.webhookTargetVersion, webhookDeliveryAttemptId: meta.attemptId,
+    webhookTargetId: meta.webhookTargetId, webhookTargetVersion: version, webhookDeliveryAttemptId: meta.attemptId,
     webhookDeliveryAttemptNumber: meta.attemptNumber, webhookDeliveryAttemptTimestamp: iso(meta.attemptTimestamp),
   };
-  return { id: event.id, type: event.type, webhookMetadata, timestamp: iso(event.createdAt), workspaceId: event.workspaceId, payload };
+  return { id: event.id, type: event.type, webhookMetadata, timestamp: iso(event.createdAt), workspaceId: event.workspaceId, payload: payloadForVersion(payload, version) };
+}
+
+const olderThan = (version: WebhookVersion, than: WebhookVersion) => WEBHOOK_VERSIONS.indexOf(version) < WEBHOOK_VERSIONS.indexOf(than);
+
+/**
+ * A payload built in the latest schema version, without what the target's older version lacks.
+ * For the four events we send, the schemas bundled in Plain's SDK 5.10.3 (2024-09-18), 5.11.0
+ * (2025-08-06) and 5.12.1 (2026-02-27) differ only in: a thread's `additionalAssignees` (from
+ * 2025-08-06) and a label type's `externalId` and `isExcludedFromAi` (from 2026-02-27). Their
+ * required fields are the same; the other differences are in events and objects we do not send.
+ */
+export function payloadForVersion(payload: Record<string, unknown>, version: WebhookVersion): Record<string, unknown> {
+  const threadIn = (thread: Json): Json => {
+    const t = { ...thread };
+    if (olderThan(version, '2025-08-06')) delete t.additionalAssignees;
+    if (olderThan(version, '2026-02-27')) {
+      t.labels = (t.labels as Json[]).map((label) => {
+        const labelType = { ...(label.labelType as Json) };
+        delete labelType.externalId;
+        delete labelType.isExcludedFromAi;
+        return { ...label, labelType };
+      });
+    }
+    return t;
+  };
+  const out = { ...payload };
+  for (const key of ['thread', 'previousThread']) if (out[key]) out[key] = threadIn(out[key] as Json);
+  return out;
 }

@@ -2,9 +2,11 @@ import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { decryptSecret, encryptSecret } from '../secret-box.ts';
 import { newSigningSecret } from './signing.ts';
+import { LATEST_WEBHOOK_VERSION, type WebhookVersion } from './webhook-versions.ts';
 
 export const MAX_WEBHOOK_TARGETS = 25;
-export const DEFAULT_WEBHOOK_VERSION = '2024-09-18';
+/** New targets get the latest version, as Plain's do; a target keeps its version until changed. */
+export const DEFAULT_WEBHOOK_VERSION: WebhookVersion = LATEST_WEBHOOK_VERSION;
 // A rotated-out secret keeps signing beside the new one this long, so receivers can switch over.
 const ROTATION_OVERLAP_HOURS = 24;
 

@@ -15,21 +15,23 @@ import {
   updateWebhookTarget,
   type WebhookTarget,
 } from '../../events/webhook-targets.ts';
+import { WEBHOOK_VERSIONS } from '../../events/webhook-versions.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
 import { page, pageQuery } from '../pagination.ts';
 
 const eventType = z.enum(Object.values(EVENT_TYPES) as [string, ...string[]]);
+const webhookVersion = z.enum(WEBHOOK_VERSIONS, { error: `must be one of Plain's webhook versions: ${WEBHOOK_VERSIONS.join(', ')}` });
 const createBody = z
   .object({
     url: z.string().max(2000),
     eventTypes: z.array(eventType).min(1),
     enabled: z.boolean().default(true),
-    version: z.literal(DEFAULT_WEBHOOK_VERSION).default(DEFAULT_WEBHOOK_VERSION),
+    version: webhookVersion.default(DEFAULT_WEBHOOK_VERSION),
   })
   .strict();
 const patchBody = z
-  .object({ url: z.string().max(2000).optional(), eventTypes: z.array(eventType).min(1).optional(), enabled: z.boolean().optional(), version: z.literal(DEFAULT_WEBHOOK_VERSION).optional() })
+  .object({ url: z.string().max(2000).optional(), eventTypes: z.array(eventType).min(1).optional(), enabled: z.boolean().optional(), version: webhookVersion.optional() })
   .strict();
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
