@@ -138,3 +138,16 @@ function chunkBySize<T>(items: T[], size: (item: T) => number, max: number): T[]
   if (current.length > 0) chunks.push(current);
   return chunks;
 }
+
+/** One attachment of the workspace with its stored bytes (null when it was refused or never fetched). */
+export async function readAttachmentFile(ctx: ReadContext, attachmentId: string): Promise<(Attachment & { content: Buffer | null }) | null> {
+  const { rows } = await ctx.db.query<Attachment & { content: Buffer | null }>(
+    `SELECT a.id, a.timeline_entry_id AS "timelineEntryId", a.file_name AS "fileName", a.content_type AS "contentType", a.size,
+            a.sha256, a.content_id AS "contentId", a.inline, a.status, a.code, b.content
+       FROM attachments a
+       LEFT JOIN attachment_blobs b ON a.status = 'accepted' AND b.workspace_id = a.workspace_id AND b.sha256 = a.sha256
+      WHERE a.workspace_id = $1 AND a.id = $2`,
+    [ctx.workspaceId, attachmentId],
+  );
+  return rows[0] ?? null;
+}

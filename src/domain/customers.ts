@@ -177,11 +177,12 @@ export async function getCustomer(ctx: ReadContext, id: string): Promise<Custome
 /** A page of the workspace's customers in creation order, after the id `after`. */
 export async function listCustomers(
   ctx: ReadContext,
-  filter: { email?: string | undefined; after?: string | undefined; limit: number },
+  filter: { email?: string | undefined; after?: string | undefined; limit: number; order?: 'asc' | 'desc' },
 ): Promise<Customer[]> {
+  const desc = filter.order === 'desc';
   const { rows } = await ctx.db.query<CustomerRow>(
-    `${SELECT} WHERE c.workspace_id = $1 AND ($2::text IS NULL OR c.email = $2) AND ($3::text IS NULL OR c.id > $3)
-      ORDER BY c.id LIMIT $4`,
+    `${SELECT} WHERE c.workspace_id = $1 AND ($2::text IS NULL OR c.email = $2) AND ($3::text IS NULL OR ${desc ? 'c.id < $3' : 'c.id > $3'})
+      ORDER BY c.id ${desc ? 'DESC' : 'ASC'} LIMIT $4`,
     [ctx.workspaceId, filter.email?.trim().toLowerCase() ?? null, filter.after ?? null, filter.limit],
   );
   return rows.map(toCustomer);

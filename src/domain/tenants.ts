@@ -92,13 +92,14 @@ export async function importTenantCustomers(ctx: WriteContext, pairs: Array<{ te
 }
 
 /** The workspace's tenants in id (creation) order, each with its member count. */
-export async function listTenants(ctx: ReadContext, filter: { after?: string | undefined; limit: number }): Promise<TenantSummary[]> {
+export async function listTenants(ctx: ReadContext, filter: { after?: string | undefined; limit: number; order?: 'asc' | 'desc' }): Promise<TenantSummary[]> {
+  const desc = filter.order === 'desc';
   const { rows } = await ctx.db.query<TenantSummary>(
     `SELECT t.id, t.external_id AS "externalId", t.name, t.domain, t.created_at AS "createdAt",
             (SELECT count(*) FROM tenant_customers tc WHERE tc.tenant_id = t.id AND tc.workspace_id = t.workspace_id)::int AS "memberCount"
        FROM tenants t
-      WHERE t.workspace_id = $1 AND ($2::text IS NULL OR t.id > $2)
-      ORDER BY t.id LIMIT $3`,
+      WHERE t.workspace_id = $1 AND ($2::text IS NULL OR ${desc ? 't.id < $2' : 't.id > $2'})
+      ORDER BY t.id ${desc ? 'DESC' : 'ASC'} LIMIT $3`,
     [ctx.workspaceId, filter.after ?? null, filter.limit],
   );
   return rows;

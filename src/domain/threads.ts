@@ -62,13 +62,14 @@ export async function getThread(ctx: ReadContext, id: string): Promise<Thread | 
 
 export async function listThreads(
   ctx: ReadContext,
-  filter: { customerId?: string | undefined; status?: ThreadStatus | undefined; after?: string | undefined; limit: number },
+  filter: { customerId?: string | undefined; status?: ThreadStatus | undefined; after?: string | undefined; limit: number; order?: 'asc' | 'desc' },
 ): Promise<Thread[]> {
+  const desc = filter.order === 'desc';
   const { rows } = await ctx.db.query<Thread>(
     `SELECT ${COLUMNS} FROM threads
       WHERE workspace_id = $1 AND ($2::text IS NULL OR customer_id = $2) AND ($3::text IS NULL OR status = $3)
-        AND ($4::text IS NULL OR id > $4)
-      ORDER BY id LIMIT $5`,
+        AND ($4::text IS NULL OR ${desc ? 'id < $4' : 'id > $4'})
+      ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT $5`,
     [ctx.workspaceId, filter.customerId ?? null, filter.status ?? null, filter.after ?? null, filter.limit],
   );
   return rows;

@@ -6,6 +6,7 @@ import { registerApiKeyAuth } from './auth.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './errors.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { registerNulGuard } from './nul-guard.ts';
+import { attachmentRoutes } from './routes/attachments.ts';
 import { autoResponseRoutes } from './routes/auto-responses.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -14,7 +15,6 @@ import { inboundRoutes } from './routes/inbound.ts';
 import { inboundEmailRoutes } from './routes/inbound-emails.ts';
 import { threadRoutes } from './routes/threads.ts';
 import { webhookTargetRoutes } from './routes/webhook-targets.ts';
-import { webhookVersionRoutes } from './routes/webhook-versions.ts';
 import { importConnectionRoutes } from './routes/import-connections.ts';
 import type { ImportAdapter } from '../import/adapter.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
@@ -79,10 +79,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     customerRoutes(api, { db: deps.pool });
     tenantRoutes(api, { db: deps.pool });
     threadRoutes(api, { db: deps.pool });
+    attachmentRoutes(api, { db: deps.pool });
     autoResponseRoutes(api, { db: deps.pool });
     if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
     if (deps.secretsKey) webhookTargetRoutes(api, { pool: deps.pool, secretsKey: deps.secretsKey, allowPrivate: deps.webhookAllowPrivate ?? false });
-    webhookVersionRoutes(api);
     if (deps.boss && deps.secretsKey && deps.importAdapters) {
       importConnectionRoutes(api, {
         pool: deps.pool,

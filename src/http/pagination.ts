@@ -10,6 +10,11 @@ export const pageQuery = z.object({
   after: z.string().min(1).max(200).optional(),
 });
 
+/** `?order=asc|desc`: by creation (ids are time-ordered); a cursor continues in the same order. */
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+export const orderQuery = (byDefault: SortOrder) => z.object({ order: z.enum(SORT_ORDERS).default(byDefault) });
+
 export type PageInfo = { hasNextPage: boolean; endCursor: string | null };
 
 // Cursors are opaque to clients; inside they carry the last id of the page, which must look like

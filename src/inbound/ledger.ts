@@ -147,12 +147,13 @@ export async function getInbound(db: Queryable, workspaceId: string, id: string)
 
 export async function listInbound(
   db: Queryable,
-  filter: { workspaceId: string | null; status?: InboundStatus | undefined; after?: string | undefined; limit: number },
+  filter: { workspaceId: string | null; status?: InboundStatus | undefined; after?: string | undefined; limit: number; order?: 'asc' | 'desc' },
 ): Promise<InboundEmailRecord[]> {
+  const desc = filter.order === 'desc';
   const { rows } = await db.query<InboundEmailRecord>(
     `SELECT ${COLUMNS} FROM inbound_emails
-      WHERE workspace_id IS NOT DISTINCT FROM $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR id > $3)
-      ORDER BY id LIMIT $4`,
+      WHERE workspace_id IS NOT DISTINCT FROM $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR ${desc ? 'id < $3' : 'id > $3'})
+      ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT $4`,
     [filter.workspaceId, filter.status ?? null, filter.after ?? null, filter.limit],
   );
   return rows;

@@ -5,9 +5,9 @@ import { listCustomers, type Customer } from '../../domain/customers.ts';
 import { tenantsOfCustomers, type TenantRef } from '../../domain/tenants.ts';
 import { requireWorkspace } from '../auth.ts';
 import { parseInput } from '../errors.ts';
-import { page, pageQuery } from '../pagination.ts';
+import { orderQuery, page, pageQuery } from '../pagination.ts';
 
-const listQuery = pageQuery.extend({ email: z.string().trim().min(1).max(320).optional() });
+const listQuery = pageQuery.extend(orderQuery('asc').shape).extend({ email: z.string().trim().min(1).max(320).optional() });
 
 export function presentCustomer(c: Customer, tenants: TenantRef[]) {
   return {
@@ -27,7 +27,7 @@ export function customerRoutes(app: FastifyInstance, deps: { db: Queryable }): v
     const workspace = requireWorkspace(request);
     const query = parseInput(listQuery, request.query, 'query');
     const ctx = { db: deps.db, workspaceId: workspace.id };
-    const { items, pageInfo } = await page(query, (after, limit) => listCustomers(ctx, { email: query.email, after, limit }));
+    const { items, pageInfo } = await page(query, (after, limit) => listCustomers(ctx, { email: query.email, after, limit, order: query.order }));
     const tenants = await tenantsOfCustomers(ctx, items.map((c) => c.id));
     return { customers: items.map((c) => presentCustomer(c, tenants.get(c.id) ?? [])), pageInfo };
   });

@@ -7,9 +7,10 @@ import { findRawEmail } from '../../inbound/raw-email.ts';
 import { enqueueProcessing } from '../../inbound/enqueue.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
-import { page, pageQuery } from '../pagination.ts';
+import { orderQuery, page, pageQuery } from '../pagination.ts';
 
-const listQuery = pageQuery.extend({ status: z.enum(INBOUND_STATUSES).optional() });
+// Newest first by default: the email just sent is the one a user looks for.
+const listQuery = pageQuery.extend(orderQuery('desc').shape).extend({ status: z.enum(INBOUND_STATUSES).optional() });
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
 const present = (r: InboundEmailRecord) => ({
@@ -37,7 +38,7 @@ export function inboundEmailRoutes(app: FastifyInstance, deps: { pool: Pool; bos
   app.get('/v1/inbound-emails', async (request) => {
     const workspace = requireWorkspace(request);
     const query = parseInput(listQuery, request.query, 'query');
-    const { items, pageInfo } = await page(query, (after, limit) => listInbound(deps.pool, { workspaceId: workspace.id, status: query.status, after, limit }));
+    const { items, pageInfo } = await page(query, (after, limit) => listInbound(deps.pool, { workspaceId: workspace.id, status: query.status, after, limit, order: query.order }));
     return { inboundEmails: items.map(present), pageInfo };
   });
 

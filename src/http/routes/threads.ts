@@ -7,9 +7,9 @@ import { listTimelineEntries, type TimelineEntry } from '../../domain/timeline-e
 import { inboundEmailsOfEntries } from '../../inbound/raw-email.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
-import { page, pageQuery } from '../pagination.ts';
+import { orderQuery, page, pageQuery } from '../pagination.ts';
 
-const listQuery = pageQuery.extend({
+const listQuery = pageQuery.extend(orderQuery('asc').shape).extend({
   customerId: z.string().trim().min(1).max(100).optional(),
   status: z.enum(THREAD_STATUSES).optional(),
 });
@@ -57,7 +57,7 @@ export function threadRoutes(app: FastifyInstance, deps: { db: Queryable }): voi
     const workspace = requireWorkspace(request);
     const query = parseInput(listQuery, request.query, 'query');
     const ctx = { db: deps.db, workspaceId: workspace.id };
-    const { items, pageInfo } = await page(query, (after, limit) => listThreads(ctx, { customerId: query.customerId, status: query.status, after, limit }));
+    const { items, pageInfo } = await page(query, (after, limit) => listThreads(ctx, { customerId: query.customerId, status: query.status, after, limit, order: query.order }));
     return { threads: items.map(presentThread), pageInfo };
   });
 
