@@ -15,6 +15,7 @@ import { inboundRoutes } from './routes/inbound.ts';
 import { inboundEmailRoutes } from './routes/inbound-emails.ts';
 import { threadRoutes } from './routes/threads.ts';
 import { webhookTargetRoutes } from './routes/webhook-targets.ts';
+import { webhookVersionRoutes } from './routes/webhook-versions.ts';
 import { importConnectionRoutes } from './routes/import-connections.ts';
 import type { ImportAdapter } from '../import/adapter.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     autoResponseRoutes(api, { db: deps.pool });
     if (deps.boss) inboundEmailRoutes(api, { pool: deps.pool, boss: deps.boss });
     if (deps.secretsKey) webhookTargetRoutes(api, { pool: deps.pool, secretsKey: deps.secretsKey, allowPrivate: deps.webhookAllowPrivate ?? false });
+    webhookVersionRoutes(api);
     if (deps.boss && deps.secretsKey && deps.importAdapters) {
       importConnectionRoutes(api, {
         pool: deps.pool,
