@@ -2,14 +2,22 @@ import { ENTRY_LIMITS } from '../domain/timeline-entries.ts';
 import { capText } from '../domain/text.ts';
 import { isWorkspacePerson, type Workspace } from '../domain/workspaces.ts';
 import type { EmailAddress, EmailAttachment, NormalisedEmail } from './email.ts';
-import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
+import { isForwardSubject, parseForwardedText } from './forwarded.ts';
 import { htmlToText } from './html-text.ts';
 import { parseStoredEmail } from './parse-stored.ts';
 import { replyText } from './reply-text.ts';
 import { cleanSubject, hasForwardPrefix } from './subject.ts';
 
 export type ForwardedOriginal = {
-  original: { from: EmailAddress; subject: string | null; text: string | null; html: string | null; attachments: EmailAttachment[] };
+  original: {
+    from: EmailAddress;
+    subject: string | null;
+    /** As the forward wrote it (`Montag, 3. Juni 2024 10:15`); null when it gave none. */
+    date: string | null;
+    text: string | null;
+    html: string | null;
+    attachments: EmailAttachment[];
+  };
   /** The forwarder's own words above the forwarded message, kept as a note. */
   forwarderText: string | null;
 };
@@ -44,31 +52,40 @@ export function entryReplyText(email: NormalisedEmail, body: BodyText, forward: 
 
 /**
  * The original message inside a forward: an attached message/rfc822, or the forwarded block of
- * the body text (Gmail, Outlook, Apple Mail, Thunderbird, localised). Null when the email is not
- * a forward or no original sender can be found.
+ * the body text (any common client and language; an HTML-only body as converted to text by
+ * bodyText). Null when the email is not a forward or no original sender can be found.
  */
 export async function findForwardedOriginal(email: NormalisedEmail, body: BodyText): Promise<ForwardedOriginal | null> {
   const text = body.text;
   const attached = email.attachments.find((a) => a.contentType === 'message/rfc822');
-  // A marker in the text counts only when the subject is not a reply: a quoted Outlook reply
-  // history looks just like a forward block.
+  const forwardSubject = hasForwardPrefix(email.subject) || isForwardSubject(email.subject);
+  // Without a forward subject, the text counts only when the subject is not a reply (and then
+  // only a separator or an Outlook header block does): a quoted reply history looks just like a forward.
   const unprefixed = cleanSubject(email.subject) === (email.subject.replace(/\s+/g, ' ').trim() || '(no subject)');
-  if (!attached && !hasForwardPrefix(email.subject) && !(unprefixed && text && hasForwardMarker(text))) return null;
+  if (!attached && !forwardSubject && !(unprefixed && text)) return null;
 
   if (attached) {
     // Parsed like a stored email: a large one in a worker thread.
     const inner = await parseStoredEmail('mime', attached.content).catch(() => null);
     if (inner?.from) {
       return {
-        original: { from: inner.from, subject: inner.subject || null, text: (await bodyText(inner)).text, html: inner.html, attachments: email.attachments },
+        original: {
+          from: inner.from,
+          subject: inner.subject || null,
+          date: inner.date?.toUTCString() ?? null,
+          text: (await bodyText(inner)).text,
+          html: inner.html,
+          attachments: email.attachments,
+        },
         forwarderText: replyText(text),
       };
     }
   }
-  const parsed = text ? parseForwardedText(text) : null;
+  const parsed = text ? await parseForwardedText(text, { subjectSaysForward: forwardSubject }) : null;
   if (!parsed) return null;
+  const { from, subject, date } = parsed.original;
   return {
-    original: { from: parsed.original.from, subject: parsed.original.subject, text: parsed.original.text, html: null, attachments: email.attachments },
+    original: { from, subject, date, text: parsed.original.text, html: null, attachments: email.attachments },
     forwarderText: parsed.forwarderText,
   };
 }

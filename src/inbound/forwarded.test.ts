@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasForwardMarker, parseForwardedText } from './forwarded.ts';
+import { FORWARD_LIMITS, hasForwardMarker, isForwardSubject, parseForwardedText } from './forwarded.ts';
 
 const lines = (...text: string[]) => text.join('\n');
 
@@ -83,8 +83,8 @@ const THUNDERBIRD = lines(
 );
 
 describe('parseForwardedText', () => {
-  it('reads a Gmail forward', () => {
-    expect(parseForwardedText(GMAIL)).toEqual({
+  it('reads a Gmail forward', async () => {
+    expect(await parseForwardedText(GMAIL)).toEqual({
       original: {
         from: { address: 'jane.doe@example.com', name: 'Jane Doe' },
         subject: 'Export to CSV is empty',
@@ -104,18 +104,18 @@ describe('parseForwardedText', () => {
     ['Jane Doe <jane@example.com<mailto:jane@example.com>>', 'jane@example.com', 'Jane Doe'],
     ['"jane@example.com" <jane@example.com>', 'jane@example.com', null],
     ['Jürgen <jurgen@xn--mnchen-3ya.de>', 'jurgen@münchen.de', 'Jürgen'],
-  ])('reads the Gmail sender %s', (from, address, name) => {
+  ])('reads the Gmail sender %s', async (from, address, name) => {
     const text = GMAIL.replace('From: Jane Doe <Jane.Doe@Example.com>', `From: ${from}`);
-    expect(parseForwardedText(text)?.original.from).toEqual({ address, name });
+    expect((await parseForwardedText(text))?.original.from).toEqual({ address, name });
   });
 
-  it('reads Gmail bold header names', () => {
+  it('reads Gmail bold header names', async () => {
     const text = GMAIL.replace('From: Jane Doe <Jane.Doe@Example.com>', '*From:* *Jane Doe* <jane@example.com>');
-    expect(parseForwardedText(text)?.original.from).toEqual({ address: 'jane@example.com', name: 'Jane Doe' });
+    expect((await parseForwardedText(text))?.original.from).toEqual({ address: 'jane@example.com', name: 'Jane Doe' });
   });
 
-  it('reads an Outlook -----Original Message----- forward with a mailto sender', () => {
-    expect(parseForwardedText(OUTLOOK_ORIGINAL)).toEqual({
+  it('reads an Outlook -----Original Message----- forward with a mailto sender', async () => {
+    expect(await parseForwardedText(OUTLOOK_ORIGINAL)).toEqual({
       original: {
         from: { address: 'jane@example.com', name: 'Jane Doe' },
         subject: 'Export to CSV is empty',
@@ -126,24 +126,24 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('reads an Outlook forward after an underscore line, keeping the forwarder signature', () => {
-    const parsed = parseForwardedText(OUTLOOK_UNDERSCORES);
+  it('reads an Outlook forward after an underscore line, keeping the forwarder signature', async () => {
+    const parsed = await parseForwardedText(OUTLOOK_UNDERSCORES);
     expect(parsed?.forwarderText).toBe('See below\n\nSam Lee | Account Manager');
     expect(parsed?.original).toMatchObject({ from: { address: 'jane@example.com', name: 'Jane Doe' }, date: 'Monday, June 3, 2024 10:15' });
   });
 
-  it('reads an Outlook header block without a separator line', () => {
+  it('reads an Outlook header block without a separator line', async () => {
     const text = OUTLOOK_UNDERSCORES.replace('________________________________\n', '');
-    expect(parseForwardedText(text)?.original).toMatchObject({ from: { address: 'jane@example.com' }, subject: 'Export to CSV is empty' });
+    expect((await parseForwardedText(text))?.original).toMatchObject({ from: { address: 'jane@example.com' }, subject: 'Export to CSV is empty' });
   });
 
-  it('returns null when the Outlook sender has no address', () => {
-    expect(parseForwardedText(OUTLOOK_ORIGINAL.replace('From: Jane Doe [mailto:jane@example.com]', 'From: Jane Doe'))).toBeNull();
-    expect(parseForwardedText(OUTLOOK_UNDERSCORES.replace('From: Jane Doe <jane@example.com>', 'From: Jane Doe'))).toBeNull();
+  it('returns null when the Outlook sender has no address', async () => {
+    expect(await parseForwardedText(OUTLOOK_ORIGINAL.replace('From: Jane Doe [mailto:jane@example.com]', 'From: Jane Doe'))).toBeNull();
+    expect(await parseForwardedText(OUTLOOK_UNDERSCORES.replace('From: Jane Doe <jane@example.com>', 'From: Jane Doe'))).toBeNull();
   });
 
-  it('reads an Apple Mail forward', () => {
-    expect(parseForwardedText(APPLE)).toEqual({
+  it('reads an Apple Mail forward', async () => {
+    expect(await parseForwardedText(APPLE)).toEqual({
       original: {
         from: { address: 'jane@example.com', name: 'Jane Doe' },
         subject: 'Export to CSV is empty',
@@ -154,8 +154,8 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('reads a Thunderbird forward with tab-aligned headers and no forwarder words', () => {
-    expect(parseForwardedText(THUNDERBIRD)).toEqual({
+  it('reads a Thunderbird forward with tab-aligned headers and no forwarder words', async () => {
+    expect(await parseForwardedText(THUNDERBIRD)).toEqual({
       original: {
         from: { address: 'jane@example.com', name: 'Jane Doe' },
         subject: 'Export to CSV is empty',
@@ -166,7 +166,7 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('reads a German forward', () => {
+  it('reads a German forward', async () => {
     const text = lines(
       'Bitte übernehmen.',
       '',
@@ -179,7 +179,7 @@ describe('parseForwardedText', () => {
       'Hallo Sam,',
       'jeder Export liefert eine leere Datei.',
     );
-    expect(parseForwardedText(text)).toEqual({
+    expect(await parseForwardedText(text)).toEqual({
       original: {
         from: { address: 'j.mueller@beispiel.de', name: 'Jürgen Müller' },
         subject: 'Export ist leer',
@@ -188,10 +188,10 @@ describe('parseForwardedText', () => {
       },
       forwarderText: 'Bitte übernehmen.',
     });
-    expect(parseForwardedText(text.replace('Gesendet:', 'Datum:'))?.original.date).toBe('Montag, 3. Juni 2024 10:15');
+    expect((await parseForwardedText(text.replace('Gesendet:', 'Datum:')))?.original.date).toBe('Montag, 3. Juni 2024 10:15');
   });
 
-  it('reads a French forward with spaces before the colons', () => {
+  it('reads a French forward with spaces before the colons', async () => {
     const text = lines(
       '---------- Message transféré ---------',
       'De\u00a0: Amélie Dupont <amelie@exemple.fr>',
@@ -202,7 +202,7 @@ describe('parseForwardedText', () => {
       'Bonjour Sam,',
       'chaque export donne un fichier vide.',
     );
-    expect(parseForwardedText(text)).toEqual({
+    expect(await parseForwardedText(text)).toEqual({
       original: {
         from: { address: 'amelie@exemple.fr', name: 'Amélie Dupont' },
         subject: 'Export vide',
@@ -211,10 +211,10 @@ describe('parseForwardedText', () => {
       },
       forwarderText: null,
     });
-    expect(parseForwardedText(text.replace('Date\u00a0:', 'Envoyé :'))?.original.date).toBe('lun. 3 juin 2024 à 10:15');
+    expect((await parseForwardedText(text.replace('Date\u00a0:', 'Envoyé :')))?.original.date).toBe('lun. 3 juin 2024 à 10:15');
   });
 
-  it('reads a Spanish forward', () => {
+  it('reads a Spanish forward', async () => {
     const text = lines(
       'Reenvío el correo de la clienta.',
       '',
@@ -227,7 +227,7 @@ describe('parseForwardedText', () => {
       'Hola Sam:',
       'todas las exportaciones salen vacías.',
     );
-    expect(parseForwardedText(text)?.original).toEqual({
+    expect((await parseForwardedText(text))?.original).toEqual({
       from: { address: 'lucia@ejemplo.es', name: 'Lucía García' },
       subject: 'La exportación está vacía',
       date: 'lun, 3 jun 2024 a las 10:15',
@@ -235,7 +235,7 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('reads a Dutch forward', () => {
+  it('reads a Dutch forward', async () => {
     const text = lines(
       '---------- Doorgestuurd bericht ---------',
       'Van: Sanne de Vries <sanne@voorbeeld.nl>',
@@ -246,7 +246,7 @@ describe('parseForwardedText', () => {
       'Hoi Sam,',
       'elke export is leeg.',
     );
-    expect(parseForwardedText(text)?.original).toEqual({
+    expect((await parseForwardedText(text))?.original).toEqual({
       from: { address: 'sanne@voorbeeld.nl', name: 'Sanne de Vries' },
       subject: 'Export is leeg',
       date: 'ma 3 jun 2024 om 10:15',
@@ -254,7 +254,7 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('joins wrapped header lines to the previous value', () => {
+  it('joins wrapped header lines to the previous value', async () => {
     const text = lines(
       '-----Original Message-----',
       'From: "Doe, Jane (Finance Department)"',
@@ -267,7 +267,7 @@ describe('parseForwardedText', () => {
       '',
       'Hi Sam',
     );
-    expect(parseForwardedText(text)?.original).toEqual({
+    expect((await parseForwardedText(text))?.original).toEqual({
       from: { address: 'jane.doe@example.com', name: 'Doe, Jane (Finance Department)' },
       subject: 'Re: Export to CSV is empty for every report we schedule: weekly and monthly',
       date: 'Monday, June 3, 2024 10:15 AM',
@@ -275,7 +275,7 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('reads a forward that is itself quoted', () => {
+  it('reads a forward that is itself quoted', async () => {
     const text = lines(
       'Passing this on.',
       '',
@@ -291,7 +291,7 @@ describe('parseForwardedText', () => {
       '',
       'Sam',
     );
-    expect(parseForwardedText(text)).toEqual({
+    expect(await parseForwardedText(text)).toEqual({
       original: {
         from: { address: 'jane@example.com', name: 'Jane Doe' },
         subject: 'Export to CSV is empty',
@@ -302,17 +302,17 @@ describe('parseForwardedText', () => {
     });
   });
 
-  it('removes a quote level that covers the whole forwarded body', () => {
+  it('removes a quote level that covers the whole forwarded body', async () => {
     const text = GMAIL.replace('Hi Sam,\n\nevery export I run since yesterday downloads an empty file.\n\nThanks,\nJane', '> Hi Sam,\n>\n> > earlier mail\n> Jane');
-    expect(parseForwardedText(text)?.original.text).toBe('Hi Sam,\n\n> earlier mail\nJane');
+    expect((await parseForwardedText(text))?.original.text).toBe('Hi Sam,\n\n> earlier mail\nJane');
   });
 
-  it('reads CRLF text and takes the first of nested forwards', () => {
+  it('reads CRLF text and takes the first of nested forwards', async () => {
     const nested = `${GMAIL}\n---------- Forwarded message ---------\nFrom: Older <older@example.com>\n\nolder words`;
-    expect(parseForwardedText(nested.replace(/\n/g, '\r\n'))?.original.from.address).toBe('jane.doe@example.com');
+    expect((await parseForwardedText(nested.replace(/\n/g, '\r\n')))?.original.from.address).toBe('jane.doe@example.com');
   });
 
-  it('ends a header block where another forward marker starts (each block read once, so many markers stay linear)', () => {
+  it('ends a header block where another forward marker starts (each block read once, so many markers stay linear)', async () => {
     const text = lines(
       '---------- Forwarded message ---------',
       'Subject: no sender in this block',
@@ -322,16 +322,115 @@ describe('parseForwardedText', () => {
       '',
       'Hi Sam',
     );
-    expect(parseForwardedText(text)?.original).toEqual({ from: { address: 'jane@example.com', name: 'Jane Doe' }, subject: 'Export to CSV is empty', date: null, text: 'Hi Sam' });
+    expect((await parseForwardedText(text))?.original).toEqual({ from: { address: 'jane@example.com', name: 'Jane Doe' }, subject: 'Export to CSV is empty', date: null, text: 'Hi Sam' });
     // Hostile: marker and header lines alternating, 512 Ki characters (an entry's whole text).
     const hostile = '---------- Forwarded message ---------\nSubject: a\n'.repeat(10_500);
-    expect(parseForwardedText(hostile)).toBeNull();
+    expect(await parseForwardedText(hostile)).toBeNull();
   });
 
-  it('returns null when there is no forward', () => {
-    expect(parseForwardedText('Hi,\n\nthe export is empty.\n\nFrom: the billing page\n\nJane')).toBeNull();
-    expect(parseForwardedText('Thanks!\n\n-- \nJane\n________________________________\nExample Corp, 1 Main St')).toBeNull();
-    expect(parseForwardedText('')).toBeNull();
+  it('returns null when there is no forward', async () => {
+    expect(await parseForwardedText('Hi,\n\nthe export is empty.\n\nFrom: the billing page\n\nJane')).toBeNull();
+    expect(await parseForwardedText('Thanks!\n\n-- \nJane\n________________________________\nExample Corp, 1 Main St')).toBeNull();
+    expect(await parseForwardedText('')).toBeNull();
+  });
+});
+
+describe('parseForwardedText in other languages, layouts and as HTML-to-text writes them', () => {
+  it("reads the issue's Czech Gmail forward, whose only translated label is Od:", async () => {
+    const text = lines(
+      'Prosím o kontrolu.',
+      '',
+      '---------- Forwarded message ---------',
+      'Od: John Doe <john.doe@acme.com>',
+      'Date: po 3. 6. 2024 v 10:15',
+      'Subject: Export je prázdný',
+      'To: <sam@acme.com>',
+      '',
+      '',
+      'Dobrý den, každý export je prázdný.',
+    );
+    expect(await parseForwardedText(text, { subjectSaysForward: true })).toEqual({
+      original: { from: { address: 'john.doe@acme.com', name: 'John Doe' }, subject: 'Export je prázdný', date: 'po 3. 6. 2024 v 10:15', text: 'Dobrý den, každý export je prázdný.' },
+      forwarderText: 'Prosím o kontrolu.',
+    });
+  });
+
+  it.each([
+    ['Outlook (Czech)', ['Od: Jan Novák <jan@firma.cz>', 'Odesláno: pondělí 3. června 2024 10:15', 'Komu: Sam <sam@acme.com>', 'Předmět: Export'], 'pondělí 3. června 2024 10:15'],
+    ['Outlook (Turkish)', ['Kimden: Mehmet Yılmaz <jan@firma.cz>', 'Gönderildi: 3 Haziran 2024 Pazartesi 10:15', 'Kime: Sam <sam@acme.com>', 'Konu: Export'], '3 Haziran 2024 Pazartesi 10:15'],
+    ['Outlook (Chinese)', ['发件人: 张伟 <jan@firma.cz>', '发送时间: 2024年6月3日 星期一 10:15', '收件人: Sam <sam@acme.com>', '主题: Export'], '2024年6月3日 星期一 10:15'],
+    ['new Outlook (Japanese)', ['差出人: 山田 太郎 <jan@firma.cz>', '日付: 2024年6月3日 月曜日 10:15', '宛先: Sam <sam@acme.com>', '件名: Export'], '2024年6月3日 月曜日 10:15'],
+    ['Thunderbird (Chinese)', ['-------- 转发的消息 --------', '主题: \tExport', '日期: \tMon, 3 Jun 2024 10:15:32 +0200', '发件人: \t张伟 <jan@firma.cz>'], 'Mon, 3 Jun 2024 10:15:32 +0200'],
+    ['Apple Mail (Japanese)', ['転送されたメッセージ:', '', '差出人: 山田 太郎 <jan@firma.cz>', '件名: Export', '日付: 2024年6月3日 10:15', '宛先: Sam <sam@acme.com>'], '2024年6月3日 10:15'],
+    ['HubSpot (Japanese, full-width colons)', ['---------- 転送メッセージ ---------', '差出人：山田 太郎 <jan@firma.cz>', '日付：2024年6月3日', '件名：Export'], '2024年6月3日'],
+  ])('reads %s, whose labels the library lacks', async (_client, header, date) => {
+    const parsed = await parseForwardedText(lines('FYI', '', ...header, '', 'The words.'), { subjectSaysForward: true });
+    expect(parsed).toMatchObject({ original: { from: { address: 'jan@firma.cz' }, subject: 'Export', date, text: 'The words.' }, forwarderText: 'FYI' });
+  });
+
+  it('reads a forward quoted with > in a language the library knows, up to where the quote ends', async () => {
+    const text = lines(
+      'Bitte übernehmen.',
+      '',
+      '> -----Ursprüngliche Nachricht-----',
+      '> Von: Jürgen Müller <j.mueller@beispiel.de>',
+      '> Gesendet: Montag, 3. Juni 2024 10:15',
+      '> An: Sam <sam@acme.com>',
+      '> Betreff: Export ist leer',
+      '>',
+      '> Hallo Sam,',
+      '> der Export ist leer.',
+      '',
+      'Sam',
+    );
+    expect(await parseForwardedText(text, { subjectSaysForward: true })).toEqual({
+      original: { from: { address: 'j.mueller@beispiel.de', name: 'Jürgen Müller' }, subject: 'Export ist leer', date: 'Montag, 3. Juni 2024 10:15', text: 'Hallo Sam,\nder Export ist leer.' },
+      forwarderText: 'Bitte übernehmen.',
+    });
+  });
+
+  it('reads HTML-to-text output: link echoes undone, bold labels, table rows run together split again', async () => {
+    // Thunderbird's header table and Gmail's mailto links, as html-to-text writes them.
+    const thunderbird = lines(
+      'Please check',
+      '',
+      '-------- Weitergeleitete Nachricht --------',
+      '',
+      'Betreff: Export ist leerDatum: Mon, 3 Jun 2024 10:15:32 +0200Von: Jürgen Müller <j.mueller@beispiel.de> [j.mueller@beispiel.de]An: Sam <sam@acme.com> [sam@acme.com]',
+      '',
+      '',
+      'Hallo Sam',
+    );
+    expect(await parseForwardedText(thunderbird, { subjectSaysForward: true })).toEqual({
+      original: { from: { address: 'j.mueller@beispiel.de', name: 'Jürgen Müller' }, subject: 'Export ist leer', date: 'Mon, 3 Jun 2024 10:15:32 +0200', text: 'Hallo Sam' },
+      forwarderText: 'Please check',
+    });
+    const gmail = lines('---------- Forwarded message ---------', '*Von:* *Jürgen Müller* <j.mueller@beispiel.de [j.mueller@beispiel.de]>', '*Date:* Mon', '*Subject:* Export', '', 'Hallo');
+    expect((await parseForwardedText(gmail))?.original).toEqual({ from: { address: 'j.mueller@beispiel.de', name: 'Jürgen Müller' }, subject: 'Export', date: 'Mon', text: 'Hallo' });
+  });
+
+  it(`falls back to its own linear rules when the library runs past its budget (default ${FORWARD_LIMITS.budgetMs} ms)`, async () => {
+    // Lines on which the library's Outlook 2019 (Hungarian) pattern backtracks for seconds.
+    const hostile = ' időpontban x <y> '.repeat(56).slice(0, 998);
+    const text = lines('---------- Forwarded message ---------', 'From: Jane Doe <jane@example.com>', 'Subject: Export', '', 'Hi Sam', ...Array<string>(40).fill(hostile));
+    const parsed = await parseForwardedText(text, { subjectSaysForward: true });
+    expect(parsed?.original).toMatchObject({ from: { address: 'jane@example.com', name: 'Jane Doe' }, subject: 'Export' });
+    expect(parsed?.original.text.startsWith('Hi Sam\n')).toBe(true);
+  });
+
+  it('without a forward subject, a header block needs a separator line (or Outlook From + Sent)', async () => {
+    const text = lines('See below', '', 'Von: Jürgen <j@beispiel.de>', 'An: Sam <sam@acme.com>', 'Betreff: Export', '', 'Hallo');
+    expect(await parseForwardedText(text)).toBeNull();
+    expect((await parseForwardedText(text, { subjectSaysForward: true }))?.original.from.address).toBe('j@beispiel.de');
+  });
+});
+
+describe('isForwardSubject', () => {
+  it.each(['Fwd: x', 'FW: x', 'WG: x', 'TR: x', 'RV: x', 'I: x', 'PD: x', 'ENC: x', 'VB: x', 'VL: x', 'VS: x', 'İLT: x', 'Redir.: x'])('knows %s', (subject) => {
+    expect(isForwardSubject(subject)).toBe(true);
+  });
+  it.each(['Re: x', 'AW: x', 'Export failed', 'Invoice: March'])('not %s', (subject) => {
+    expect(isForwardSubject(subject)).toBe(false);
   });
 });
 

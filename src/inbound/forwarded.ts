@@ -1,177 +1,114 @@
-import { domainToUnicode } from 'node:url';
+import EmailForwardParser from 'email-forward-parser';
+import { ADDRESS, blockAround, displayName, findBlock, LINE_LIMIT, normaliseAddress, prepareLines, readBlock, type Block, type ForwardParse } from './forward-blocks.ts';
+import { runInWorker } from './worker-pool.ts';
+
+export { hasForwardMarker } from './forward-blocks.ts';
+export type { ForwardedMessage, ForwardParse } from './forward-blocks.ts';
 
 /**
  * An agent forwards a customer's email into the support inbox: the thread belongs to the customer,
  * so we dig the original message (sender, subject, date, words) out of the forwarded plain text.
+ *
+ * email-forward-parser reads the forward (the separators and header labels of Apple Mail, Gmail,
+ * Outlook, Yahoo, Thunderbird, HubSpot, Missive, MailMate and IONOS in 22 languages). Our own
+ * code (forward-blocks.ts) undoes what HTML-to-text and bold labels do to a header before the
+ * library sees it, bounds the forwarded words (quoting, the forwarder's note), and reads the
+ * forwards the library has no pattern for (Chinese, Japanese, some localised Outlook dates).
  */
 
-export type ForwardedMessage = { from: { address: string; name: string | null }; subject: string | null; date: string | null; text: string };
-export type ForwardParse = { original: ForwardedMessage; forwarderText: string | null };
-
-// Compared after leading whitespace and `>` quoting are removed from the line.
-const MARKERS: readonly RegExp[] = Object.freeze([
-  // Gmail, Thunderbird and their translations; Outlook's "Original Message" and its translations.
-  /^-{2,}\s*(forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]|mensaje reenviado|doorgestuurd bericht|original message|ursprüngliche nachricht|message d'origine|mensaje original|oorspronkelijk bericht)\s*-{2,}$/iu,
-  // Apple Mail and its translations.
-  /^(begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié|inicio del mensaje reenviado|begin doorgestuurd bericht)\s*:$/iu,
-]);
-
-/** Outlook's horizontal rule; a forward only when a header block follows it (it is also a signature rule). */
-const UNDERSCORES = /^_{10,}$/u;
-
-type Field = 'from' | 'date' | 'subject' | 'other';
-
-/** Header names of the forward blocks, lower-case, in every language we parse. */
-const HEADER_FIELDS: Readonly<Record<string, Field>> = Object.freeze({
-  from: 'from', von: 'from', de: 'from', van: 'from',
-  date: 'date', sent: 'date', gesendet: 'date', datum: 'date', envoyé: 'date', fecha: 'date', enviado: 'date', 'enviado el': 'date', verzonden: 'date',
-  subject: 'subject', betreff: 'subject', objet: 'subject', asunto: 'subject', onderwerp: 'subject',
-  to: 'other', cc: 'other', bcc: 'other', 'reply-to': 'other', an: 'other', à: 'other', para: 'other', aan: 'other', cci: 'other',
-  'antwort an': 'other', 'répondre à': 'other', 'responder a': 'other', 'beantwoorden aan': 'other', importance: 'other', wichtigkeit: 'other',
+export const FORWARD_LIMITS = Object.freeze({
+  // The library's patterns backtrack super-linearly on some long lines (a 7,200-character line
+  // takes 15 s): it runs in a worker thread within this budget, then our linear rules alone.
+  budgetMs: 2_000,
+  // It reads the start of the text, where a forward's header is; the words are bounded by us.
+  libraryChars: 32 * 1024,
 });
 
-// Outlook without a separator (new Outlook, Outlook on the web): From: directly followed by Sent:.
-const SENT_NAMES: ReadonlySet<string> = new Set(['sent', 'gesendet', 'envoyé', 'enviado', 'enviado el', 'verzonden']);
+export type ForwardOptions = {
+  /** The subject says forward (`Fwd:`, `WG:`, `RV:`, ...): a header block without a separator line counts. */
+  subjectSaysForward?: boolean;
+};
 
-// `Key: value`, also `De : value` (French spacing) and Gmail's bold `*From:* value`.
-const HEADER_LINE = /^\**([\p{L}][\p{L}-]*(?: [\p{L}-]+)?)[\s*]*[:：]\**\s*(.*)$/u;
-const QUOTE_PREFIX = /^[\s>]*/u;
-const ONE_QUOTE_LEVEL = /^[ \t]*>[ \t]?/u;
-// Bounded (RFC 5321 lengths) so a huge header line without an `@` is scanned in linear time.
-const ADDRESS = /[^\s<>()[\]"',;:*]{1,64}@[^\s<>()[\]"',;:*]{1,255}/u;
+let library: EmailForwardParser | null = null;
+const parser = () => (library ??= new EmailForwardParser());
 
-type Header = { name: string; field: Field; value: string };
-type Marker = { depth: number; headersFrom: number };
-type Block = { fields: Partial<Record<Field, string>>; bodyFrom: number };
+/** A forward subject in the library's languages (`I:`, `PD:`, `ENC:`, `VL:`, `İLT:`, ...). */
+export function isForwardSubject(subject: string): boolean {
+  return parser().read('', subject.slice(0, LINE_LIMIT)).forwarded;
+}
 
-/** Finds the first forwarded block in a plain-text body; null when there is none. */
-export function parseForwardedText(text: string): ForwardParse | null {
-  const lines = text.replace(/\r\n?/gu, '\n').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const marker = markerAt(lines, i);
-    const block = marker && readHeaders(lines, marker);
-    if (!marker || !block) continue;
-    // A forward whose sender has no address (Outlook's `From: Jane Doe`) cannot name a customer.
-    const from = parseFrom(block.fields.from ?? '');
-    if (!from) return null;
-    return {
-      original: {
-        from,
-        subject: block.fields.subject || null,
-        date: block.fields.date || null,
-        text: readBody(lines, block.bodyFrom, marker.depth),
-      },
-      forwarderText: lines.slice(0, i).join('\n').trim() || null,
-    };
+/** Finds the first forwarded block in a plain-text body; null when there is none or its sender has no address. */
+export async function parseForwardedText(text: string, options: ForwardOptions = {}): Promise<ForwardParse | null> {
+  try {
+    return await runInWorker<ForwardParse | null>(WORKER, { text, options }, FORWARD_LIMITS.budgetMs);
+  } catch {
+    // Out of time (hostile text) or the worker died: our own rules, linear, on this thread.
+    return readOwnForward(prepareLines(text));
   }
-  return null;
 }
 
-/** True when the text contains a forward marker of Gmail, Outlook, Apple Mail or Thunderbird. */
-export function hasForwardMarker(text: string): boolean {
-  const lines = text.replace(/\r\n?/gu, '\n').split('\n');
-  return lines.some((_, i) => markerAt(lines, i) !== null);
+const WORKER = new URL('./forwarded-worker.ts', import.meta.url);
+
+/** What parseForwardedText does, on this thread: the library's reading, bounded by ours. */
+export function readForwardedText(text: string, options: ForwardOptions = {}): ForwardParse | null {
+  const lines = prepareLines(text);
+  const own = findBlock(lines);
+  const read = readWithLibrary(lines, options.subjectSaysForward === true);
+  if (!read) return own ? fromBlock(lines, own) : null;
+  const block = own?.from?.address === read.from.address ? own : blockAround(lines, read.from.address);
+  const bounds = block ? readBlock(lines, block) : { text: read.body, forwarderText: read.message };
+  // The library's value is kept when it was read from the sender's header block (it may take a
+  // Subject line of an earlier block that has no sender); else the block's own labelled value.
+  const header = block ? lines.slice(block.start, block.bodyFrom).join(' ').replace(/\s+/gu, ' ') : '';
+  const pick = (value: string | null, own: string | undefined) => (value && (!block || header.includes(value)) ? value : own || value);
+  return {
+    original: {
+      from: { address: read.from.address, name: read.from.name ?? block?.from?.name ?? null },
+      subject: pick(read.subject, block?.fields.subject),
+      date: pick(read.date, block?.fields.date),
+      text: bounds.text,
+    },
+    forwarderText: bounds.forwarderText,
+  };
 }
 
-function markerAt(lines: readonly string[], i: number): Marker | null {
-  const prefix = QUOTE_PREFIX.exec(lines[i]!)![0];
-  const line = lines[i]!.slice(prefix.length).trim();
-  const depth = prefix.split('>').length - 1;
-  if (MARKERS.some((marker) => marker.test(line))) return { depth, headersFrom: i + 1 };
-  if (UNDERSCORES.test(line)) {
-    const next = firstHeader(lines, i + 1, depth);
-    return next?.field === 'from' ? { depth, headersFrom: i + 1 } : null;
-  }
-  if (headerAt(lines[i]!, depth)?.field === 'from' && SENT_NAMES.has(headerAt(lines[i + 1] ?? '', depth)?.name ?? '')) {
-    return { depth, headersFrom: i };
-  }
-  return null;
+function readOwnForward(lines: string[]): ForwardParse | null {
+  const own = findBlock(lines);
+  return own ? fromBlock(lines, own) : null;
 }
 
-/** The header block after a marker: blank lines skipped, then `Key: value` lines up to a blank line. */
-function readHeaders(lines: readonly string[], marker: Marker): Block | null {
-  const fields: Block['fields'] = {};
-  let current: Field | null = null;
-  let i = marker.headersFrom;
-  while (i < lines.length && unquote(lines[i]!, marker.depth)?.trim() === '') i++;
-  for (; i < lines.length; i++) {
-    const line = unquote(lines[i]!, marker.depth)?.trim();
-    if (!line) break;
-    // Another forward starts here, not a wrapped value: without this stop, each of many markers
-    // would read on to the end of the text (quadratic).
-    if (i > marker.headersFrom && markerAt(lines, i)) break;
-    const header = headerAt(lines[i]!, marker.depth);
-    if (header) {
-      // Only the first of a field counts (Outlook may write both Sent: and Date:).
-      current = header.field !== 'other' && fields[header.field] === undefined ? header.field : 'other';
-      if (current !== 'other') fields[current] = header.value;
-    } else if (current === null) {
-      return null;
-    } else if (current !== 'other') {
-      // A wrapped value continues on lines that do not look like `Key:`.
-      fields[current] = `${fields[current]} ${line}`.trim();
-    }
-  }
-  return fields.from === undefined ? null : { fields, bodyFrom: i };
+/** A forward whose sender has no address (Outlook's `From: Jane Doe`) cannot name a customer. */
+function fromBlock(lines: readonly string[], block: Block): ForwardParse | null {
+  if (!block.from) return null;
+  const { text, forwarderText } = readBlock(lines, block);
+  return { original: { from: block.from, subject: block.fields.subject || null, date: block.fields.date || null, text }, forwarderText };
 }
 
-function firstHeader(lines: readonly string[], from: number, depth: number): Header | null {
-  for (let i = from; i < lines.length; i++) {
-    const line = unquote(lines[i]!, depth);
-    if (line === null) return null;
-    if (line.trim() !== '') return headerAt(lines[i]!, depth);
-  }
-  return null;
+type LibraryRead = { from: { address: string; name: string | null }; subject: string | null; date: string | null; body: string; message: string | null };
+
+function readWithLibrary(lines: readonly string[], subjectSaysForward: boolean): LibraryRead | null {
+  const head = lines.join('\n').slice(0, FORWARD_LIMITS.libraryChars);
+  // Lines no header reaches are cut, which bounds the library's backtracking per line.
+  const text = head.split('\n').map((line) => line.slice(0, LINE_LIMIT)).join('\n');
+  // With a forward subject the library may split at a From line when it finds no separator.
+  const subject = subjectSaysForward ? 'Fwd: ' : undefined;
+  let result = parser().read(text, subject);
+  // Its separators are unquoted; a forward quoted in a reply (`> -----Original Message-----`) is read unquoted.
+  if (!sender(result) && /^[ \t]*>/mu.test(text)) result = parser().read(text.replace(/^[ \t]*(?:>[ \t]?)+/gmu, ''), subject);
+  const from = sender(result);
+  if (!from) return null;
+  const clean = (value: string | null | undefined) => value?.replace(/\s+/gu, ' ').trim() || null;
+  return {
+    from: { address: from, name: displayName(result.email.from.name, from) },
+    subject: clean(result.email.subject),
+    date: clean(result.email.date),
+    body: result.email.body?.trim() ?? '',
+    message: result.message?.trim() || null,
+  };
 }
 
-function headerAt(raw: string, depth: number): Header | null {
-  const match = HEADER_LINE.exec(unquote(raw, depth)?.trim() ?? '');
-  const name = match?.[1]!.toLowerCase() ?? '';
-  if (!match || !Object.hasOwn(HEADER_FIELDS, name)) return null;
-  return { name, field: HEADER_FIELDS[name]!, value: match[2]!.trim() };
-}
-
-/** The forwarded words: up to where the forward's own quoting ends, one uniform `>` level removed. */
-function readBody(lines: readonly string[], from: number, depth: number): string {
-  const body: string[] = [];
-  for (const raw of lines.slice(from)) {
-    const line = unquote(raw, depth);
-    if (line === null) break;
-    body.push(line);
-  }
-  const nonEmpty = body.filter((line) => line.trim() !== '');
-  const quoted = nonEmpty.length > 0 && nonEmpty.every((line) => ONE_QUOTE_LEVEL.test(line));
-  return (quoted ? body.map((line) => unquote(line, 1) ?? line) : body).join('\n').trim();
-}
-
-/** The line without `levels` leading `>` levels; null when a non-blank line has fewer. */
-function unquote(line: string, levels: number): string | null {
-  let rest = line;
-  for (let n = 0; n < levels; n++) {
-    const level = ONE_QUOTE_LEVEL.exec(rest);
-    if (!level) return rest.trim() === '' ? '' : null;
-    rest = rest.slice(level[0].length);
-  }
-  return rest;
-}
-
-/** `Jane Doe <jane@x>`, `"Doe, Jane" <jane@x>`, `*Jane* <jane@x>`, `Jane [mailto:jane@x]`, `jane@x`. */
-function parseFrom(value: string): ForwardedMessage['from'] | null {
-  const found = ADDRESS.exec(value);
-  if (!found) return null;
-  const address = normaliseAddress(found[0]);
-  const cut = value.search(/[<[]/u);
-  const raw = cut >= 0 ? value.slice(0, cut) : value.replace(found[0], '');
-  let name = raw.replace(/^[\s"'*]+|[\s"'*]+$/gu, '');
-  if (/^\(.*\)$/u.test(name)) name = name.slice(1, -1).trim(); // `jane@x (Jane Doe)`
-  return { address, name: name === '' || name.toLowerCase() === address ? null : name };
-}
-
-/** Lower-case, IDN domain as Unicode, like every other address in the pipeline. */
-function normaliseAddress(raw: string): string {
-  const address = raw.replace(/\.+$/u, '').toLowerCase();
-  const at = address.lastIndexOf('@');
-  const domain = address.slice(at + 1);
-  if (!domain.split('.').some((label) => label.startsWith('xn--'))) return address;
-  return `${address.slice(0, at)}@${domainToUnicode(domain) || domain}`;
+function sender(result: ReturnType<EmailForwardParser['read']>): string | null {
+  const raw = result.forwarded ? result.email.from.address?.trim() : null;
+  const found = raw ? ADDRESS.exec(raw) : null;
+  return found && found[0] === raw ? normaliseAddress(raw) : null;
 }
