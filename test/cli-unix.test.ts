@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -146,7 +146,7 @@ describe('intake as a Unix tool', () => {
 });
 
 describe('intake start and connections to local addresses', () => {
-  it('sets a CLI-made connection to a local base URL needs_reauth with the reason when IMPORT_ALLOW_PRIVATE is off, and logs no secret', async () => {
+  it('sets a CLI-made connection to a local base URL needs_reauth with the reason when IMPORT_ALLOW_PRIVATE is off, logs no secret, and keeps credentials.json on the port it listens on', async () => {
     const created = await makeWorkspace(db.pool, 'Local', 'help@local.test');
     const queued = await runCli(
       ['import', 'connect', 'zendesk', '--workspace', created.workspace.id, '--subdomain', 'acme', '--email', DEFAULT_ZENDESK_AUTH.email, '--base-url', fake.url, '--json'],
@@ -155,8 +155,11 @@ describe('intake start and connections to local addresses', () => {
     expect(queued.code).toBe(0);
     const { connectionId } = JSON.parse(queued.stdout) as { connectionId: string };
     const askedByConnect = fake.requests.length;
+    // A credentials.json from an earlier start on another port.
+    await writeFile(path.join(dir, 'credentials.json'), JSON.stringify({ workspaceId: created.workspace.id, url: 'http://127.0.0.1:1' }));
     const intake = await startIntake(env({ IMPORT_SCHEDULER_SECONDS: '0.5' }), 90_000, { processGroup: true });
     try {
+      expect(JSON.parse(await readFile(path.join(dir, 'credentials.json'), 'utf8'))).toEqual({ workspaceId: created.workspace.id, url: intake.url });
       let row: { status: string; last_error: string | null } | undefined;
       for (let i = 0; i < 300 && row?.status !== 'needs_reauth'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
