@@ -105,7 +105,8 @@ export async function writePage(
     if (p.tenantSourceIds?.length) tenantsOf.set(p.sourceId, p.tenantSourceIds);
   }
   // A thread needs a customer: an agent who opened one gets a customer record of their own, and
-  // someone the provider no longer knows gets one without email under the adapter's name for them.
+  // someone the provider no longer knows gets one without email under the adapter's name for them;
+  // either is as old as the thread that made it (so a re-import writes the same rows).
   const requesters = new Map<string, { type: 'agent_customer' | 'person'; entry: ImportedPerson }>();
   for (const t of threads) {
     if (known('thread', t.sourceId) || requesters.has(t.customerSourceId) || known('agent_customer', t.customerSourceId)) continue;
@@ -113,9 +114,9 @@ export async function writePage(
     if (person?.entityType === 'agent') {
       const d = person.details ?? {};
       const email = typeof d.email === 'string' ? d.email : null;
-      requesters.set(t.customerSourceId, { type: 'agent_customer', entry: { key: `agent:${t.customerSourceId}`, email, fullName: typeof d.name === 'string' ? d.name : null, createdAt: null } });
+      requesters.set(t.customerSourceId, { type: 'agent_customer', entry: { key: `agent:${t.customerSourceId}`, email, fullName: typeof d.name === 'string' ? d.name : null, createdAt: t.createdAt } });
     } else if (!person && !newCustomers.some((c) => c.key === t.customerSourceId)) {
-      requesters.set(t.customerSourceId, { type: 'person', entry: { key: t.customerSourceId, email: null, fullName: unknownCustomerName(t), createdAt: null } });
+      requesters.set(t.customerSourceId, { type: 'person', entry: { key: t.customerSourceId, email: null, fullName: unknownCustomerName(t), createdAt: t.createdAt } });
     }
   }
   const customers = await importCustomers(ctx, [...newCustomers, ...[...requesters.values()].map((r) => r.entry)]);
