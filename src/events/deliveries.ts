@@ -5,36 +5,56 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
 export type Attempt = { number: number; attemptedAt: Date; statusCode: number | null; durationMs: number; error: string | null };
 
-/** One delivery per (event, target); a replayed relay creates none twice. Returns the new ones. */
-export async function createDeliveries(tx: Queryable, workspaceId: string, eventId: string, targetIds: string[]): Promise<Array<{ id: string; targetId: string }>> {
-  const out: Array<{ id: string; targetId: string }> = [];
-  for (const targetId of targetIds) {
-    const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO webhook_deliveries (id, workspace_id, target_id, event_id, status) VALUES ($1, $2, $3, $4, 'pending')
-       ON CONFLICT (target_id, event_id) DO NOTHING RETURNING id`,
-      [newId('webhookDelivery'), workspaceId, targetId, eventId],
-    );
-    if (rows[0]) out.push({ id: rows[0].id, targetId });
-  }
-  return out;
+/** Delivery workers LISTEN here; the relay notifies in the transaction that creates deliveries. */
+export const DELIVERIES_CHANNEL = 'intake_webhook_deliveries';
+
+/**
+ * One delivery per (event, target), due now; a replayed relay creates none twice. One statement
+ * for the whole batch. Returns how many are new.
+ */
+export async function createDeliveries(tx: Queryable, pairs: Array<{ workspaceId: string; eventId: string; targetId: string }>): Promise<number> {
+  if (!pairs.length) return 0;
+  const { rowCount } = await tx.query(
+    `INSERT INTO webhook_deliveries (id, workspace_id, target_id, event_id, status, next_attempt_at)
+     SELECT id, workspace_id, target_id, event_id, 'pending', now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS p(id, workspace_id, target_id, event_id)
+     ON CONFLICT (target_id, event_id) DO NOTHING`,
+    [pairs.map(() => newId('webhookDelivery')), pairs.map((p) => p.workspaceId), pairs.map((p) => p.targetId), pairs.map((p) => p.eventId)],
+  );
+  return rowCount ?? 0;
 }
 
-/** Records attempt `number` (once, even when a crashed attempt is re-run) and the chain's new state. */
-export async function recordAttempt(
-  tx: Queryable,
-  deliveryId: string,
-  workspaceId: string,
-  attempt: Attempt & { id: string },
-  state: { status: DeliveryStatus; nextAttemptAt: Date | null },
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO webhook_delivery_attempts (id, workspace_id, delivery_id, number, attempted_at, status_code, duration_ms, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (delivery_id, number) DO UPDATE SET attempted_at = excluded.attempted_at, status_code = excluded.status_code,
-       duration_ms = excluded.duration_ms, error = excluded.error`,
-    [attempt.id, workspaceId, deliveryId, attempt.number, attempt.attemptedAt, attempt.statusCode, attempt.durationMs, attempt.error],
+export type RecordedAttempt = Attempt & { id: string; deliveryId: string; workspaceId: string; status: DeliveryStatus; nextAttemptAt: Date | null };
+
+/**
+ * Records each attempt `number` (once, even when a crashed attempt is re-run) and its chain's new
+ * state, releasing the claim. A chain already finished by another
+ * worker (a stale re-run) is not moved back.
+ */
+export async function recordAttempts(db: Queryable, attempts: RecordedAttempt[]): Promise<void> {
+  if (!attempts.length) return;
+  const col = <T>(f: (a: RecordedAttempt) => T) => attempts.map(f);
+  // One statement (one round trip, atomic on its own): the attempts, then their chains.
+  await db.query(
+    `WITH a AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::int[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
+         AS a(id, workspace_id, delivery_id, number, attempted_at, status_code, duration_ms, error, status, next_attempt_at)
+     ), recorded AS (
+       INSERT INTO webhook_delivery_attempts (id, workspace_id, delivery_id, number, attempted_at, status_code, duration_ms, error)
+       SELECT id, workspace_id, delivery_id, number, attempted_at, status_code, duration_ms, error FROM a
+       ON CONFLICT (delivery_id, number) DO UPDATE SET attempted_at = excluded.attempted_at, status_code = excluded.status_code,
+         duration_ms = excluded.duration_ms, error = excluded.error
+       RETURNING delivery_id
+     )
+     UPDATE webhook_deliveries d SET status = a.status, attempts = greatest(d.attempts, a.number), next_attempt_at = a.next_attempt_at, lease_until = NULL
+       FROM a WHERE d.id = a.delivery_id AND d.status = 'pending' AND a.delivery_id IN (SELECT delivery_id FROM recorded)`,
+    [col((a) => a.id), col((a) => a.workspaceId), col((a) => a.deliveryId), col((a) => a.number), col((a) => a.attemptedAt), col((a) => a.statusCode), col((a) => a.durationMs), col((a) => a.error), col((a) => a.status), col((a) => a.nextAttemptAt)],
   );
-  await tx.query('UPDATE webhook_deliveries SET status = $2, attempts = greatest(attempts, $3), next_attempt_at = $4 WHERE id = $1', [deliveryId, state.status, attempt.number, state.nextAttemptAt]);
+}
+
+/** Hands claimed deliveries back unrecorded (their record failed): due again after `afterMs`. */
+export async function releaseDeliveries(db: Queryable, deliveryIds: string[], afterMs: number): Promise<void> {
+  if (!deliveryIds.length) return;
+  await db.query(`UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => $2) WHERE id = ANY($1) AND status = 'pending'`, [deliveryIds, afterMs / 1000]);
 }
 
 export async function listDeliveries(db: Queryable, workspaceId: string, targetId: string, filter: { after?: string | undefined; limit: number }) {

@@ -3,16 +3,15 @@ import { withTransaction, type Pool } from '../db/pool.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
 import { sendInTransaction } from '../queue/boss.ts';
 import { QUEUES } from '../queue/catalogue.ts';
-import { createDeliveries } from './deliveries.ts';
-import { enqueueDelivery } from './deliver.ts';
+import { createDeliveries, DELIVERIES_CHANNEL } from './deliveries.ts';
 
 export type RelayDeps = { pool: Pool; boss: PgBoss; autoResponseDelaySeconds: number };
 
 /**
- * Hands new outbox events on, exactly once: a delivery (and its first job) per enabled target
- * subscribed to the type, and for a thread opened by a customer's email, the auto-response job
- * after its delay. Events, deliveries and jobs commit together; concurrent relays skip each
- * other's rows.
+ * Hands new outbox events on, exactly once: a delivery (due now) per enabled target subscribed
+ * to the type, and for a thread opened by a customer's email, the auto-response job after its
+ * delay. Events, deliveries, jobs and the delivery workers' wake-up commit together; concurrent
+ * relays skip each other's rows.
  */
 export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number> {
   return withTransaction(deps.pool, async (tx) => {
@@ -20,13 +19,17 @@ export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number>
       `SELECT id, workspace_id, type, origin, payload FROM events WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [batch],
     );
+    if (!events.length) return 0;
+    const ids = events.map((e) => e.id);
+    // Every (event, subscribed target) of the batch in one read, one insert.
+    const { rows: pairs } = await tx.query<{ workspaceId: string; eventId: string; targetId: string }>(
+      `SELECT e.workspace_id AS "workspaceId", e.id AS "eventId", t.id AS "targetId"
+         FROM events e JOIN webhook_targets t ON t.workspace_id = e.workspace_id AND t.enabled AND e.type = ANY(t.event_types)
+        WHERE e.id = ANY($1) ORDER BY e.id, t.id`,
+      [ids],
+    );
+    if ((await createDeliveries(tx, pairs)) > 0) await tx.query(`SELECT pg_notify($1, '')`, [DELIVERIES_CHANNEL]);
     for (const event of events) {
-      const { rows: targets } = await tx.query<{ id: string }>(
-        'SELECT id FROM webhook_targets WHERE workspace_id = $1 AND enabled AND $2 = ANY(event_types) ORDER BY id',
-        [event.workspace_id, event.type],
-      );
-      const deliveries = await createDeliveries(tx, event.workspace_id, event.id, targets.map((t) => t.id));
-      for (const d of deliveries) await enqueueDelivery(deps.boss, tx, { deliveryId: d.id, attempt: 1, targetId: d.targetId });
       const threadId = event.payload.thread?.id;
       if (event.type === EVENT_TYPES.threadCreated && event.origin === 'email' && threadId) {
         await sendInTransaction(deps.boss, tx, QUEUES.autoResponse, { workspaceId: event.workspace_id, threadId }, {
@@ -35,7 +38,7 @@ export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number>
         });
       }
     }
-    if (events.length) await tx.query('UPDATE events SET relayed_at = now() WHERE id = ANY($1)', [events.map((e) => e.id)]);
+    await tx.query('UPDATE events SET relayed_at = now() WHERE id = ANY($1)', [ids]);
     return events.length;
   });
 }

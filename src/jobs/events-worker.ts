@@ -1,19 +1,15 @@
-import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { deliverOnce, type DeliveryDeps } from '../events/deliver.ts';
+import type { PgBoss } from 'pg-boss';
+import type { DeliveryDeps } from '../events/deliver.ts';
+import { startDeliveryLoop } from '../events/delivery-loop.ts';
 import { relayEvents } from '../events/relay.ts';
-import { QUEUES } from '../queue/catalogue.ts';
-import { payloadOf, settleEach } from './settle-each.ts';
 
-// Jobs outlive deploys: the payload is unknown until the catalogue's schema proves it.
-const deliveryJob = QUEUES.webhookDelivery.payload;
-
-// Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
-export const DELIVERIES_PER_TARGET = 2;
+export { DELIVERIES_PER_TARGET } from '../events/delivery-loop.ts';
 const RELAY_INTERVAL_MS = 200;
 
-/** The relay loop (outbox -> deliveries, auto-response jobs) and the webhook delivery worker. */
-export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { autoResponseDelaySeconds: number }, logger: Logger): Promise<{ stop(): Promise<void>; kick(): void }> {
+/** The relay loop (outbox -> deliveries, auto-response jobs) and the webhook delivery loop. */
+export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { boss: PgBoss; autoResponseDelaySeconds: number }, logger: Logger): Promise<{ stop(): Promise<void>; kick(): void }> {
+  const deliveries = startDeliveryLoop(deps, logger);
   let running: Promise<void> | null = null;
   let again = false;
   const relay = () => {
@@ -25,7 +21,8 @@ export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { aut
       do {
         again = false;
         try {
-          while ((await relayEvents(deps)) > 0);
+          // This process's own delivery loop is woken directly; others by the relay's NOTIFY.
+          while ((await relayEvents({ pool: deps.pool, boss, autoResponseDelaySeconds: deps.autoResponseDelaySeconds })) > 0) deliveries.wake();
         } catch (err) {
           logger.error({ err }, 'event relay failed');
         }
@@ -36,25 +33,12 @@ export async function startEventsWorker(boss: PgBoss, deps: DeliveryDeps & { aut
   };
   const timer = setInterval(relay, RELAY_INTERVAL_MS);
   timer.unref();
-
-  await boss.work(
-    QUEUES.webhookDelivery.name,
-    { batchSize: 8, perJobResults: true, burstWhenBatchFull: true, localConcurrency: 4, localGroupConcurrency: DELIVERIES_PER_TARGET, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
-    settleEach(QUEUES.webhookDelivery.name, logger, async (job) => {
-      const delivery = payloadOf(deliveryJob, job);
-      try {
-        return { result: await deliverOnce(deps, delivery) };
-      } catch (err) {
-        logger.error({ err, deliveryId: delivery.deliveryId }, 'webhook delivery attempt crashed');
-        throw err;
-      }
-    }),
-  );
   return {
     kick: relay,
     stop: async () => {
       clearInterval(timer);
       await running;
+      await deliveries.stop();
     },
   };
 }

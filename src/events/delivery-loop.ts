@@ -1,0 +1,235 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { withTransaction } from '../db/pool.ts';
+import { claimDueDeliveries, type ClaimedDelivery } from './claim-deliveries.ts';
+import { DELIVERIES_CHANNEL, recordAttempts, releaseDeliveries } from './deliveries.ts';
+import { attemptDelivery, deliveryContext, type AttemptOutcome, type DeliveryDeps } from './deliver.ts';
+import { disableWebhookTarget } from './webhook-targets.ts';
+
+// Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
+export const DELIVERIES_PER_TARGET = 2;
+// Per target and process: claimed ahead, waiting for one of its slots.
+const PREFETCH_PER_TARGET = 2;
+// Per process: deliveries claimed and not yet answered (sending or waiting), across all targets.
+export const MAX_HELD = 64;
+// Per process: attempts answered but not yet recorded (their rows stay leased meanwhile).
+const MAX_UNRECORDED = 4 * MAX_HELD;
+// The fallback when a notification is missed (or comes from no one: a retry falling due).
+export const POLL_INTERVAL_MS = 1000;
+// A batch whose record failed is handed back, due again after this.
+const RELEASE_AFTER_MS = 1000;
+// Record transactions at once: one slow (locked) record does not hold every other attempt's.
+const RECORD_WRITERS = 3;
+
+export type DeliveryLoop = { wake(): void; stop(): Promise<void> };
+
+/**
+ * Claims due deliveries from webhook_deliveries in batches (woken by the relay's NOTIFY, by its
+ * own retries falling due, and by a poll), POSTs each under the per-target cap and records the
+ * attempts of whatever finished together in one statement. Several processes share the table:
+ * each row is held by one claim's lease at a time.
+ */
+export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryLoop {
+  const ctx = deliveryContext(deps);
+  const leaseSeconds = Math.ceil(deps.timeoutMs / 1000) + 60;
+  // Per target: claimed and not yet answered (sending or waiting), sending, and waiting in order.
+  const held = new Map<string, number>();
+  const sending = new Map<string, number>();
+  const waiting = new Map<string, ClaimedDelivery[]>();
+  const tasks = new Set<Promise<void>>();
+  let heldTotal = 0;
+  let unrecorded = 0;
+  let stopping = false;
+  let claiming: Promise<void> | null = null;
+  let again = false;
+  const add = (m: Map<string, number>, k: string, n: number) => {
+    const v = (m.get(k) ?? 0) + n;
+    if (v > 0) m.set(k, v);
+    else m.delete(k);
+  };
+
+  const send = (d: ClaimedDelivery) => {
+    add(sending, d.target.id, 1);
+    let answered = false;
+    // The target's slot is free once its POST is answered; the row stays claimed (leased) until
+    // its attempt is recorded, so no one sends it again meanwhile.
+    const answer = () => {
+      if (answered) return;
+      answered = true;
+      add(sending, d.target.id, -1);
+      add(held, d.target.id, -1);
+      heldTotal--;
+      const next = waiting.get(d.target.id)?.shift();
+      if (next && !stopping) send(next);
+      wake();
+    };
+    const task = attemptDelivery(deps, ctx, d)
+      .then((outcome) => {
+        answer();
+        return record(outcome);
+      })
+      .catch((err) => logger.error({ err, deliveryId: d.id }, 'webhook delivery attempt crashed'))
+      .finally(() => {
+        answer();
+        unrecorded--;
+        tasks.delete(task);
+        wake();
+      });
+    tasks.add(task);
+  };
+
+  const wake = () => {
+    if (stopping) return;
+    if (claiming) {
+      again = true;
+      return;
+    }
+    claiming = (async () => {
+      do {
+        again = false;
+        try {
+          while (!stopping && heldTotal < MAX_HELD && unrecorded < MAX_UNRECORDED) {
+            // Each target's next ones are claimed while its current ones are being sent, so a
+            // slot never waits for a claim; they are sent DELIVERIES_PER_TARGET at a time.
+            const claimed = await claimDueDeliveries(deps.pool, { limit: MAX_HELD - heldTotal, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight: held });
+            if (!claimed.length) break;
+            for (const d of claimed) {
+              add(held, d.target.id, 1);
+              heldTotal++;
+              unrecorded++;
+              if ((sending.get(d.target.id) ?? 0) < DELIVERIES_PER_TARGET) send(d);
+              else {
+                const queue = waiting.get(d.target.id) ?? [];
+                queue.push(d);
+                waiting.set(d.target.id, queue);
+              }
+            }
+          }
+        } catch (err) {
+          logger.error({ err }, 'claiming webhook deliveries failed');
+        }
+      } while (again && !stopping);
+    })().finally(() => {
+      claiming = null;
+    });
+  };
+
+  // Attempts that finish while every writer is busy wait and go together in the next record.
+  let queue: Array<{ outcome: AttemptOutcome; done: () => void }> = [];
+  let writers = 0;
+  const record = (outcome: AttemptOutcome) =>
+    new Promise<void>((done) => {
+      queue.push({ outcome, done });
+      void flush();
+    });
+  const flush = async () => {
+    if (writers >= RECORD_WRITERS) return;
+    writers++;
+    try {
+      while (queue.length) {
+        const batch = queue;
+        queue = [];
+        const outcomes = batch.map((b) => b.outcome);
+        try {
+          const gone = [...new Set(outcomes.filter((o) => o.gone).map((o) => o.targetId))];
+          if (!gone.length) await recordAttempts(deps.pool, outcomes);
+          else
+            await withTransaction(deps.pool, async (tx) => {
+              await recordAttempts(tx, outcomes);
+              for (const targetId of gone) await disableWebhookTarget(tx, targetId, 'the receiver answered 410 Gone');
+            });
+          for (const o of outcomes) if (o.nextAttemptAt) wakeAt(o.nextAttemptAt.getTime());
+        } catch (err) {
+          // Sent but not recorded: handed back to be sent again and recorded once (at least once),
+          // with every attempt still waiting for a record, as if this worker had died here.
+          const waitingToo = queue;
+          queue = [];
+          batch.push(...waitingToo);
+          logger.error({ err, deliveries: batch.length }, 'recording webhook attempts failed; they will be sent again');
+          await releaseDeliveries(deps.pool, batch.map((b) => b.outcome.deliveryId), RELEASE_AFTER_MS).catch(() => {});
+          wakeAt(Date.now() + RELEASE_AFTER_MS);
+        }
+        for (const b of batch) b.done();
+      }
+    } finally {
+      writers--;
+    }
+  };
+
+  // One timer for the earliest retry this process scheduled.
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = Infinity;
+  const wakeAt = (at: number) => {
+    if (stopping || at >= timerAt) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = null;
+      timerAt = Infinity;
+      wake();
+    }, Math.max(0, at - Date.now()));
+    timer.unref();
+  };
+
+  // LISTEN on a connection of its own, reopened by the poll if it is lost.
+  let listener: pg.PoolClient | null = null;
+  let listening: Promise<void> | null = null;
+  let unlisten: (() => Promise<void>) | null = null;
+  const listen = () => {
+    if (listener || listening || stopping) return;
+    listening = (async () => {
+      const client = await deps.pool.connect();
+      let released = false;
+      const release = (err?: Error) => {
+        if (listener === client) listener = null;
+        if (!released) client.release(err ?? false);
+        released = true;
+      };
+      client.on('notification', wake);
+      client.on('error', (err) => release(err));
+      try {
+        await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+      } catch (err) {
+        release(err as Error);
+        throw err;
+      }
+      if (stopping) release();
+      else {
+        listener = client;
+        unlisten = async () => {
+          await client.query(`UNLISTEN ${DELIVERIES_CHANNEL}`).catch(() => {});
+          release();
+        };
+      }
+    })()
+      .catch((err) => logger.warn({ err }, 'webhook delivery LISTEN failed; polling'))
+      .finally(() => {
+        listening = null;
+      });
+  };
+  const poll = setInterval(() => {
+    listen();
+    wake();
+  }, POLL_INTERVAL_MS);
+  poll.unref();
+  listen();
+  wake();
+
+  return {
+    wake,
+    stop: async () => {
+      stopping = true;
+      clearInterval(poll);
+      if (timer) clearTimeout(timer);
+      await claiming;
+      // Claimed but never sent: handed back at once.
+      const unsent = [...waiting.values()].flat();
+      waiting.clear();
+      unrecorded -= unsent.length;
+      await releaseDeliveries(deps.pool, unsent.map((d) => d.id), 0).catch(() => {});
+      await Promise.allSettled([...tasks]);
+      await listening;
+      if (listener && unlisten) await unlisten();
+    },
+  };
+}
