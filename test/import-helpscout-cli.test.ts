@@ -7,13 +7,13 @@ import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { buildApp } from '../src/http/app.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
-import { startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
 import { connectHelpScout } from './support/helpscout-imports.ts';
 import { canonicalDump, eventsOut, executeDeps, runImport } from './support/imports.ts';
-import { runAndKill, seeded } from './support/kill-points.ts';
+import { committedPages, killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const connection = await connectHelpScout(db.pool, workspace.id, fake.url, { mailboxIds: MAILBOXES.map(Number) });
   expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
   reference = await canonicalDump(db.pool, workspace.id);
-  referencePages = (await committedPages(workspace.id)).pages;
+  referencePages = (await committedPages(db.pool, workspace.id, 'conversations')).pages;
 }, 120_000);
 
 afterAll(async () => {
@@ -63,12 +63,6 @@ const connectArgs = (workspaceId: string, ...more: string[]) => [
   'import', 'connect', 'helpscout', '--workspace', workspaceId, '--app-id', DEFAULT_HELPSCOUT_APP.appId,
   '--mailbox', MAILBOXES[0]!, '--mailbox', MAILBOXES[1]!, '--base-url', fake.url, ...more,
 ];
-
-async function committedPages(workspaceId: string): Promise<{ pages: number; conversationsDone: boolean }> {
-  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
-  const pages = rows.reduce((n, r) => n + Object.values(r.progress as Record<string, { pages: number }>).reduce((m, p) => m + p.pages, 0), 0);
-  return { pages, conversationsDone: rows.some((r) => (r.progress as { conversations?: { done: boolean } }).conversations?.done === true) };
-}
 
 describe('intake import connect helpscout', () => {
   it('--once --json imports in the foreground with the secret from the environment; again, it creates nothing', async () => {
@@ -115,24 +109,18 @@ describe('intake import connect helpscout', () => {
     let interruptedMidway = 0;
     for (let trial = 0; trial < 3; trial++) {
       const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      let finished = false;
-      for (let attempt = 0; !finished; attempt++) {
-        const before = (await committedPages(workspace.id)).pages;
-        // The first attempt of the first trial dies before any page; the next three after up to a
-        // third of the pages each; the fifth runs to the end.
-        const started = Date.now();
-        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
-        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
-        if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed}: ${r.stderr}`).toBe(0);
-          expect(JSON.parse(r.stdout).status).toBe('succeeded');
-          finished = true;
-        } else {
-          const now = await committedPages(workspace.id);
-          if (now.pages > 0 && !now.conversationsDone) interruptedMidway += 1;
-        }
-      }
+      const final = await killUntilDone({
+        db: db.pool,
+        workspaceId: workspace.id,
+        lastStream: 'conversations',
+        referencePages,
+        random,
+        early: trial === 0,
+        run: (killWhen) => runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), killWhen),
+      });
+      interruptedMidway += final.interruptedMidway;
+      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
+      expect(JSON.parse(final.stdout).status).toBe('succeeded');
       expect(await canonicalDump(db.pool, workspace.id), `trial ${trial} (KILL_SEED=${seed})`).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
       expect(rows.every((r) => r.status === 'succeeded')).toBe(true);

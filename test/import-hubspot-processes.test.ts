@@ -7,12 +7,12 @@ import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
 import { buildApp } from '../src/http/app.ts';
-import { startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from './support/fake-provider/index.ts';
 import { connectHubSpot, HUBSPOT_OAUTH, hubspotDump } from './support/hubspot-imports.ts';
-import { runAndKill, seeded } from './support/kill-points.ts';
+import { killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
 import { eventsOut, executeDeps, runImport } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -162,13 +162,6 @@ describe('POST /v1/import-connections with provider hubspot', () => {
   }, 120_000);
 });
 
-/** Pages committed so far by every run of the workspace's connections. */
-async function committedPages(workspaceId: string): Promise<{ pages: number; done: boolean }> {
-  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
-  const pages = rows.reduce((n, r) => n + ((r.progress as { contacts?: { pages: number } }).contacts?.pages ?? 0), 0);
-  return { pages, done: rows.some((r) => (r.progress as { contacts?: { done: boolean } }).contacts?.done === true) };
-}
-
 describe('the HubSpot import killed with SIGKILL', () => {
   it("at seeded random points and restarted: the final data equals an uninterrupted run's", async () => {
     const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -177,24 +170,18 @@ describe('the HubSpot import killed with SIGKILL', () => {
     let interruptedMidway = 0;
     for (let trial = 0; trial < 2; trial++) {
       const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      let finished = false;
-      for (let attempt = 0; !finished; attempt++) {
-        const before = (await committedPages(workspace.id)).pages;
-        // The first attempt of the first trial dies during start-up or the first request; the next
-        // three after up to a third of the pages each; the fifth runs to the end.
-        const started = Date.now();
-        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
-        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), withToken(), async () => (early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target));
-        if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed} ${r.stderr}`).toBe(0);
-          expect(JSON.parse(r.stdout).status).toBe('succeeded');
-          finished = true;
-        } else {
-          const now = await committedPages(workspace.id);
-          if (now.pages > 0 && !now.done) interruptedMidway += 1;
-        }
-      }
+      const final = await killUntilDone({
+        db: db.pool,
+        workspaceId: workspace.id,
+        lastStream: 'contacts',
+        referencePages,
+        random,
+        early: trial === 0,
+        run: (killWhen) => runAndKill(connectArgs(workspace.id, '--once', '--json'), withToken(), killWhen),
+      });
+      interruptedMidway += final.interruptedMidway;
+      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
+      expect(JSON.parse(final.stdout).status).toBe('succeeded');
       expect(await hubspotDump(db.pool, workspace.id), `KILL_SEED=${seed}`).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
       expect(rows.every((r) => r.status === 'succeeded')).toBe(true);

@@ -8,13 +8,13 @@ import { buildApp } from '../src/http/app.ts';
 import { checkConnectionInput } from '../src/import/connect.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
-import { startJobs, type Jobs } from '../src/jobs/boss.ts';
+import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FAKE_ORG_ID, generateSalesforce, startFakeSalesforce, type FakeSalesforce } from './support/fake-provider/index.ts';
 import { connectSalesforce, salesforceCredentials, salesforceDump } from './support/fake-provider/salesforce-connection.ts';
 import { executeDeps, runImport } from './support/imports.ts';
-import { runAndKill, seeded } from './support/kill-points.ts';
+import { committedPages, killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -39,7 +39,7 @@ beforeAll(async () => {
   const connection = await connectSalesforce(db.pool, workspace.id, fake);
   expect((await runImport(db.pool, connection.id)).outcome.status).toBe('succeeded');
   reference = await salesforceDump(db.pool, workspace.id);
-  referencePages = (await committedPages(workspace.id)).pages;
+  referencePages = (await committedPages(db.pool, workspace.id, 'contacts')).pages;
 }, 120_000);
 
 afterAll(async () => {
@@ -62,12 +62,6 @@ const env = (extra: Record<string, string> = {}) => ({
 const connectArgs = (workspaceId: string, ...more: string[]) => [
   'import', 'connect', 'salesforce', '--workspace', workspaceId, '--login-url', fake.loginUrl, '--client-id', fake.state.app.clientId, ...more,
 ];
-
-async function committedPages(workspaceId: string): Promise<{ pages: number; done: boolean }> {
-  const { rows } = await db.pool.query(`SELECT r.progress FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
-  const pages = rows.reduce((n, r) => n + ((r.progress as { contacts?: { pages: number } }).contacts?.pages ?? 0), 0);
-  return { pages, done: rows.some((r) => (r.progress as { contacts?: { done: boolean } }).contacts?.done === true) };
-}
 
 describe('intake import connect salesforce', () => {
   it('--help names the Salesforce options and secrets', async () => {
@@ -118,26 +112,18 @@ describe('intake import connect salesforce', () => {
     let interruptedMidway = 0;
     for (let trial = 0; trial < 3; trial++) {
       const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      let finished = false;
-      for (let attempt = 0; !finished; attempt++) {
-        const before = (await committedPages(workspace.id)).pages;
-        // The first attempt of the first trial dies before any page (start-up, the token, the first
-        // query); the next three after up to a third of the pages each; the fifth runs to the end.
-        const started = Date.now();
-        const early = trial === 0 && attempt === 0 ? 100 + Math.floor(random() * 400) : null;
-        const target = attempt >= 4 ? Number.POSITIVE_INFINITY : before + 1 + Math.floor(random() * (referencePages / 3));
-        const r = await runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), async () =>
-          early !== null ? Date.now() - started >= early : (await committedPages(workspace.id)).pages >= target,
-        );
-        if (!r.killed) {
-          expect(r.code, `KILL_SEED=${seed}`).toBe(0);
-          expect(JSON.parse(r.stdout).status).toBe('succeeded');
-          finished = true;
-        } else {
-          const now = await committedPages(workspace.id);
-          if (now.pages > 0 && !now.done) interruptedMidway += 1;
-        }
-      }
+      const final = await killUntilDone({
+        db: db.pool,
+        workspaceId: workspace.id,
+        lastStream: 'contacts',
+        referencePages,
+        random,
+        early: trial === 0,
+        run: (killWhen) => runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), killWhen),
+      });
+      interruptedMidway += final.interruptedMidway;
+      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
+      expect(JSON.parse(final.stdout).status).toBe('succeeded');
       expect(await salesforceDump(db.pool, workspace.id), `trial ${trial} (KILL_SEED=${seed})`).toEqual(reference);
       const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
       expect(rows.length).toBeGreaterThan(0);
