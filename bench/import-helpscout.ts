@@ -10,6 +10,7 @@ import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
 import { createRun, getRun } from '../src/import/runs.ts';
 import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type HelpScoutSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A Help Scout import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -19,7 +20,6 @@ import { openBenchDatabase } from './support/bench-database.ts';
  * achieved over allowed, and 429s after the first window.
  */
 
-const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 // Help Scout's page sizes; the baseline writes pages of the same size.
 const CUSTOMERS_PAGE = 50;
 const CONVERSATIONS_PAGE = 25;
@@ -173,8 +173,6 @@ async function importThroughEngine(pool: Pool, baseUrl: string, settings: Record
 
 const total = (c: StreamCounts | undefined) => (c ? c.created + c.linked + c.skipped + c.failed : 0);
 const perSec = (n: number, sec: number) => Math.round(n / sec);
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
-
 function printBaseline(b: BaselineResult, peakRss: number): void {
   console.log(
     `  baseline, one multi-row INSERT per page (customers; threads + timeline entries), no HTTP, no ledger: customers ${perSec(b.customers, b.customersSec)}/s (${b.customersSec.toFixed(1)} s)` +
@@ -198,22 +196,6 @@ function printEngine(e: EngineResult, b: BaselineResult, peakRss: number, reques
   );
   console.log(`  engine whole run: ${((conversations.at - e.start) / 1000).toFixed(1)} s, ${perSec(requests, (conversations.at - e.start) / 1000)} requests/s, peak RSS ${mb(peakRss)} (includes the fake server and its request log)  outcome ${e.outcome}`);
   console.log(`  counts: ${describeCounts(e.counts)}`);
-}
-
-function describeCounts(counts: RunCounts): string {
-  return Object.entries(counts).map(([k, c]) => `${k} ${c.created}c/${c.linked}l/${c.skipped}s/${c.failed}f`).join(', ');
-}
-
-/** Peak resident set size while `work` runs, sampled every 200 ms (and once at the end). */
-async function withRssPeak<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-  try {
-    const result = await work();
-    return { result, peakRss: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
 import { createRun, getRun } from '../src/import/runs.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type HubSpotSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A HubSpot import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -19,7 +20,6 @@ import { openBenchDatabase } from './support/bench-database.ts';
  * achieved over allowed, and 429s after the first window.
  */
 
-const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 /** The adapter's page: 100 contacts. */
 const PAGE = 100;
 
@@ -184,20 +184,3 @@ const total = (counts: RunCounts, name: string) => {
   return c ? c.created + c.linked + c.skipped + c.failed : 0;
 };
 const perSec = (n: number, sec: number) => Math.round(n / sec);
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
-
-function describeCounts(counts: RunCounts): string {
-  return Object.entries(counts).map(([k, c]) => `${k} ${c.created}c/${c.linked}l/${c.skipped}s/${c.failed}f`).join(', ');
-}
-
-/** Peak resident set size while `work` runs, sampled every 200 ms (and once at the end). */
-async function withRssPeak<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-  try {
-    const result = await work();
-    return { result, peakRss: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
-}

@@ -12,6 +12,7 @@ import { createRun, getRun } from '../src/import/runs.ts';
 import { FAKE_ORG_ID, generateSalesforce, startFakeSalesforce, type FakeSalesforce, type SalesforceSource } from '../test/support/fake-provider/index.ts';
 import { salesforceCredentials } from '../test/support/fake-provider/salesforce-connection.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A Salesforce import through the real engine (adapter, HTTP client with its OAuth refresh, page
@@ -22,7 +23,6 @@ import { openBenchDatabase } from './support/bench-database.ts';
  * relationship fields (the adapter's query) and, in phase 2, without them (Id IN queries).
  */
 
-const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const PAGE = 2000;
 
 type Sizes = { contacts: number; accounts: number };
@@ -166,20 +166,3 @@ async function importThroughEngine(pool: Pool, fake: FakeSalesforce): Promise<En
 
 const total = (counts: RunCounts) => Object.values(counts).reduce((n, c) => n + c.created + c.linked + c.skipped + c.failed, 0);
 const perSec = (n: number, sec: number) => Math.round(n / sec);
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
-
-function describeCounts(counts: RunCounts): string {
-  return Object.entries(counts).map(([k, c]) => `${k} ${c.created}c/${c.linked}l/${c.skipped}s/${c.failed}f`).join(', ');
-}
-
-/** Peak resident set size while `work` runs, sampled every 200 ms (and once at the end). */
-async function withRssPeak<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-  try {
-    const result = await work();
-    return { result, peakRss: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
-}

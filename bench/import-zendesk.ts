@@ -10,6 +10,7 @@ import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
 import { createRun, getRun } from '../src/import/runs.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type ZendeskSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A Zendesk import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -18,7 +19,6 @@ import { openBenchDatabase } from './support/bench-database.ts';
  * Phase 2: a small import against a scaled-down per-minute limit: requests/s achieved over allowed.
  */
 
-const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 // The adapter's default export page sizes; the baseline writes pages of the same size.
 const USERS_PAGE = 1000;
 const TICKETS_PAGE = 100;
@@ -187,8 +187,6 @@ async function driveRun(deps: ExecuteDeps, runId: string): Promise<{ outcome: st
 
 const total = (c: StreamCounts | undefined) => (c ? c.created + c.linked + c.skipped + c.failed : 0);
 const perSec = (n: number, sec: number) => Math.round(n / sec);
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
-
 function printBaseline(b: BaselineResult, peakRss: number): void {
   console.log(
     `  baseline, one multi-row INSERT per page (customers; threads + timeline entries), no HTTP, no ledger: users ${perSec(b.users, b.usersSec)}/s (${b.usersSec.toFixed(1)} s)` +
@@ -216,22 +214,6 @@ function printEngine(e: EngineResult, b: BaselineResult, peakRss: number, reques
 }
 
 /** created/linked/skipped/failed per count name. */
-function describeCounts(counts: RunCounts): string {
-  return Object.entries(counts).map(([k, c]) => `${k} ${c.created}c/${c.linked}l/${c.skipped}s/${c.failed}f`).join(', ');
-}
-
-/** Peak resident set size while `work` runs, sampled every 200 ms (and once at the end). */
-async function withRssPeak<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-  try {
-    const result = await work();
-    return { result, peakRss: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Phase 2: a rate-limited import
 
