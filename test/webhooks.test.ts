@@ -140,6 +140,20 @@ describe('webhook delivery', () => {
       expect(PLAIN_SDKS['2024-09-18'].verifyPlainWebhook(r.body, String(r.headers['plain-request-signature']), ws.webhookSecret).error).toBeUndefined();
       expect(fieldsOutsideSchema('2024-09-18', JSON.parse(r.body))).toEqual([]);
     }
+    // The two others stay in their versions.
+    for (const version of ['2024-09-18', '2025-08-06']) {
+      const mine = () => receiver.on(`/ok/v/${version}`).filter((r) => r.body.includes('Versioned Again'));
+      for (const r of await until(() => (mine().length >= 3 ? mine() : undefined))) expect(r.headers['plain-webhook-target-version']).toBe(version);
+    }
+    // Removed once every delivery is recorded: nine more deliveries per thread would crowd the pool of the crash test below.
+    for (const t of targets) {
+      for (let i = 0; i < 100; i++) {
+        const { deliveries } = (await api('GET', `/v1/webhook-targets/${t.id}/deliveries`)).json();
+        if (deliveries.length === 6 && deliveries.every((d: { status: string }) => d.status === 'delivered')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await api('DELETE', `/v1/webhook-targets/${t.id}`)).statusCode).toBe(204);
+    }
   });
 
   it('retries a receiver that fails 3 times on the schedule, and records attempts 1-4', async () => {
