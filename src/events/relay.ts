@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
-import { sendInTransaction } from '../queue/boss.ts';
+import { jobDb } from '../queue/boss.ts';
 import { QUEUES } from '../queue/catalogue.ts';
 import { createDeliveries, DELIVERIES_CHANNEL } from './deliveries.ts';
 
@@ -29,14 +29,18 @@ export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number>
       [ids],
     );
     if ((await createDeliveries(tx, pairs)) > 0) await tx.query(`SELECT pg_notify($1, '')`, [DELIVERIES_CHANNEL]);
-    for (const event of events) {
+    // The auto-response jobs of the batch in one insert; a thread already answered or queued is
+    // skipped by its singleton key.
+    const autoResponses = events.flatMap((event) => {
       const threadId = event.payload.thread?.id;
-      if (event.type === EVENT_TYPES.threadCreated && event.origin === 'email' && threadId) {
-        await sendInTransaction(deps.boss, tx, QUEUES.autoResponse, { workspaceId: event.workspace_id, threadId }, {
-          startAfter: deps.autoResponseDelaySeconds,
-          singletonKey: threadId,
-        });
-      }
+      return event.type === EVENT_TYPES.threadCreated && event.origin === 'email' && threadId ? [QUEUES.autoResponse.payload.parse({ workspaceId: event.workspace_id, threadId })] : [];
+    });
+    if (autoResponses.length) {
+      await deps.boss.insert(
+        QUEUES.autoResponse.name,
+        autoResponses.map((data) => ({ data, startAfter: deps.autoResponseDelaySeconds, singletonKey: data.threadId })),
+        { db: jobDb(tx) },
+      );
     }
     await tx.query('UPDATE events SET relayed_at = now() WHERE id = ANY($1)', [ids]);
     return events.length;
