@@ -368,6 +368,14 @@ describe('parseForwardedText in other languages, layouts and as HTML-to-text wri
     expect(parsed).toMatchObject({ original: { from: { address: 'jan@firma.cz' }, subject: 'Export', date, text: 'The words.' }, forwarderText: 'FYI' });
   });
 
+  it('reads a forward whose sender and date are only in the separator line (Outlook 2019: On ..., "Jane" <jane@x> wrote:)', async () => {
+    const text = lines('Can you help her?', '', 'On Mon, Jun 3, 2024 at 10:15 AM, "Jane Doe" <jane@example.com> wrote:', '', 'Hi Sam,', 'the export is empty.');
+    expect(await parseForwardedText(text, { subjectSaysForward: true })).toEqual({
+      original: { from: { address: 'jane@example.com', name: 'Jane Doe' }, subject: null, date: 'Mon, Jun 3, 2024 at 10:15 AM', text: 'Hi Sam,\nthe export is empty.' },
+      forwarderText: 'Can you help her?',
+    });
+  });
+
   it('reads a forward quoted with > in a language the library knows, up to where the quote ends', async () => {
     const text = lines(
       'Bitte übernehmen.',
