@@ -178,3 +178,24 @@ describe('intake start and connections to local addresses', () => {
     expectNoSecrets(intake.output(), [DEFAULT_ZENDESK_AUTH.apiToken, TEST_SECRETS_KEY.toString('hex')]);
   }, 120_000);
 });
+
+describe('intake demo', () => {
+  it('refuses a provider it cannot play with one line and exit 2', async () => {
+    const run = await runCli(['demo', 'freshdesk'], env());
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual(['Invalid demo options (provider: one of: zendesk, helpscout, hubspot, salesforce)']);
+  });
+
+  it.each(['helpscout', 'hubspot', 'salesforce'])('plays %s: prints the connect line with its secrets in the environment, stops on Ctrl-C', async (provider) => {
+    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'demo', provider, '--size', '5', '--workspace', 'w_demo'], {
+      env: cliEnv(env()),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    for (let i = 0; i < 300 && !/--once\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(out).toMatch(new RegExp(`^  (\\w+=\\S+ )+npx intake import connect ${provider} --workspace w_demo .*http://127\\.0\\.0\\.1:\\d+.* --once$`, 'm'));
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.once('exit', (c) => resolve(c)))).toBe(0);
+  });
+});
