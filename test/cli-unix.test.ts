@@ -179,6 +179,38 @@ describe('intake start and connections to local addresses', () => {
   }, 120_000);
 });
 
+describe('the logs of a failing import in intake start', () => {
+  it('hold no token, pg client, cancel key or database password when the provider refuses the credentials mid-way', async () => {
+    const created = await makeWorkspace(db.pool, 'Failing', 'help@failing.test');
+    const token = DEFAULT_ZENDESK_AUTH.apiToken;
+    const queued = await runCli(
+      ['import', 'connect', 'zendesk', '--workspace', created.workspace.id, '--subdomain', 'acme', '--email', DEFAULT_ZENDESK_AUTH.email, '--base-url', fake.url, '--json'],
+      env({ ZENDESK_API_TOKEN: token }),
+    );
+    expect(queued.code).toBe(0);
+    const { connectionId } = JSON.parse(queued.stdout) as { connectionId: string };
+    // The token is revoked after the connection was made: the service's run gets 401s.
+    const before = fake.state.auth;
+    fake.state.auth = { ...DEFAULT_ZENDESK_AUTH, apiToken: 'another-token' };
+    const intake = await startIntake(env({ IMPORT_ALLOW_PRIVATE: '1', IMPORT_SCHEDULER_SECONDS: '0.5' }), 90_000, { processGroup: true });
+    try {
+      let status: string | undefined;
+      for (let i = 0; i < 300 && status !== 'needs_reauth'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = (await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0]?.status;
+      }
+      expect(status).toBe('needs_reauth');
+    } finally {
+      fake.state.auth = before;
+      process.kill(-intake.child.pid!, 'SIGINT');
+      expect(await intake.exited).toBe(0);
+    }
+    const dbPassword = new URL(db.url).password;
+    expectNoSecrets(intake.output(), [token, 'another-token', Buffer.from(`${DEFAULT_ZENDESK_AUTH.email}/token:${token}`).toString('base64'), ...(dbPassword ? [dbPassword] : [])]);
+    expect(intake.output()).toContain('"outcome":"needs_reauth"');
+  }, 120_000);
+});
+
 describe('intake demo', () => {
   it('refuses a provider it cannot play with one line and exit 2', async () => {
     const run = await runCli(['demo', 'freshdesk'], env());
