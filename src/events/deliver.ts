@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios from 'axios';
 import type { Pool } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { decryptSecret } from '../secret-box.ts';
@@ -8,6 +7,7 @@ import type { ClaimedDelivery } from './claim-deliveries.ts';
 import type { RecordedAttempt } from './deliveries.ts';
 import { buildPlainPayload, plainWebhookBody } from './plain-payloads.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
+import { postWebhook } from './post-webhook.ts';
 import { plainSignature, standardWebhookHeaders } from './signing.ts';
 import { publicOnlyLookup } from '../net/address-guard.ts';
 import { deliveryEndpoint } from './webhook-targets.ts';
@@ -117,21 +117,9 @@ export async function attemptDelivery(deps: DeliveryDeps, ctx: DeliveryContext, 
       ...standardWebhookHeaders(event.id, attemptedAt, body, ctx.signingSecrets(d)),
       ...(auth ? { Authorization: auth } : {}),
     };
-    const agents = agentsFor(deps.allowPrivate);
     try {
-      const res = await axios.post(url, body, {
-        headers,
-        timeout: deps.timeoutMs,
-        maxRedirects: 0,
-        validateStatus: () => true,
-        responseType: 'text',
-        transformResponse: (x) => x,
-        maxContentLength: 64 * 1024,
-        httpAgent: agents.http,
-        httpsAgent: agents.https,
-      });
-      statusCode = res.status;
-      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+      statusCode = await postWebhook(url, body, headers, { timeoutMs: deps.timeoutMs, agents: agentsFor(deps.allowPrivate) });
+      if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
       error = (err as { code?: string; message?: string }).code ?? (err as Error).message ?? String(err);
     }
