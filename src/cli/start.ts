@@ -88,7 +88,12 @@ export async function runService(config: Config): Promise<void> {
     cleanup.push({ name: 'mail', run: async () => mail.close() });
     // After the job workers stop (an email being parsed finishes or is handed back), before mail and the database.
     cleanup.push({ name: 'parser threads', run: () => closeWorkers() });
-    const jobs = await startJobs(db.url, { onError: (err) => logger.error({ err }, 'job queue error') });
+    const jobs = await startJobs(db.url, {
+      // While stopping, the embedded server's fast shutdown ends pg-boss's last idle connections
+      // (57P01): expected, so not an error line on Ctrl-C.
+      onError: (err) =>
+        stopping && (err as { code?: unknown }).code === '57P01' ? logger.debug({ err }, 'job queue connection closed by the stopping database') : logger.error({ err }, 'job queue error'),
+    });
     cleanup.push({ name: 'jobs', run: () => jobs.stop() });
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
     const importing = importDeps(config, db.pool, secrets.secretsKey);
