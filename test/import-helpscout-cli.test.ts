@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
 import { connectHelpScout } from './support/helpscout-imports.ts';
 import { canonicalDump, eventsOut, executeDeps, runImport } from './support/imports.ts';
-import { committedPages, killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
+import { committedPages, expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -103,29 +103,16 @@ describe('intake import connect helpscout', () => {
   }, 60_000);
 
   it("killed with SIGKILL at seeded points and restarted: the final data equals an uninterrupted run's", async () => {
-    const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`kill points seeded with KILL_SEED=${seed}`);
-    const random = seeded(seed);
-    let interruptedMidway = 0;
-    for (let trial = 0; trial < 3; trial++) {
-      const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      const final = await killUntilDone({
-        db: db.pool,
-        workspaceId: workspace.id,
-        lastStream: 'conversations',
-        referencePages,
-        random,
-        early: trial === 0,
-        run: (killWhen) => runAndKill(connectArgs(workspace.id, '--once', '--json'), env(), killWhen),
-      });
-      interruptedMidway += final.interruptedMidway;
-      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
-      expect(JSON.parse(final.stdout).status).toBe('succeeded');
-      expect(await canonicalDump(db.pool, workspace.id), `trial ${trial} (KILL_SEED=${seed})`).toEqual(reference);
-      const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
-      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
-    }
-    expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
+    await expectKillsToEndEqual({
+      db: db.pool,
+      trials: 3,
+      lastStream: 'conversations',
+      referencePages,
+      reference,
+      workspace: async (trial) => (await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`)).workspace.id,
+      run: (workspaceId, killWhen) => runAndKill(connectArgs(workspaceId, '--once', '--json'), env(), killWhen),
+      dump: (workspaceId) => canonicalDump(db.pool, workspaceId),
+    });
   }, 300_000);
 });
 

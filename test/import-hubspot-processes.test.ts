@@ -12,7 +12,7 @@ import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from './support/fake-provider/index.ts';
 import { connectHubSpot, HUBSPOT_OAUTH, hubspotDump } from './support/hubspot-imports.ts';
-import { killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
+import { expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
 import { eventsOut, executeDeps, runImport } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -164,28 +164,15 @@ describe('POST /v1/import-connections with provider hubspot', () => {
 
 describe('the HubSpot import killed with SIGKILL', () => {
   it("at seeded random points and restarted: the final data equals an uninterrupted run's", async () => {
-    const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`kill points seeded with KILL_SEED=${seed}`);
-    const random = seeded(seed);
-    let interruptedMidway = 0;
-    for (let trial = 0; trial < 2; trial++) {
-      const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      const final = await killUntilDone({
-        db: db.pool,
-        workspaceId: workspace.id,
-        lastStream: 'contacts',
-        referencePages,
-        random,
-        early: trial === 0,
-        run: (killWhen) => runAndKill(connectArgs(workspace.id, '--once', '--json'), withToken(), killWhen),
-      });
-      interruptedMidway += final.interruptedMidway;
-      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
-      expect(JSON.parse(final.stdout).status).toBe('succeeded');
-      expect(await hubspotDump(db.pool, workspace.id), `KILL_SEED=${seed}`).toEqual(reference);
-      const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
-      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
-    }
-    expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
+    await expectKillsToEndEqual({
+      db: db.pool,
+      trials: 2,
+      lastStream: 'contacts',
+      referencePages,
+      reference,
+      workspace: async (trial) => (await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`)).workspace.id,
+      run: (workspaceId, killWhen) => runAndKill(connectArgs(workspaceId, '--once', '--json'), withToken(), killWhen),
+      dump: (workspaceId) => hubspotDump(db.pool, workspaceId),
+    });
   }, 300_000);
 });

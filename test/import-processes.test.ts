@@ -6,7 +6,7 @@ import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
 import { canonicalDump, connectZendesk, runImport } from './support/imports.ts';
-import { committedPages, killUntilDone, runAndKill, seeded } from './support/kill-points.ts';
+import { committedPages, expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -81,33 +81,16 @@ describe('intake import zendesk', () => {
   });
 
   it('killed with SIGKILL at random points and restarted: the final data equals an uninterrupted run\'s', async () => {
-    const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`kill points seeded with KILL_SEED=${seed}`);
-    const random = seeded(seed);
-    let interruptedMidway = 0;
-    for (let trial = 0; trial < 3; trial++) {
-      const { workspace } = await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`);
-      const final = await killUntilDone({
-        db: db.pool,
-        workspaceId: workspace.id,
-        lastStream: 'tickets',
-        referencePages,
-        random,
-        early: trial === 0,
-        run: (killWhen) => runAndKill(importArgs(workspace.id), env(), killWhen),
-      });
-      interruptedMidway += final.interruptedMidway;
-      expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
-      expect(JSON.parse(final.stdout).status).toBe('succeeded');
-      expect(await canonicalDump(db.pool, workspace.id)).toEqual(reference);
-      const { rows } = await db.pool.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspace.id]);
-      // One run, or more when a kill landed after the run had finished (the next command starts an
-      // incremental one, which finds nothing new): never one left behind unfinished.
-      expect(rows.length).toBeGreaterThan(0);
-      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
-    }
-    // Kills landed between committed pages (not only before the first or after the last).
-    expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
+    await expectKillsToEndEqual({
+      db: db.pool,
+      trials: 3,
+      lastStream: 'tickets',
+      referencePages,
+      reference,
+      workspace: async (trial) => (await makeWorkspace(db.pool, `Kill ${trial}`, `help@kill${trial}.test`)).workspace.id,
+      run: (workspaceId, killWhen) => runAndKill(importArgs(workspaceId), env(), killWhen),
+      dump: (workspaceId) => canonicalDump(db.pool, workspaceId),
+    });
   }, 300_000);
 
   it('two worker processes at once: one run, no duplicates', async () => {

@@ -85,3 +85,49 @@ export async function killUntilDone(options: {
     if (now.pages > 0 && !now.done) interruptedMidway += 1;
   }
 }
+
+/**
+ * The SIGKILL property every importer's process test checks: `trials` imports, each killed at
+ * seeded points until it finishes, each ending equal to an uninterrupted run's dump with every run
+ * succeeded, and at least one kill landing between committed pages. The seed is printed; set
+ * KILL_SEED to replay a failure.
+ */
+export async function expectKillsToEndEqual(options: {
+  db: Queryable;
+  trials: number;
+  lastStream: string;
+  referencePages: number;
+  reference: unknown;
+  workspace: (trial: number) => Promise<string>;
+  run: (workspaceId: string, killWhen: () => Promise<boolean>) => Promise<{ killed: boolean; code: number | null; stdout: string; stderr?: string }>;
+  dump: (workspaceId: string) => Promise<unknown>;
+}): Promise<void> {
+  const { expect } = await import('vitest');
+  const seed = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`kill points seeded with KILL_SEED=${seed}`);
+  const random = seeded(seed);
+  let interruptedMidway = 0;
+  for (let trial = 0; trial < options.trials; trial++) {
+    const workspaceId = await options.workspace(trial);
+    const final = await killUntilDone({
+      db: options.db,
+      workspaceId,
+      lastStream: options.lastStream,
+      referencePages: options.referencePages,
+      random,
+      early: trial === 0,
+      run: (killWhen) => options.run(workspaceId, killWhen),
+    });
+    interruptedMidway += final.interruptedMidway;
+    expect(final.code, `KILL_SEED=${seed}: ${final.stderr}`).toBe(0);
+    expect(JSON.parse(final.stdout).status).toBe('succeeded');
+    expect(await options.dump(workspaceId), `trial ${trial} (KILL_SEED=${seed})`).toEqual(options.reference);
+    // One run, or more when a kill landed after the run had finished (the next command starts an
+    // incremental one, which finds nothing new): never one left behind unfinished.
+    const { rows } = await options.db.query(`SELECT r.status FROM import_runs r JOIN import_connections c ON c.id = r.connection_id WHERE c.workspace_id = $1`, [workspaceId]);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.status === 'succeeded'), `KILL_SEED=${seed}`).toBe(true);
+  }
+  // Kills landed between committed pages (not only before the first or after the last).
+  expect(interruptedMidway, `KILL_SEED=${seed}`).toBeGreaterThan(0);
+}
