@@ -17,7 +17,8 @@ export const SUPERVISE_SECONDS = 10;
  * port's catalogue: queue name -> payload type). Producers send through `sendInTransaction`, which
  * takes the payload's type from here, so a wrong payload fails to compile; workers parse with the
  * same schema and fail (never complete) a job whose payload does not match. The queues are created
- * at start so a producer never sends to a missing queue.
+ * at start so a producer never sends to a missing queue. Webhook deliveries are not here: they are
+ * claimed straight from the webhook_deliveries table (src/events/claim-deliveries.ts).
  */
 export const QUEUES = Object.freeze({
   /** One raw inbound email to normalise, route and write. */
@@ -26,12 +27,6 @@ export const QUEUES = Object.freeze({
     payload: z.object({ inboundEmailId: z.string().min(1) }),
     // notify: workers wake on commit instead of waiting out a polling interval.
     options: { retryLimit: 8, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300, heartbeatSeconds: HEARTBEAT_SECONDS, notify: true } satisfies QueueSettings,
-  }),
-  /** One attempt of one webhook delivery; the next attempt is a new job on Plain's schedule. */
-  webhookDelivery: Object.freeze({
-    name: 'webhook-delivery',
-    payload: z.object({ deliveryId: z.string().min(1), attempt: z.number().int().min(1) }),
-    options: { retryLimit: 3, retryDelay: 5, expireInSeconds: 60, heartbeatSeconds: HEARTBEAT_SECONDS, notify: true } satisfies QueueSettings,
   }),
   /** One auto-response, sent after its delay. */
   autoResponse: Object.freeze({
