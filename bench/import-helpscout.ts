@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import type { Pool } from '../src/db/pool.ts';
 import { newId } from '../src/domain/ids.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { createConnection } from '../src/import/connections.ts';
-import type { RunCounts, StreamCounts } from '../src/import/counts.ts';
-import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
-import { createRun, getRun } from '../src/import/runs.ts';
+import type { StreamCounts } from '../src/import/counts.ts';
 import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type HelpScoutSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
-import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
+import { describeCounts, env, importThroughEngine, mb, withRssPeak, type EngineRun } from './support/import-bench.ts';
 
 /**
  * A Help Scout import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -25,7 +20,6 @@ const CUSTOMERS_PAGE = 50;
 const CONVERSATIONS_PAGE = 25;
 
 type Sizes = { customers: number; conversations: number; threads: number; attachments: number };
-type StreamMark = { at: number; counts: RunCounts };
 
 export async function benchImportHelpScout(): Promise<void> {
   const sizes: Sizes = { customers: env('BENCH_CUSTOMERS', 20_000), conversations: env('BENCH_CONVERSATIONS', 10_000), threads: env('BENCH_THREADS', 4), attachments: env('BENCH_ATTACHMENTS', 1_000) };
@@ -52,7 +46,7 @@ async function phaseThroughput(pool: Pool, describe: string, sizes: Sizes): Prom
   const baseline = await withRssPeak(() => insertBaseline(pool, source));
   const fake = await startFakeHelpScout({ rateLimit: false, data: source });
   try {
-    const engine = await withRssPeak(() => importThroughEngine(pool, fake.url));
+    const engine = await withRssPeak(() => importHelpScout(pool, fake.url));
     const requests = fake.requests.length;
     console.log(`import-helpscout phase 1 (${sizes.customers} customers, ${sizes.conversations} conversations x ${sizes.threads} threads, ${sizes.attachments} attachments, no rate limit, ${describe})`);
     console.log(`  the fake Help Scout runs in this process and shares its CPU: the engine's rates include serving ${requests} requests`);
@@ -123,52 +117,10 @@ async function insertBaseline(pool: Pool, source: HelpScoutSource): Promise<Base
   return { customersSec, customers: source.customerCount, conversationsSec: (performance.now() - t0) / 1000, conversations, threads };
 }
 
-type EngineResult = { marks: Record<string, StreamMark>; start: number; counts: RunCounts; outcome: string; parks: number };
+type EngineResult = EngineRun;
 
-async function importThroughEngine(pool: Pool, baseUrl: string, settings: Record<string, unknown> = {}): Promise<EngineResult> {
-  const secretsKey = randomBytes(32);
-  const { workspace } = await createWorkspace(pool, secretsKey, { name: 'Engine', supportAddress: 'help@acme.com' });
-  const connection = await createConnection(pool, secretsKey, {
-    workspaceId: workspace.id,
-    provider: 'helpscout',
-    account: '4242',
-    credentials: { ...DEFAULT_HELPSCOUT_APP },
-    settings: { baseUrl, ...settings },
-    scheduleSeconds: 300,
-  });
-  const run = await createRun(pool, connection.id);
-  if (!run) throw new Error('the connection already has an active run');
-  const marks: Record<string, StreamMark> = {};
-  const deps: ExecuteDeps = {
-    pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
-    owner: `bench-${process.pid}`,
-    leaseMs: 30_000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: 'intake-bench',
-    allowPrivate: true,
-    // Timestamps the end of each stream (they run one after the other).
-    onPage: ({ stream, counts, progress }) => {
-      if (progress[stream]?.done && !marks[stream]) marks[stream] = { at: performance.now(), counts: structuredClone(counts) };
-    },
-  };
-  const start = performance.now();
-  let parks = 0;
-  let outcome = '';
-  for (;;) {
-    const o = await executeRun(deps, run.id);
-    if (o.status === 'waiting') {
-      parks++;
-      await sleep(Math.max(0, o.retryAt.getTime() - Date.now()));
-    } else if (o.status === 'busy') await sleep(100);
-    else if (o.status !== 'continue') {
-      outcome = o.status + (o.error ? `: ${o.error}` : '');
-      break;
-    }
-  }
-  const finished = await getRun(pool, workspace.id, run.id);
-  return { marks, start, counts: finished!.counts, outcome, parks };
+function importHelpScout(pool: Pool, baseUrl: string, settings: Record<string, unknown> = {}): Promise<EngineResult> {
+  return importThroughEngine(pool, { provider: 'helpscout', account: '4242', credentials: { ...DEFAULT_HELPSCOUT_APP }, settings: { baseUrl, ...settings } });
 }
 
 const total = (c: StreamCounts | undefined) => (c ? c.created + c.linked + c.skipped + c.failed : 0);
@@ -205,7 +157,7 @@ async function phaseRateLimited(pool: Pool, sizes: Sizes, limit: { limit: number
   const fake = await startFakeHelpScout({ rateLimit: limit, data: generate(sizes) });
   try {
     // The adapter is told the scaled-down window; everything else it learns from Help Scout's headers.
-    const e = await importThroughEngine(pool, fake.url, { rateLimitWindowSeconds: Math.max(1, Math.round(limit.windowMs / 1000)) });
+    const e = await importHelpScout(pool, fake.url, { rateLimitWindowSeconds: Math.max(1, Math.round(limit.windowMs / 1000)) });
     const end = Date.now();
     const budgeted = fake.requests.filter((r) => r.path !== '/v2/oauth2/token');
     const firstAt = budgeted[0]!.at;

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import type { Pool } from '../src/db/pool.ts';
 import { newId } from '../src/domain/ids.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { createConnection } from '../src/import/connections.ts';
 import type { RunCounts } from '../src/import/counts.ts';
-import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
-import { createRun, getRun } from '../src/import/runs.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type HubSpotSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
-import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
+import { describeCounts, env, importThroughEngine, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A HubSpot import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -45,7 +40,7 @@ async function phaseThroughput(pool: Pool, describe: string, sizes: { contacts: 
   const baseline = await withRssPeak(() => insertBaseline(pool, source));
   const fake = await startFakeHubSpot({ data: source, limits: false });
   try {
-    const engine = await withRssPeak(() => importThroughEngine(pool, fake.url));
+    const engine = await withRssPeak(() => importHubSpot(pool, fake.url));
     const seconds = engine.result.seconds;
     const records = total(engine.result.counts, 'contacts') + total(engine.result.counts, 'companies');
     const baseRecords = baseline.result.contacts + baseline.result.companies;
@@ -107,45 +102,8 @@ async function insertBaseline(pool: Pool, source: HubSpotSource): Promise<{ seco
   return { seconds: (performance.now() - started) / 1000, contacts: source.contacts.length, companies: tenantIds.size, memberships };
 }
 
-async function importThroughEngine(pool: Pool, baseUrl: string): Promise<{ seconds: number; counts: RunCounts; outcome: string; parks: number }> {
-  const secretsKey = randomBytes(32);
-  const { workspace } = await createWorkspace(pool, secretsKey, { name: 'Engine', supportAddress: 'help@acme.com' });
-  const connection = await createConnection(pool, secretsKey, {
-    workspaceId: workspace.id,
-    provider: 'hubspot',
-    account: String(HUBSPOT_PORTAL_ID),
-    credentials: { accessToken: DEFAULT_HUBSPOT_AUTH.privateAppToken },
-    settings: { baseUrl },
-    scheduleSeconds: 300,
-  });
-  const run = await createRun(pool, connection.id);
-  if (!run) throw new Error('the connection already has an active run');
-  const deps: ExecuteDeps = {
-    pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
-    owner: `bench-${process.pid}`,
-    leaseMs: 30_000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: 'intake-bench',
-    allowPrivate: true,
-  };
-  const started = performance.now();
-  let parks = 0;
-  let outcome: string;
-  for (;;) {
-    const o = await executeRun(deps, run.id);
-    if (o.status === 'waiting') {
-      parks++;
-      await sleep(Math.max(0, o.retryAt.getTime() - Date.now()));
-    } else if (o.status === 'busy') await sleep(100);
-    else if (o.status !== 'continue') {
-      outcome = o.status + (o.error ? `: ${o.error}` : '');
-      break;
-    }
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return { seconds, counts: (await getRun(pool, workspace.id, run.id))!.counts, outcome, parks };
+function importHubSpot(pool: Pool, baseUrl: string) {
+  return importThroughEngine(pool, { provider: 'hubspot', account: String(HUBSPOT_PORTAL_ID), credentials: { accessToken: DEFAULT_HUBSPOT_AUTH.privateAppToken }, settings: { baseUrl } });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +112,7 @@ async function importThroughEngine(pool: Pool, baseUrl: string): Promise<{ secon
 async function phaseRateLimited(pool: Pool, sizes: { contacts: number; companies: number }, window: { max: number; intervalMs: number }): Promise<void> {
   const fake = await startFakeHubSpot({ data: generateHubSpot({ ...sizes, seed: 9 }), limits: { max: window.max, intervalMs: window.intervalMs, daily: 1_000_000 } });
   try {
-    const e = await importThroughEngine(pool, fake.url);
+    const e = await importHubSpot(pool, fake.url);
     const end = Date.now();
     const budgeted = fake.requests.filter((r) => !r.path.endsWith('/search') && !r.path.startsWith('/oauth/'));
     const firstAt = budgeted[0]!.at;

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { mapAccount } from '../importers/salesforce/map.ts';
 import type { Pool } from '../src/db/pool.ts';
 import { newId } from '../src/domain/ids.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { createConnection } from '../src/import/connections.ts';
 import type { RunCounts } from '../src/import/counts.ts';
-import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
-import { createRun, getRun } from '../src/import/runs.ts';
 import { FAKE_ORG_ID, generateSalesforce, startFakeSalesforce, type FakeSalesforce, type SalesforceSource } from '../test/support/fake-provider/index.ts';
 import { salesforceCredentials } from '../test/support/fake-provider/salesforce-connection.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
-import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
+import { describeCounts, env, importThroughEngine, mb, withRssPeak } from './support/import-bench.ts';
 
 /**
  * A Salesforce import through the real engine (adapter, HTTP client with its OAuth refresh, page
@@ -45,7 +40,7 @@ async function phaseThroughput(pool: Pool, describe: string, sizes: Sizes): Prom
   const baseline = await withRssPeak(() => insertBaseline(pool, source));
   const fake = await startFakeSalesforce({ data: source });
   try {
-    const engine = await withRssPeak(() => importThroughEngine(pool, fake));
+    const engine = await withRssPeak(() => importSalesforce(pool, fake));
     const records = total(engine.result.counts);
     console.log(`import-salesforce phase 1 (${sizes.contacts} contacts on ${sizes.accounts} accounts, query pages of ${PAGE}, ${describe})`);
     console.log(`  the fake Salesforce runs in this process and shares its CPU (it evaluates every SOQL query over the whole org)`);
@@ -64,7 +59,7 @@ async function phaseWithoutRelationships(pool: Pool, sizes: Sizes): Promise<void
   const fake = await startFakeSalesforce({ data: generateSalesforce({ ...sizes, seed: 12 }) });
   fake.state.dropRelationshipFields = true;
   try {
-    const engine = await importThroughEngine(pool, fake);
+    const engine = await importSalesforce(pool, fake);
     console.log(`import-salesforce phase 2 (${sizes.contacts} contacts on ${sizes.accounts} accounts, records without relationship fields: accounts read by Id IN, 200 a query)`);
     console.log(`  ${perSec(total(engine.counts), engine.sec)} records/s in ${engine.sec.toFixed(1)} s  outcome ${engine.outcome}`);
     printCalls(fake, sizes.contacts);
@@ -124,44 +119,9 @@ async function insertBaseline(pool: Pool, source: SalesforceSource): Promise<Bas
   return { records, sec: (performance.now() - t0) / 1000 };
 }
 
-type EngineResult = { sec: number; counts: RunCounts; outcome: string };
-
-async function importThroughEngine(pool: Pool, fake: FakeSalesforce): Promise<EngineResult> {
-  const secretsKey = randomBytes(32);
-  const { workspace } = await createWorkspace(pool, secretsKey, { name: 'Engine', supportAddress: 'help@acme.com' });
-  const connection = await createConnection(pool, secretsKey, {
-    workspaceId: workspace.id,
-    provider: 'salesforce',
-    account: FAKE_ORG_ID,
-    credentials: salesforceCredentials(fake),
-    settings: { loginUrl: fake.loginUrl },
-    scheduleSeconds: 300,
-  });
-  const run = await createRun(pool, connection.id);
-  if (!run) throw new Error('the connection already has an active run');
-  const deps: ExecuteDeps = {
-    pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
-    owner: `bench-${process.pid}`,
-    leaseMs: 30_000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: 'intake-bench',
-    allowPrivate: true,
-  };
-  const start = performance.now();
-  let outcome = '';
-  for (;;) {
-    const o = await executeRun(deps, run.id);
-    if (o.status === 'waiting') await sleep(Math.max(0, o.retryAt.getTime() - Date.now()));
-    else if (o.status === 'busy') await sleep(100);
-    else if (o.status !== 'continue') {
-      outcome = o.status + (o.error ? `: ${o.error}` : '');
-      break;
-    }
-  }
-  const sec = (performance.now() - start) / 1000;
-  return { sec, counts: (await getRun(pool, workspace.id, run.id))!.counts, outcome };
+async function importSalesforce(pool: Pool, fake: FakeSalesforce): Promise<{ sec: number; counts: RunCounts; outcome: string }> {
+  const e = await importThroughEngine(pool, { provider: 'salesforce', account: FAKE_ORG_ID, credentials: salesforceCredentials(fake), settings: { loginUrl: fake.loginUrl } });
+  return { sec: e.seconds, counts: e.counts, outcome: e.outcome };
 }
 
 const total = (counts: RunCounts) => Object.values(counts).reduce((n, c) => n + c.created + c.linked + c.skipped + c.failed, 0);

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import type { Pool } from '../src/db/pool.ts';
 import { newId } from '../src/domain/ids.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { createConnection } from '../src/import/connections.ts';
-import type { RunCounts, StreamCounts } from '../src/import/counts.ts';
-import { executeRun, type ExecuteDeps } from '../src/import/execute-run.ts';
-import { createRun, getRun } from '../src/import/runs.ts';
+import type { StreamCounts } from '../src/import/counts.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type ZendeskSource } from '../test/support/fake-provider/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
-import { describeCounts, env, mb, withRssPeak } from './support/import-bench.ts';
+import { describeCounts, env, importThroughEngine, mb, withRssPeak, type EngineRun } from './support/import-bench.ts';
 
 /**
  * A Zendesk import through the real engine (adapter, HTTP client, page writer, ledger) from the
@@ -25,7 +20,6 @@ const TICKETS_PAGE = 100;
 const BASELINE_BASE = 'http://baseline.invalid';
 
 type Sizes = { users: number; tickets: number; commentsPerTicket: number };
-type StreamMark = { at: number; counts: RunCounts };
 
 export async function benchImportZendesk(): Promise<void> {
   const sizes = { users: env('BENCH_USERS', 100_000), tickets: env('BENCH_TICKETS', 50_000), commentsPerTicket: env('BENCH_COMMENTS', 4) };
@@ -51,7 +45,7 @@ async function phaseThroughput(pool: Pool, describe: string, sizes: Sizes): Prom
   const baseline = await withRssPeak(() => insertBaseline(pool, source));
   const fake = await startFakeProvider({ rateLimit: false, data: source });
   try {
-    const engine = await withRssPeak(() => importThroughEngine(pool, fake.url));
+    const engine = await withRssPeak(() => importZendesk(pool, fake.url));
     const requests = fake.requests.length;
     console.log(`import-zendesk phase 1 (${sizes.users} users, ${sizes.tickets} tickets x ${sizes.commentsPerTicket} comments, no rate limit, ${describe})`);
     console.log(`  the fake Zendesk server runs in this process and shares its CPU: the engine's rates include serving ${requests} requests`);
@@ -136,53 +130,15 @@ function entryAuthor(source: ZendeskSource, authorId: number, isPublic: boolean,
   return { kind: isPublic ? 'outbound_message' : 'note', author_type: 'system', author_name: 'Zendesk' };
 }
 
-type EngineResult = { marks: Record<string, StreamMark>; start: number; counts: RunCounts; outcome: string; parks: number };
+type EngineResult = EngineRun;
 
-async function importThroughEngine(pool: Pool, baseUrl: string, settings: Record<string, unknown> = {}): Promise<EngineResult> {
-  const secretsKey = randomBytes(32);
-  const { workspace } = await createWorkspace(pool, secretsKey, { name: 'Engine', supportAddress: 'help@acme.com' });
-  const connection = await createConnection(pool, secretsKey, {
-    workspaceId: workspace.id,
+function importZendesk(pool: Pool, baseUrl: string, settings: Record<string, unknown> = {}): Promise<EngineResult> {
+  return importThroughEngine(pool, {
     provider: 'zendesk',
     account: 'acme',
     credentials: { email: DEFAULT_ZENDESK_AUTH.email, apiToken: DEFAULT_ZENDESK_AUTH.apiToken },
     settings: { subdomain: 'acme', baseUrl, ...settings },
-    scheduleSeconds: 300,
   });
-  const run = await createRun(pool, connection.id);
-  if (!run) throw new Error('the connection already has an active run');
-  const marks: Record<string, StreamMark> = {};
-  const deps: ExecuteDeps = {
-    pool,
-    secretsKey,
-    adapters: IMPORT_ADAPTERS,
-    owner: `bench-${process.pid}`,
-    leaseMs: 30_000,
-    sliceMs: Number.POSITIVE_INFINITY,
-    userAgent: 'intake-bench',
-    allowPrivate: true,
-    // Timestamps the end of each stream (they run one after the other).
-    onPage: ({ stream, counts, progress }) => {
-      if (progress[stream]?.done && !marks[stream]) marks[stream] = { at: performance.now(), counts: structuredClone(counts) };
-    },
-  };
-  const start = performance.now();
-  const { outcome, parks } = await driveRun(deps, run.id);
-  const finished = await getRun(pool, workspace.id, run.id);
-  return { marks, start, counts: finished!.counts, outcome, parks };
-}
-
-/** Drives the run to its end as the job worker would: a parked run is resumed at its retryAt. */
-async function driveRun(deps: ExecuteDeps, runId: string): Promise<{ outcome: string; parks: number }> {
-  let parks = 0;
-  for (;;) {
-    const outcome = await executeRun(deps, runId);
-    if (outcome.status === 'waiting') {
-      parks++;
-      await sleep(Math.max(0, outcome.retryAt.getTime() - Date.now()));
-    } else if (outcome.status === 'busy') await sleep(100);
-    else if (outcome.status !== 'continue') return { outcome: outcome.status + (outcome.error ? `: ${outcome.error}` : ''), parks };
-  }
 }
 
 const total = (c: StreamCounts | undefined) => (c ? c.created + c.linked + c.skipped + c.failed : 0);
@@ -221,7 +177,7 @@ async function phaseRateLimited(pool: Pool, sizes: Sizes, limit: { limit: number
   const fake = await startFakeProvider({ rateLimit: limit, data: generateZendesk(sizes) });
   try {
     // Small export pages so that the import is many requests, not a few large ones.
-    const e = await importThroughEngine(pool, fake.url, { pageSize: 100 });
+    const e = await importZendesk(pool, fake.url, { pageSize: 100 });
     // The fake logs Date.now() times.
     const end = Date.now();
     const budgeted = fake.requests.filter((r) => !r.path.startsWith('/attachments/'));
