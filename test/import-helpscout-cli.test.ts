@@ -3,16 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
-import { buildApp } from '../src/http/app.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
-import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HELPSCOUT_APP, generateHelpScout, startFakeHelpScout, type FakeHelpScout } from './support/fake-provider/index.ts';
 import { connectHelpScout } from './support/helpscout-imports.ts';
-import { canonicalDump, eventsOut, executeDeps, runImport } from './support/imports.ts';
+import { canonicalDump, eventsOut, executeDeps, runImport, startImportApi } from './support/imports.ts';
 import { committedPages, expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -117,16 +114,13 @@ describe('intake import connect helpscout', () => {
 });
 
 describe('POST /v1/import-connections with provider helpscout', () => {
-  let jobs: Jobs;
+  let importApi: Awaited<ReturnType<typeof startImportApi>>;
   let app: FastifyInstance;
   beforeAll(async () => {
-    jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
-    app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true });
+    importApi = await startImportApi(db);
+    app = importApi.app;
   }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await jobs?.stop();
-  });
+  afterAll(async () => importApi?.close());
   const api = async (apiKey: string, method: 'GET' | 'POST', url: string, payload?: unknown) => {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${apiKey}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
     return { status: res.statusCode, text: res.body, body: res.body ? JSON.parse(res.body) : undefined };

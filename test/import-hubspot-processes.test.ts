@@ -3,17 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
-import { buildApp } from '../src/http/app.ts';
-import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_HUBSPOT_AUTH, generateHubSpot, HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from './support/fake-provider/index.ts';
 import { connectHubSpot, HUBSPOT_OAUTH, hubspotDump } from './support/hubspot-imports.ts';
 import { expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
-import { eventsOut, executeDeps, runImport } from './support/imports.ts';
+import { eventsOut, executeDeps, runImport, startImportApi } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /**
@@ -131,16 +128,13 @@ describe('intake import connect hubspot', () => {
 });
 
 describe('POST /v1/import-connections with provider hubspot', () => {
-  let jobs: Jobs;
+  let importApi: Awaited<ReturnType<typeof startImportApi>>;
   let app: FastifyInstance;
   beforeAll(async () => {
-    jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
-    app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true });
+    importApi = await startImportApi(db);
+    app = importApi.app;
   });
-  afterAll(async () => {
-    await app?.close();
-    await jobs?.stop();
-  });
+  afterAll(async () => importApi?.close());
 
   it('connects (credentials checked with HubSpot, never shown back), and its queued run imports', async () => {
     const { workspace, apiKey } = await makeWorkspace(db.pool, 'Api', 'help@api.test');

@@ -4,16 +4,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMPORT_ADAPTERS } from '../importers/index.ts';
-import { buildApp } from '../src/http/app.ts';
 import { checkConnectionInput } from '../src/import/connect.ts';
 import { openConnection } from '../src/import/connections.ts';
 import { executeRun } from '../src/import/execute-run.ts';
-import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FAKE_ORG_ID, generateSalesforce, startFakeSalesforce, type FakeSalesforce } from './support/fake-provider/index.ts';
 import { connectSalesforce, salesforceCredentials, salesforceDump } from './support/fake-provider/salesforce-connection.ts';
-import { executeDeps, runImport } from './support/imports.ts';
+import { executeDeps, runImport, startImportApi } from './support/imports.ts';
 import { committedPages, expectKillsToEndEqual, runAndKill } from './support/kill-points.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -120,16 +118,13 @@ describe('intake import connect salesforce', () => {
 });
 
 describe('POST /v1/import-connections with provider salesforce', () => {
-  let jobs: Jobs;
+  let importApi: Awaited<ReturnType<typeof startImportApi>>;
   let app: FastifyInstance;
   beforeAll(async () => {
-    jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
-    app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true });
+    importApi = await startImportApi(db);
+    app = importApi.app;
   });
-  afterAll(async () => {
-    await app?.close();
-    await jobs?.stop();
-  });
+  afterAll(async () => importApi?.close());
 
   it('checks the credentials with Salesforce, keeps the secrets sealed, and the first run imports the org', async () => {
     const { workspace, apiKey } = await makeWorkspace(db.pool, 'Api', 'help@api.test');

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { IMPORT_ADAPTERS } from '../../importers/index.ts';
 import type { Queryable } from '../../src/db/pool.ts';
+import { buildApp } from '../../src/http/app.ts';
 import { createConnection } from '../../src/import/connections.ts';
 import { executeRun, type ExecuteDeps, type ExecuteOutcome } from '../../src/import/execute-run.ts';
 import { createRun } from '../../src/import/runs.ts';
+import { startJobs } from '../../src/queue/boss.ts';
 import { DEFAULT_ZENDESK_AUTH } from './fake-provider/index.ts';
 import { TEST_SECRETS_KEY } from './workspaces.ts';
 
@@ -99,4 +102,17 @@ export async function eventsOut(db: Queryable) {
   const { rows } = await db.query(`SELECT (SELECT count(*)::int FROM events) AS events, (SELECT count(*)::int FROM webhook_deliveries) AS deliveries,
                                           (SELECT count(*)::int FROM auto_response_sends) AS auto_responses`);
   return rows[0] as { events: number; deliveries: number; auto_responses: number };
+}
+
+/** The import API on a test database: the real app with pg-boss, every importer, private addresses allowed (the fakes are on loopback). */
+export async function startImportApi(db: { url: string; pool: pg.Pool }): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
+  const app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await jobs.stop();
+    },
+  };
 }
