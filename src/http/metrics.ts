@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
 import { QUEUES } from '../queue/catalogue.ts';
+import { routeSchema, SECURITY } from './openapi.ts';
 
 export type Metrics = { registry: Registry; countError(code: string): void };
 
@@ -45,7 +47,13 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_request, reply) => {
+  const schema = routeSchema({
+    tags: ['Operations'],
+    summary: 'Prometheus metrics (requests, errors by code, jobs per queue)',
+    security: SECURITY.none,
+    response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+  });
+  app.get('/metrics', { schema }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/pool.ts';
 import { inboundAddress, updateWorkspace, type Workspace } from '../../domain/workspaces.ts';
 import { requireWorkspace } from '../auth.ts';
 import { parseInput } from '../errors.ts';
+import { routeSchema } from '../openapi.ts';
 
 const patchBody = z
   .object({
@@ -14,6 +15,18 @@ const patchBody = z
     forwarderAddresses: z.array(z.string().max(320)).max(50).optional(),
   })
   .strict();
+
+const workspaceResponse = z.object({
+  workspace: z.object({
+    id: z.string(),
+    name: z.string(),
+    supportAddress: z.string().nullable(),
+    alternateAddresses: z.array(z.string()),
+    forwarderAddresses: z.array(z.string()),
+    inboundAddress: z.string().meta({ description: 'Forward support mail here (or point the inbound provider at it).' }),
+  }),
+});
+const tags = ['Workspace'];
 
 export function workspaceRoutes(app: FastifyInstance, deps: { db: Queryable; inboundDomain: string }): void {
   const present = (w: Workspace) => ({
@@ -27,9 +40,9 @@ export function workspaceRoutes(app: FastifyInstance, deps: { db: Queryable; inb
     },
   });
 
-  app.get('/v1/workspace', async (request) => present(requireWorkspace(request)));
+  app.get('/v1/workspace', { schema: routeSchema({ tags, summary: 'The workspace of the API key', response: { 200: workspaceResponse } }) }, async (request) => present(requireWorkspace(request)));
 
-  app.patch('/v1/workspace', async (request) => {
+  app.patch('/v1/workspace', { schema: routeSchema({ tags, summary: 'Update the workspace (name, support addresses)', body: patchBody, response: { 200: workspaceResponse } }) }, async (request) => {
     const workspace = requireWorkspace(request);
     const body = parseInput(patchBody, request.body, 'body');
     return present(await updateWorkspace(deps.db, workspace.id, body));
