@@ -21,6 +21,7 @@ import { importConnectionRoutes } from './routes/import-connections.ts';
 import type { ImportAdapter } from '../import/adapter.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
+import { consoleRoutes } from '../console/plugin.ts';
 
 export type AppDeps = {
   pool: Pool;
@@ -104,5 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Its own scope: the raw-body parsers, the 64 MiB limit, the large-body slots and Basic auth apply to these routes only.
     await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth, inboundDomain: deps.inboundDomain }));
   }
+  // The operator console: HTML pages behind a session cookie, in its own scope (cookies, forms, views).
+  const consoleDeps = { pool: deps.pool, boss: deps.boss, secretsKey: deps.secretsKey, importAdapters: deps.importAdapters, importAllowPrivate: deps.importAllowPrivate ?? false, userAgent: IMPORT_USER_AGENT };
+  await app.register(async (scope) => consoleRoutes(scope, consoleDeps), { prefix: '/console' });
   return app;
 }
