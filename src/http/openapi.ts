@@ -53,7 +53,9 @@ type RouteDoc = {
   description?: string;
   params?: z.ZodType;
   querystring?: z.ZodType;
-  body?: unknown;
+  body?: z.ZodType;
+  /** The body's media types when not JSON. */
+  consumes?: string[];
   /**
    * Success answers by status: a zod schema of the JSON body, `z.undefined()` for none (204), or
    * `{ description, content: { [mediaType]: { schema } } }`. Error answers are added (4xx, 5xx).

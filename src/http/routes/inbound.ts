@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../../db/pool.ts';
 import { messageIds, parseAddressList } from '../../inbound/addresses.ts';
@@ -11,6 +12,7 @@ import { basicAuthMatches } from '../basic-auth.ts';
 import { registerBodySlots } from '../body-slots.ts';
 import { AppError, fieldErrors } from '../errors.ts';
 import { decodeText, mediaType, requireMediaType } from '../media-type.ts';
+import { routeSchema, SECURITY } from '../openapi.ts';
 
 /** Postmark allows 35 MB of attachments before base64; 64 MiB holds that with room. */
 export const INBOUND_BODY_LIMIT = 64 * 1024 * 1024;
@@ -20,6 +22,13 @@ const MEDIA_TYPES: Readonly<Record<string, { type: string; hint: string }>> = Ob
   '/inbound/postmark': { type: 'application/json', hint: 'raw RFC 822 messages go to /inbound/mime as message/rfc822.' },
   '/inbound/mime': { type: 'message/rfc822', hint: "Postmark's inbound JSON goes to /inbound/postmark as application/json." },
 });
+
+/** The answer to the provider: the payload is stored (or was already) and will be processed. */
+const receiptResponse = z.object({
+  inboundEmailId: z.string(),
+  status: z.enum(['received', 'duplicate']).meta({ description: '`duplicate`: the same delivery was received before (the provider retried); nothing new was stored.' }),
+});
+const inboundDoc = { tags: ['Inbound mail'], security: SECURITY.inboundBasic, response: { 200: receiptResponse } };
 
 export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: PgBoss; basicAuth: string; inboundDomain: string }): void {
   // Raw bytes, stored exactly as received; parsed by us, not by Fastify.
@@ -38,7 +47,12 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
   });
   registerBodySlots(app);
 
-  app.post('/inbound/postmark', { bodyLimit: INBOUND_BODY_LIMIT }, async (request) => {
+  const postmarkSchema = routeSchema({
+    ...inboundDoc,
+    summary: "Postmark's inbound webhook: one email as Postmark's JSON (stored as received, processed in the background)",
+    body: postmarkInboundSchema,
+  });
+  app.post('/inbound/postmark', { bodyLimit: INBOUND_BODY_LIMIT, schema: postmarkSchema }, async (request) => {
     // JSON in the charset it declares; stored as UTF-8, the way the job reads it back.
     const { text, utf8 } = decodeText(requireBody(request.body, 'application/json'), mediaType(request.headers['content-type'])?.charset ?? null);
     let json: unknown;
@@ -61,7 +75,13 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     });
   });
 
-  app.post('/inbound/mime', { bodyLimit: INBOUND_BODY_LIMIT }, async (request) => {
+  const mimeSchema = routeSchema({
+    ...inboundDoc,
+    summary: 'One raw RFC 822 message (stored as received, processed in the background)',
+    consumes: ['message/rfc822'],
+    body: z.string().meta({ description: 'The whole message, headers and body, as bytes.' }),
+  });
+  app.post('/inbound/mime', { bodyLimit: INBOUND_BODY_LIMIT, schema: mimeSchema }, async (request) => {
     const raw = requireBody(request.body, 'message/rfc822');
     const check = looksLikeMime(raw);
     if (!check.ok) throw new AppError('input_validation', `Not an RFC 822 message: ${check.reason}.`, [{ field: '(body)', message: check.reason, type: 'VALIDATION' }]);
