@@ -87,7 +87,8 @@ describe('sign-in', () => {
     await screenshot(page, 'sign-in');
 
     // Keyboard only: the form puts the focus in the field; Tab reaches the button and Shift+Tab comes back.
-    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.id || document.activeElement?.textContent?.trim());
+    // (A string: this project's TypeScript has no DOM types.)
+    const focused = () => page.evaluate<string>('document.activeElement.id || document.activeElement.textContent.trim()');
     expect(await focused()).toBe('apiKey');
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('Sign in');
