@@ -4,6 +4,8 @@ import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { DEFAULT_ZENDESK_AUTH, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
+import { connectZendesk, runImport } from './support/imports.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 /** The operator console over inject: sign-in and sessions, CSRF, workspace isolation, every page and action. */
@@ -13,6 +15,7 @@ let jobs: Jobs;
 let app: FastifyInstance;
 let acme: Awaited<ReturnType<typeof makeWorkspace>>;
 let globex: Awaited<ReturnType<typeof makeWorkspace>>;
+let fake: FakeProvider;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -20,9 +23,11 @@ beforeAll(async () => {
   app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true, webhookAllowPrivate: true });
   acme = await makeWorkspace(db.pool, 'Acme', 'help@acme.com');
   globex = await makeWorkspace(db.pool, 'Globex', 'help@globex.com');
+  fake = await startFakeProvider({ rateLimit: false });
 }, 120_000);
 
 afterAll(async () => {
+  await fake?.close();
   await app?.close();
   await jobs?.stop();
   await db?.close();
@@ -144,3 +149,136 @@ describe('assets', () => {
     expect((await get(null, '/console/assets/package.json')).statusCode).toBe(404);
   });
 });
+
+describe('imports', () => {
+  let connectionId: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    connectionId = (await connectZendesk(db.pool, acme.workspace.id, fake.url)).id;
+    const { runId: id, outcome } = await runImport(db.pool, connectionId);
+    expect(outcome.status).toBe('succeeded');
+    runId = id;
+    // A record that failed mapping, as the engine records one.
+    await db.pool.query(
+      `INSERT INTO import_record_errors (workspace_id, run_id, stream, source_type, source_id, reason, excerpt) VALUES ($1, $2, 'tickets', 'thread', '4242', 'ticket 4242 has no requester', '{"id":4242,"requester_id":null}')`,
+      [acme.workspace.id, runId],
+    );
+  });
+
+  it('lists each connection with its status and its latest run, stream by stream', async () => {
+    const b = await signIn(acme.apiKey);
+    const res = await get(b, '/console/imports');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain(`data-testid="connection-${connectionId}"`);
+    expect(res.body).toContain('Zendesk · acme');
+    expect(res.body).toMatch(/data-testid="connection-status">active</);
+    expect(res.body).toContain(`data-run-id="${runId}" data-run-status="succeeded"`);
+    // A finished run is not polled.
+    expect(res.body).not.toContain('hx-trigger="every 1s"');
+    const users = /<tr data-testid="stream-users" data-state="done">[\s\S]*?<\/tr>/.exec(res.body)![0];
+    expect(users).toMatch(/data-testid="created">8</);
+    for (const button of ['Run now', 'Re-authorise', 'Disconnect']) expect(res.body).toContain(`>${button}</`);
+  });
+
+  it("shows past runs and a run's record errors with their excerpts", async () => {
+    const b = await signIn(acme.apiKey);
+    const detail = await get(b, `/console/imports/${connectionId}`);
+    expect(detail.statusCode).toBe(200);
+    expect(detail.body).toContain(`data-testid="run-${runId}"`);
+    const run = await get(b, `/console/imports/runs/${runId}`);
+    expect(run.statusCode).toBe(200);
+    expect(run.body).toContain('ticket 4242 has no requester');
+    expect(run.body).toContain('{&quot;id&quot;:4242,&quot;requester_id&quot;:null}');
+  });
+
+  it("answers 404 for another workspace's connection and run, and changes nothing", async () => {
+    const other = await signIn(globex.apiKey);
+    for (const url of [`/console/imports/${connectionId}`, `/console/imports/${connectionId}/progress`, `/console/imports/runs/${runId}`, `/console/imports/${connectionId}/reauthorise`]) {
+      const res = await get(other, url);
+      expect(res.statusCode, url).toBe(404);
+      expect(res.body).not.toContain('acme');
+    }
+    for (const action of ['run', 'disconnect']) expect((await post(other, `/console/imports/${connectionId}/${action}`)).statusCode, action).toBe(404);
+    expect((await post(other, `/console/imports/${connectionId}/reauthorise`, { credentials: JSON.stringify(ZENDESK_NEW) })).statusCode).toBe(404);
+    expect((await get(other, '/console/imports')).body).not.toContain(connectionId);
+    const { rows } = await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId]);
+    expect(rows[0].status).toBe('active');
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM import_runs WHERE connection_id = $1', [connectionId])).rows[0].n).toBe(1);
+  });
+
+  it('shows the provider\'s words when credentials are revoked, and re-authorises with new ones checked against the provider', async () => {
+    const b = await signIn(acme.apiKey);
+    fake.state.auth = { ...DEFAULT_ZENDESK_AUTH, apiToken: ZENDESK_NEW.apiToken };
+    const { outcome } = await runImport(db.pool, connectionId);
+    expect(outcome.status).toBe('needs_reauth');
+    const { rows } = await db.pool.query('SELECT status, last_error FROM import_connections WHERE id = $1', [connectionId]);
+    expect(rows[0].status).toBe('needs_reauth');
+    const list = await get(b, '/console/imports');
+    expect(list.body).toMatch(/data-testid="connection-status">needs_reauth</);
+    expect(list.body).toContain(escapeHtml(rows[0].last_error));
+    // No "Run now" for a connection that needs new credentials.
+    expect(list.body).not.toContain('>Run now</');
+
+    const form = await get(b, `/console/imports/${connectionId}/reauthorise`);
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toContain('{&quot;email&quot;:&quot;…&quot;,&quot;apiToken&quot;:&quot;…&quot;}');
+    const refused = await post(b, `/console/imports/${connectionId}/reauthorise`, { credentials: JSON.stringify(ZENDESK_NEW) }, false);
+    expect(refused.statusCode).toBe(403);
+    const notJson = await post(b, `/console/imports/${connectionId}/reauthorise`, { credentials: '{email:' });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.body).toContain('not JSON');
+    const wrong = await post(b, `/console/imports/${connectionId}/reauthorise`, { credentials: JSON.stringify({ ...ZENDESK_NEW, apiToken: 'still-wrong' }) });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.body).toContain('zendesk refused these credentials');
+    expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('needs_reauth');
+    const ok = await post(b, `/console/imports/${connectionId}/reauthorise`, { credentials: JSON.stringify(ZENDESK_NEW) });
+    expect(ok.statusCode, ok.body).toBe(303);
+    expect(ok.headers.location).toBe(`/console/imports/${connectionId}?notice=reauthorised`);
+    expect((await db.pool.query('SELECT status, last_error FROM import_connections WHERE id = $1', [connectionId])).rows[0]).toEqual({ status: 'active', last_error: null });
+    const page = await get(b, ok.headers.location as string);
+    expect(page.body).toContain('New credentials saved');
+  });
+
+  it('starts a run with "Run now" (refused without the CSRF token) and polls its progress while it is under way', async () => {
+    const b = await signIn(acme.apiKey);
+    const before = (await db.pool.query('SELECT count(*)::int AS n FROM import_runs WHERE connection_id = $1', [connectionId])).rows[0].n;
+    const refused = await post(b, `/console/imports/${connectionId}/run`, {}, false);
+    expect(refused.statusCode).toBe(403);
+    const wrongToken = await post(b, `/console/imports/${connectionId}/run`, { _csrf: 'x'.repeat(43) }, false);
+    expect(wrongToken.statusCode).toBe(403);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM import_runs WHERE connection_id = $1', [connectionId])).rows[0].n).toBe(before);
+
+    const started = await post(b, `/console/imports/${connectionId}/run`, { back: 'detail' });
+    expect(started.statusCode).toBe(303);
+    expect(started.headers.location).toBe(`/console/imports/${connectionId}?notice=run-started`);
+    const { rows } = await db.pool.query(`SELECT id, status FROM import_runs WHERE connection_id = $1 AND status = 'queued'`, [connectionId]);
+    expect(rows).toHaveLength(1);
+    const again = await post(b, `/console/imports/${connectionId}/run`);
+    expect(again.headers.location).toBe('/console/imports?notice=already-running');
+
+    const fragment = await get(b, `/console/imports/${connectionId}/progress`, { 'hx-request': 'true' });
+    expect(fragment.statusCode).toBe(200);
+    expect(fragment.body).not.toContain('<html');
+    expect(fragment.body).toContain(`data-run-id="${rows[0].id}" data-run-status="queued"`);
+    expect(fragment.body).toContain(`hx-get="/console/imports/${connectionId}/progress" hx-trigger="every 1s"`);
+    // The CSRF token also travels as a header (htmx requests).
+    const viaHeader = await app.inject({ method: 'POST', url: `/console/imports/${connectionId}/run`, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf }, payload: {} });
+    expect(viaHeader.statusCode).toBe(303);
+  });
+
+  it('disconnects: no more runs, the active one cancelled', async () => {
+    const b = await signIn(acme.apiKey);
+    expect((await post(b, `/console/imports/${connectionId}/disconnect`, {}, false)).statusCode).toBe(403);
+    expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('active');
+    const res = await post(b, `/console/imports/${connectionId}/disconnect`);
+    expect(res.statusCode).toBe(303);
+    expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('disconnected');
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM import_runs WHERE connection_id = $1 AND status IN ('queued', 'running', 'waiting')`, [connectionId])).rows[0].n).toBe(0);
+    const page = await get(b, '/console/imports');
+    expect(page.body).toMatch(/data-testid="connection-status">disconnected</);
+  });
+});
+
+const ZENDESK_NEW = { email: DEFAULT_ZENDESK_AUTH.email, apiToken: 'rotated-token-1234' };
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
