@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { IMPORT_ADAPTERS } from '../importers/index.ts';
+import { threadTokenKey } from '../src/domain/thread-token.ts';
+import { startInboundWorker } from '../src/jobs/inbound-worker.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -16,11 +19,14 @@ let app: FastifyInstance;
 let acme: Awaited<ReturnType<typeof makeWorkspace>>;
 let globex: Awaited<ReturnType<typeof makeWorkspace>>;
 let fake: FakeProvider;
+let inboundWorker: { stop(): unknown };
+const BASIC = 'postmark:console-test';
 
 beforeAll(async () => {
   db = await createTestDatabase();
   jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
-  app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true, webhookAllowPrivate: true });
+  app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', inboundBasicAuth: BASIC, secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true, webhookAllowPrivate: true });
+  inboundWorker = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', threadTokenKey: threadTokenKey(TEST_SECRETS_KEY) }, pino({ level: 'silent' }));
   acme = await makeWorkspace(db.pool, 'Acme', 'help@acme.com');
   globex = await makeWorkspace(db.pool, 'Globex', 'help@globex.com');
   fake = await startFakeProvider({ rateLimit: false });
@@ -28,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
+  await inboundWorker?.stop();
   await app?.close();
   await jobs?.stop();
   await db?.close();
@@ -282,3 +289,128 @@ describe('imports', () => {
 
 const ZENDESK_NEW = { email: DEFAULT_ZENDESK_AUTH.email, apiToken: 'rotated-token-1234' };
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+describe('inbound mail', () => {
+  let landed: string;
+  let rejected: string;
+  const boundary = 'b0undary';
+  const landedMime = (to: string) =>
+    [
+      'From: Jane Doe <jane@initech.com>',
+      `To: ${to}`,
+      'Subject: Printer on fire',
+      'Message-ID: <fire-1@initech.com>',
+      'Date: Thu, 26 Nov 2026 10:00:00 +0000',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/mixed; boundary="${boundary}"`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Our printer is on fire <again>.',
+      `--${boundary}`,
+      'Content-Type: application/pdf; name="report.pdf"',
+      'Content-Disposition: attachment; filename="report.pdf"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('%PDF-1.4 not really').toString('base64'),
+      `--${boundary}`,
+      'Content-Type: application/octet-stream; name="fix.exe"',
+      'Content-Disposition: attachment; filename="fix.exe"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('MZ not really').toString('base64'),
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+  // A From without a domain: rejected (no_sender), kept, replayable.
+  const senderless = (to: string) => ['From: nobody', `To: ${to}`, 'Subject: Who am I', 'Message-ID: <nobody-1@initech.com>', '', 'No sender here.', ''].join('\r\n');
+
+  async function receive(raw: string): Promise<string> {
+    const res = await app.inject({ method: 'POST', url: '/inbound/mime', payload: raw, headers: { 'content-type': 'message/rfc822', authorization: `Basic ${Buffer.from(BASIC).toString('base64')}` } });
+    expect(res.statusCode, res.body).toBe(200);
+    const { rows } = await db.pool.query('SELECT id FROM inbound_emails ORDER BY id DESC LIMIT 1');
+    return rows[0].id;
+  }
+  async function settled(id: string, attempts = 1) {
+    for (let i = 0; i < 800; i++) {
+      const { rows } = await db.pool.query('SELECT status, attempts FROM inbound_emails WHERE id = $1', [id]);
+      if (rows[0].status !== 'received' && rows[0].attempts >= attempts) return rows[0] as { status: string; attempts: number };
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${id} did not settle`);
+  }
+
+  beforeAll(async () => {
+    const address = `${acme.workspace.inboundToken}@in.test`;
+    landed = await receive(landedMime(address));
+    rejected = await receive(senderless(address));
+    expect((await settled(landed)).status).toBe('processed');
+    expect((await settled(rejected)).status).toBe('rejected');
+  });
+
+  it('lists emails by status with the reason, and the refused attachments with their codes', async () => {
+    const b = await signIn(acme.apiKey);
+    const all = await get(b, '/console/inbound');
+    expect(all.statusCode).toBe(200);
+    expect(all.body).toContain(`data-testid="email-${landed}" data-status="processed"`);
+    expect(all.body).toContain(`data-testid="email-${rejected}" data-status="rejected"`);
+    expect(all.body).toMatch(/data-testid="filter-rejected">rejected \(1\)</);
+    const onlyRejected = await get(b, '/console/inbound?status=rejected');
+    expect(onlyRejected.body).toContain(`data-testid="email-${rejected}"`);
+    expect(onlyRejected.body).not.toContain(`data-testid="email-${landed}"`);
+    expect(onlyRejected.body).toContain('no_sender: the email has no usable From address');
+    const refused = /<table data-testid="refused-attachments">[\s\S]*?<\/table>/.exec(all.body)![0];
+    expect(refused).toContain('fix.exe');
+    expect(refused).toContain('attachment_file_type_not_allowed');
+    expect(refused).not.toContain('report.pdf');
+    expect((await get(b, '/console/inbound?status=nonsense')).statusCode).toBe(400);
+  });
+
+  it('shows one email: headers, text, attachments and the thread it landed in; the raw message downloads byte for byte', async () => {
+    const b = await signIn(acme.apiKey);
+    const view = await get(b, `/console/inbound/${landed}`);
+    expect(view.statusCode).toBe(200);
+    expect(view.body).toContain('<h1>Printer on fire</h1>');
+    expect(view.body).toContain('Our printer is on fire &lt;again&gt;.');
+    expect(view.body).toContain('Jane Doe &lt;jane@initech.com&gt;');
+    expect(view.body).toMatch(/<th scope="row">Message-ID<\/th><td>&lt;fire-1@initech.com&gt;<\/td>/);
+    expect(view.body).toMatch(/report\.pdf[\s\S]*?accepted/);
+    expect(view.body).toMatch(/fix\.exe[\s\S]*?refused[\s\S]*?attachment_file_type_not_allowed/);
+    const { rows } = await db.pool.query('SELECT t.id, t.title FROM inbound_emails e JOIN threads t ON t.id = e.thread_id WHERE e.id = $1', [landed]);
+    expect(view.body).toContain(rows[0].id);
+    expect(view.body).not.toContain('data-testid="replay"');
+    const raw = await get(b, `/console/inbound/${landed}/raw`);
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers['content-type']).toBe('message/rfc822');
+    expect(raw.headers['content-disposition']).toBe(`attachment; filename="${landed}.eml"`);
+    expect(raw.rawPayload.equals(Buffer.from(landedMime(`${acme.workspace.inboundToken}@in.test`)))).toBe(true);
+  });
+
+  it('replays a rejected email (refused without the CSRF token), not a processed one', async () => {
+    const b = await signIn(acme.apiKey);
+    const view = await get(b, `/console/inbound/${rejected}`);
+    expect(view.body).toContain('data-testid="replay"');
+    expect(view.body).toContain('none: the email did not land in a thread');
+    expect((await post(b, `/console/inbound/${rejected}/replay`, {}, false)).statusCode).toBe(403);
+    expect((await db.pool.query('SELECT status, attempts FROM inbound_emails WHERE id = $1', [rejected])).rows[0]).toEqual({ status: 'rejected', attempts: 1 });
+    const res = await post(b, `/console/inbound/${rejected}/replay`);
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe(`/console/inbound/${rejected}?notice=replayed`);
+    // Processed again (and refused again: it still has no sender).
+    expect(await settled(rejected, 2)).toEqual({ status: 'rejected', attempts: 2 });
+    expect((await get(b, res.headers.location as string)).body).toContain('Replayed: the email is being processed again.');
+    const processed = await post(b, `/console/inbound/${landed}/replay`);
+    expect(processed.headers.location).toBe(`/console/inbound/${landed}?notice=not-replayable`);
+    expect((await db.pool.query('SELECT status FROM inbound_emails WHERE id = $1', [landed])).rows[0].status).toBe('processed');
+  });
+
+  it("answers 404 for another workspace's emails and lists none of them", async () => {
+    const other = await signIn(globex.apiKey);
+    for (const url of [`/console/inbound/${landed}`, `/console/inbound/${landed}/raw`]) expect((await get(other, url)).statusCode, url).toBe(404);
+    expect((await post(other, `/console/inbound/${rejected}/replay`)).statusCode).toBe(404);
+    const list = await get(other, '/console/inbound');
+    expect(list.body).not.toContain(landed);
+    expect(list.body).not.toContain('fix.exe');
+  });
+});

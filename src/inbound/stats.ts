@@ -1,0 +1,45 @@
+import { encodeTime } from 'ulid';
+import type { Queryable } from '../db/pool.ts';
+import { ID_PREFIX } from '../domain/ids.ts';
+import type { InboundStatus } from './ledger.ts';
+
+/** Read-only views of the inbound ledger for the operator console. */
+
+/**
+ * The smallest inbound email id made at or after `at` (ids are a prefix and a ULID, which sorts
+ * by time), so "since" is a range on the (workspace_id, status, id) index, not a scan.
+ */
+function firstIdSince(at: Date): string {
+  return `${ID_PREFIX.inboundEmail}_${encodeTime(Math.max(0, at.getTime()), 10)}${'0'.repeat(16)}`;
+}
+
+export async function countByStatus(db: Queryable, workspaceId: string): Promise<Partial<Record<InboundStatus, number>>> {
+  const { rows } = await db.query<{ status: InboundStatus; n: number }>('SELECT status, count(*)::int AS n FROM inbound_emails WHERE workspace_id = $1 GROUP BY status', [workspaceId]);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Emails received per hour since `since`, by their current status. */
+export async function volumeByHour(db: Queryable, workspaceId: string, since: Date): Promise<Array<{ hour: Date; status: InboundStatus; n: number }>> {
+  const { rows } = await db.query<{ hour: Date; status: InboundStatus; n: number }>(
+    `SELECT date_trunc('hour', received_at) AS hour, status, count(*)::int AS n FROM inbound_emails
+      WHERE workspace_id = $1 AND id >= $2 AND received_at >= $3
+      GROUP BY 1, 2 ORDER BY 1`,
+    // A minute's slack: an id is made a moment before the row's received_at.
+    [workspaceId, firstIdSince(new Date(since.getTime() - 60_000)), since],
+  );
+  return rows;
+}
+
+export type RefusedAttachment = { inboundEmailId: string; fileName: string; contentType: string; size: number; code: string; createdAt: Date };
+
+/** The latest attachments refused on inbound emails (the email itself landed), newest first. */
+export async function recentRefusedAttachments(db: Queryable, workspaceId: string, limit: number): Promise<RefusedAttachment[]> {
+  const { rows } = await db.query<RefusedAttachment>(
+    `SELECT e.id AS "inboundEmailId", a.file_name AS "fileName", a.content_type AS "contentType", a.size, a.code, a.created_at AS "createdAt"
+       FROM attachments a JOIN inbound_emails e ON e.timeline_entry_id = a.timeline_entry_id AND e.workspace_id = a.workspace_id
+      WHERE a.workspace_id = $1 AND a.status = 'rejected' AND a.origin = 'email'
+      ORDER BY a.id DESC LIMIT $2`,
+    [workspaceId, limit],
+  );
+  return rows;
+}
