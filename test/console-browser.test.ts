@@ -1,12 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openPage, screenshot } from './support/browser.ts';
 import { startIntake, type RunningIntake } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { generateZendesk, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
+import { connectZendesk } from './support/imports.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
@@ -20,6 +22,7 @@ import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
  */
 
 const INBOUND_AUTH = 'postmark:console-browser-test';
+const zendeskData = generateZendesk({ users: 30, tickets: 60, commentsPerTicket: 3, seed: 17 });
 
 let db: TestDatabase;
 let browser: Browser;
@@ -35,7 +38,7 @@ beforeAll(async () => {
     launchBrowser(),
     // Zendesk's per-minute budget scaled down to 10 requests a second, and pages of 10 tickets: the
     // import takes several seconds and commits a page at a time, so the bars move between polls.
-    startFakeProvider({ data: generateZendesk({ users: 30, tickets: 60, commentsPerTicket: 3, seed: 17 }), rateLimit: { limit: 10, windowMs: 1000 } }),
+    startFakeProvider({ data: zendeskData, rateLimit: { limit: 10, windowMs: 1000 } }),
     startWebhookReceiver(),
     mkdtemp(path.join(tmpdir(), 'intake-console-browser-')),
   ]);
@@ -63,6 +66,30 @@ afterAll(async () => {
 });
 
 const consoleUrl = (p = '') => `${intake.url}/console${p}`;
+
+type Counts = { created: number; linked: number; skipped: number; failed: number };
+const TERMINAL_RUN = new Set(['succeeded', 'failed', 'needs_reauth', 'cancelled']);
+
+/** What the fake Zendesk holds: tickets (deleted ones are skipped), their comments, end users and agents. */
+function expectedZendeskCounts() {
+  const tickets = { created: 0, skipped: 0 };
+  let comments = 0;
+  for (let i = 0; i < zendeskData.ticketCount; i++) {
+    const ticket = zendeskData.ticketAt(i, fake.url);
+    if (ticket.status === 'deleted') tickets.skipped++;
+    else {
+      tickets.created++;
+      comments += zendeskData.commentsFor(ticket.id, fake.url).length;
+    }
+  }
+  let endUsers = 0;
+  let agents = 0;
+  for (let i = 0; i < zendeskData.userCount; i++) {
+    if (zendeskData.userAt(i, fake.url).role === 'end-user') endUsers++;
+    else agents++;
+  }
+  return { tickets, comments, endUsers, agents };
+}
 
 /** Signs in through the form, as an operator does. */
 async function signIn(page: Page, apiKey = acme.apiKey) {
@@ -125,7 +152,78 @@ describe('sign-in', () => {
 });
 
 describe('imports', () => {
-  it.todo('runs an import from the Imports page and watches its progress bars move to done with the fake account\'s counts');
+  it('runs an import from the Imports page and watches its progress bars move, live, to done with the fake account\'s counts', async () => {
+    const connection = await connectZendesk(db.pool, acme.workspace.id, fake.url, { pageSize: 10 });
+    const { page } = await openPage(browser);
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Imports' }).click();
+    await expect.poll(() => page.url()).toBe(consoleUrl('/imports'));
+    const card = page.getByTestId(`connection-${connection.id}`);
+    expect(await card.getByTestId('connection-status').textContent()).toBe('active');
+    expect(await card.getByTestId('run-progress').getAttribute('data-run-status')).toBe('none');
+    await screenshot(page, 'imports');
+
+    await card.getByTestId('run-now').click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/imports');
+    // From here on the test only reads the page: every change comes from the page's own polling.
+    const progress = card.getByTestId('run-progress');
+    const seen: number[] = [];
+    let status = 'none';
+    let shotWhileRunning = false;
+    const until = Date.now() + 40_000;
+    for (;;) {
+      status = (await progress.getAttribute('data-run-status')) ?? 'none';
+      if (TERMINAL_RUN.has(status)) break;
+      if (status === 'running' && (await progress.getByTestId('run-processed').count()) > 0) {
+        const processed = Number(await progress.getByTestId('run-processed').textContent());
+        if (processed > 0 && !seen.includes(processed)) seen.push(processed);
+        if (processed > 0 && !shotWhileRunning) {
+          shotWhileRunning = true;
+          await screenshot(page, 'imports-running');
+        }
+      }
+      if (Date.now() > until) throw new Error(`the run is still ${status} on the page after 40 s; processed values seen: ${seen.join(', ')}`);
+      await sleep(100);
+    }
+    expect(status).toBe('succeeded');
+    await screenshot(page, 'imports-done');
+
+    // The page's final figures are the fake account's records and the API's counts, stream by stream.
+    const runId = (await progress.getAttribute('data-run-id'))!;
+    const shown: Record<string, Counts> = {};
+    for (const row of await progress.locator('tr[data-testid^="stream-"]').all()) {
+      const name = (await row.getAttribute('data-testid'))!.slice('stream-'.length);
+      expect(await row.getAttribute('data-state'), name).toBe('done');
+      const cell = async (k: string) => Number(await row.getByTestId(k).textContent());
+      shown[name] = { created: await cell('created'), linked: await cell('linked'), skipped: await cell('skipped'), failed: await cell('failed') };
+    }
+    const expected = expectedZendeskCounts();
+    expect(shown.tickets).toEqual({ created: expected.tickets.created, linked: 0, skipped: expected.tickets.skipped, failed: 0 });
+    expect(shown.comments).toEqual({ created: expected.comments, linked: 0, skipped: 0, failed: 0 });
+    expect(shown.users).toEqual({ created: expected.endUsers, linked: 0, skipped: 0, failed: 0 });
+    expect(shown.agents).toEqual({ created: expected.agents, linked: 0, skipped: 0, failed: 0 });
+    const api = await fetch(`${intake.url}/v1/import-runs/${runId}`, { headers: { authorization: `Bearer ${acme.apiKey}` } });
+    // (A stream that found nothing, such as organizations here, is a row of zeros on the page and absent from the API.)
+    const nonEmpty = Object.fromEntries(Object.entries(shown).filter(([, c]) => c.created + c.linked + c.skipped + c.failed > 0));
+    expect(((await api.json()) as { importRun: { streams: unknown } }).importRun.streams).toEqual(nonEmpty);
+    const total = Object.values(shown).reduce((n, c) => n + c.created + c.linked + c.skipped + c.failed, 0);
+    expect(Number(await progress.getByTestId('run-processed').textContent())).toBe(total);
+
+    // The bars moved: at least two different counts strictly between nothing and the total, rising.
+    // (The last page can be on the page a moment before the run is marked done.)
+    const intermediate = seen.filter((n) => n < total);
+    expect(intermediate.length, `processed values seen while running: ${seen.join(', ')} of ${total}`).toBeGreaterThanOrEqual(2);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+
+    // The connection's page and the run's page show the same run.
+    await card.getByTestId('connection-link').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/${connection.id}`));
+    await screenshot(page, 'import-connection');
+    await page.getByRole('link', { name: runId }).first().click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/runs/${runId}`));
+    expect(await page.getByTestId('run-status').first().textContent()).toBe('succeeded');
+    await screenshot(page, 'import-run');
+  }, 60_000);
 });
 
 describe('inbound mail', () => {
