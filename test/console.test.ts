@@ -4,6 +4,11 @@ import { pino } from 'pino';
 import { IMPORT_ADAPTERS } from '../importers/index.ts';
 import { threadTokenKey } from '../src/domain/thread-token.ts';
 import { startInboundWorker } from '../src/jobs/inbound-worker.ts';
+import { startEventsWorker } from '../src/jobs/events-worker.ts';
+import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
+import { createThread } from '../src/domain/threads.ts';
+import { decryptSecret } from '../src/secret-box.ts';
+import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -20,6 +25,8 @@ let acme: Awaited<ReturnType<typeof makeWorkspace>>;
 let globex: Awaited<ReturnType<typeof makeWorkspace>>;
 let fake: FakeProvider;
 let inboundWorker: { stop(): unknown };
+let eventsWorker: Awaited<ReturnType<typeof startEventsWorker>>;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 const BASIC = 'postmark:console-test';
 
 beforeAll(async () => {
@@ -27,6 +34,12 @@ beforeAll(async () => {
   jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
   app = await buildApp({ pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', inboundBasicAuth: BASIC, secretsKey: TEST_SECRETS_KEY, importAdapters: IMPORT_ADAPTERS, importAllowPrivate: true, webhookAllowPrivate: true });
   inboundWorker = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: 'in.test', threadTokenKey: threadTokenKey(TEST_SECRETS_KEY) }, pino({ level: 'silent' }));
+  receiver = await startWebhookReceiver();
+  eventsWorker = await startEventsWorker(
+    jobs.boss,
+    { pool: db.pool, boss: jobs.boss, secretsKey: TEST_SECRETS_KEY, allowPrivate: true, timeoutMs: 5000, timeScale: 0.01, userAgent: 'intake-test', autoResponseDelaySeconds: 3600 },
+    pino({ level: 'silent' }),
+  );
   acme = await makeWorkspace(db.pool, 'Acme', 'help@acme.com');
   globex = await makeWorkspace(db.pool, 'Globex', 'help@globex.com');
   fake = await startFakeProvider({ rateLimit: false });
@@ -35,6 +48,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake?.close();
   await inboundWorker?.stop();
+  await eventsWorker?.stop();
+  await receiver?.close();
   await app?.close();
   await jobs?.stop();
   await db?.close();
@@ -412,5 +427,97 @@ describe('inbound mail', () => {
     const list = await get(other, '/console/inbound');
     expect(list.body).not.toContain(landed);
     expect(list.body).not.toContain('fix.exe');
+  });
+});
+
+describe('webhooks', () => {
+  let targetId: string;
+  let deliveryId: string;
+
+  async function waitFor<T>(what: string, read: () => Promise<T | null | undefined | false>): Promise<T> {
+    for (let i = 0; i < 800; i++) {
+      const value = await read();
+      if (value) return value;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+  const delivery = async (id: string) => (await db.pool.query('SELECT status, attempts FROM webhook_deliveries WHERE id = $1', [id])).rows[0] as { status: string; attempts: number };
+
+  beforeAll(async () => {
+    // Fails once (HTTP 500), then answers 200 to every later attempt.
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/webhook-targets',
+      headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ url: `${receiver.url}/flaky/1`, eventTypes: ['thread.thread_created'], version: '2025-08-06' }),
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    targetId = res.json().webhookTarget.id;
+    const ctx = { db: db.pool, workspaceId: acme.workspace.id, origin: 'email' as const };
+    const { customer } = await findOrCreateCustomerByEmail(ctx, { email: 'wile@acme-corp.com', fullName: 'Wile E.' });
+    await createThread(ctx, { customerId: customer.id, title: 'Anvil arrived broken', channel: 'EMAIL' });
+    eventsWorker.kick();
+    deliveryId = await waitFor('the delivery', async () => (await db.pool.query('SELECT id FROM webhook_deliveries WHERE target_id = $1', [targetId])).rows[0]?.id);
+    await waitFor('the retry to succeed', async () => (await delivery(deliveryId)).status === 'delivered');
+  });
+
+  it('lists targets with their version and shows each delivery with every attempt', async () => {
+    const b = await signIn(acme.apiKey);
+    const list = await get(b, '/console/webhooks');
+    expect(list.statusCode).toBe(200);
+    const row = new RegExp(`<tr data-testid="target-${targetId}">[\\s\\S]*?</tr>`).exec(list.body)![0];
+    expect(row).toContain('data-testid="target-version">2025-08-06<');
+    expect(row).toContain(`${receiver.url}/flaky/1`);
+    const page = await get(b, `/console/webhooks/${targetId}`);
+    expect(page.statusCode).toBe(200);
+    const card = new RegExp(`<section class="card" id="delivery-${deliveryId}"[\\s\\S]*?</section>`).exec(page.body)![0];
+    expect(card).toContain('data-status="delivered"');
+    expect(card).toMatch(/data-testid="attempt-1">[\s\S]*?<td>500<\/td>[\s\S]*?HTTP 500/);
+    expect(card).toMatch(/data-testid="attempt-2">[\s\S]*?<td>200<\/td>/);
+    expect(card).toContain('>Resend</button>');
+  });
+
+  it('resends one delivery as its next attempt (refused without the CSRF token)', async () => {
+    const b = await signIn(acme.apiKey);
+    const posted = receiver.on('/flaky/1').length;
+    expect((await post(b, `/console/webhooks/${targetId}/deliveries/${deliveryId}/resend`, {}, false)).statusCode).toBe(403);
+    expect(await delivery(deliveryId)).toEqual({ status: 'delivered', attempts: 2 });
+    const res = await post(b, `/console/webhooks/${targetId}/deliveries/${deliveryId}/resend`);
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe(`/console/webhooks/${targetId}?notice=resent#delivery-${deliveryId}`);
+    await waitFor('the resent attempt', async () => (await delivery(deliveryId)).attempts === 3 && (await delivery(deliveryId)).status === 'delivered');
+    expect(receiver.on('/flaky/1').length).toBe(posted + 1);
+    const page = await get(b, (res.headers.location as string).split('#')[0]!);
+    expect(page.body).toContain('Resent: the delivery is due now');
+    expect(page.body).toContain('data-testid="attempt-3"');
+  });
+
+  it('rotates the signing secret and shows the new one once (refused without the CSRF token)', async () => {
+    const b = await signIn(acme.apiKey);
+    const sealed = async () => (await db.pool.query('SELECT signing_secret_encrypted AS s FROM webhook_targets WHERE id = $1', [targetId])).rows[0].s as string;
+    const before = await sealed();
+    expect((await post(b, `/console/webhooks/${targetId}/rotate-secret`, {}, false)).statusCode).toBe(403);
+    expect(await sealed()).toBe(before);
+    const res = await post(b, `/console/webhooks/${targetId}/rotate-secret`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const shown = /data-testid="signing-secret">([^<]+)</.exec(res.body)![1]!;
+    expect(shown).toMatch(/^whsec_/);
+    expect(decryptSecret(TEST_SECRETS_KEY, await sealed(), targetId)).toBe(shown);
+    expect((await get(b, `/console/webhooks/${targetId}`)).body).not.toContain(shown);
+  });
+
+  it("answers 404 for another workspace's target and delivery, and changes nothing", async () => {
+    const other = await signIn(globex.apiKey);
+    expect((await get(other, `/console/webhooks/${targetId}`)).statusCode).toBe(404);
+    expect((await get(other, '/console/webhooks')).body).not.toContain(targetId);
+    const attempts = (await delivery(deliveryId)).attempts;
+    expect((await post(other, `/console/webhooks/${targetId}/deliveries/${deliveryId}/resend`)).statusCode).toBe(404);
+    expect((await post(other, `/console/webhooks/${targetId}/rotate-secret`)).statusCode).toBe(404);
+    expect((await delivery(deliveryId)).attempts).toBe(attempts);
+    const b = await signIn(acme.apiKey);
+    // Acme's own target with a delivery id it does not hold.
+    expect((await post(b, `/console/webhooks/${targetId}/deliveries/whd_01M8000000000000000000000/resend`)).statusCode).toBe(404);
   });
 });
