@@ -1,5 +1,6 @@
 import { ConfigError } from './config.ts';
 import { isDatabaseUnavailable } from './db/pool.ts';
+import { AlreadyExistsError } from './domain/already-exists.ts';
 import { InputError, type FieldError } from './domain/input-error.ts';
 import { ProviderUnreachableError } from './import/connect.ts';
 import { ConnectionExistsError } from './import/connections.ts';
@@ -21,6 +22,9 @@ export const ERRORS = Object.freeze({
   method_not_allowed: { status: 405, exit: 2, type: 'VALIDATION', message: 'Method not allowed.' },
   request_timeout: { status: 408, exit: 2, type: 'VALIDATION', message: 'The request did not arrive in time.' },
   conflict: { status: 409, exit: 2, type: 'VALIDATION', message: 'The resource is not in a state that allows this.' },
+  customer_already_exists_with_email: { status: 409, exit: 2, type: 'VALIDATION', message: 'A customer with this email already exists in the workspace.' },
+  customer_already_exists_with_external_id: { status: 409, exit: 2, type: 'VALIDATION', message: 'A customer with this external id already exists in the workspace.' },
+  thread_already_exists_with_external_id: { status: 409, exit: 2, type: 'VALIDATION', message: 'A thread with this external id already exists in the workspace.' },
   too_many_webhook_targets: { status: 400, exit: 2, type: 'VALIDATION', message: 'A workspace can have at most 25 webhook targets.' },
   payload_too_large: { status: 413, exit: 2, type: 'VALIDATION', message: 'The request body is too large.' },
   uri_too_long: { status: 414, exit: 2, type: 'VALIDATION', message: 'A part of the URL is too long.' },
@@ -59,6 +63,7 @@ export type DescribedError = { code: ErrorCode; message: string; fields: FieldEr
 export function describeError(err: unknown): DescribedError | null {
   if (err instanceof AppError) return { code: err.code, message: err.message, fields: err.fields };
   if (err instanceof InputError) return { code: 'input_validation', message: err.message, fields: err.fields };
+  if (err instanceof AlreadyExistsError) return { code: err.code, message: err.message, fields: [{ field: err.field, message: err.message, type: 'VALIDATION' }] };
   if (err instanceof ProviderUnreachableError) return { code: 'service_unavailable', message: `${err.message}; nothing was saved, try again when it answers`, fields: [] };
   if (err instanceof RetryLaterError) return { code: 'service_unavailable', message: `The provider could not be reached: ${err.message}`, fields: [] };
   if (err instanceof ConnectionExistsError) return { code: 'conflict', message: `This workspace is already connected to that account (${err.existingId}); disconnect it first.`, fields: [] };

@@ -18,6 +18,7 @@ export type Customer = {
   company: Company | null;
   origin: string;
   createdAt: Date;
+  updatedAt: Date;
 };
 
 type CustomerRow = {
@@ -28,12 +29,13 @@ type CustomerRow = {
   external_id: string | null;
   origin: string;
   created_at: Date;
+  updated_at: Date;
   company_id: string | null;
   company_name: string | null;
   company_domain: string | null;
 };
 
-const SELECT = `SELECT c.id, c.email, c.full_name, c.short_name, c.external_id, c.origin, c.created_at,
+const SELECT = `SELECT c.id, c.email, c.full_name, c.short_name, c.external_id, c.origin, c.created_at, c.updated_at,
                        co.id AS company_id, co.name AS company_name, co.domain AS company_domain
                   FROM customers c LEFT JOIN companies co ON co.id = c.company_id`;
 
@@ -47,6 +49,7 @@ function toCustomer(row: CustomerRow): Customer {
     company: row.company_id ? { id: row.company_id, name: row.company_name!, domain: row.company_domain! } : null,
     origin: row.origin,
     createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -145,6 +148,7 @@ export async function findOrCreateCustomerByEmail(
     company: inferred && row.companyId ? { id: row.companyId, ...inferred } : null,
     origin: ctx.origin,
     createdAt: row.createdAt,
+    updatedAt: row.createdAt,
   };
   return { customer, created: true };
 }
@@ -166,6 +170,22 @@ export async function createCustomerWithoutEmail(
 
 export async function findCustomerByEmail(ctx: ReadContext, email: string): Promise<Customer | null> {
   const { rows } = await ctx.db.query<CustomerRow>(`${SELECT} WHERE c.workspace_id = $1 AND c.email = $2`, [ctx.workspaceId, email.trim().toLowerCase()]);
+  return rows[0] ? toCustomer(rows[0]) : null;
+}
+
+/** How the API names a customer, as Plain's `CustomerIdentifierInput`: exactly one of the three. */
+export type CustomerIdentifier = { customerId: string } | { emailAddress: string } | { externalId: string };
+
+/**
+ * The workspace's customer the identifier names, or null. `lock` takes the row for the caller's
+ * transaction (an upsert changing it), so two writers of one customer take turns.
+ */
+export async function findCustomerByIdentifier(ctx: ReadContext, identifier: CustomerIdentifier, options: { lock?: boolean } = {}): Promise<Customer | null> {
+  const [where, value] =
+    'customerId' in identifier ? ['c.id = $2', identifier.customerId]
+    : 'emailAddress' in identifier ? ['c.email = $2', identifier.emailAddress.trim().toLowerCase()]
+    : ['c.external_id = $2', identifier.externalId];
+  const { rows } = await ctx.db.query<CustomerRow>(`${SELECT} WHERE c.workspace_id = $1 AND ${where}${options.lock ? ' FOR UPDATE OF c' : ''}`, [ctx.workspaceId, value]);
   return rows[0] ? toCustomer(rows[0]) : null;
 }
 

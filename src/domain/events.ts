@@ -3,9 +3,11 @@ import type { WriteContext } from './origin.ts';
 
 export const EVENT_TYPES = Object.freeze({
   customerCreated: 'customer.customer_created',
+  customerUpdated: 'customer.customer_updated',
   threadCreated: 'thread.thread_created',
   emailReceived: 'thread.email_received',
   threadStatusTransitioned: 'thread.thread_status_transitioned',
+  noteCreated: 'thread.note_created',
 } as const);
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 

@@ -1,7 +1,7 @@
 import { newId } from './ids.ts';
 import { clip, stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
-import { assertImport, type WriteContext } from './origin.ts';
+import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 
 export type Label = { id: string; name: string };
 
@@ -19,6 +19,13 @@ export async function findOrCreateLabel(ctx: WriteContext, name: string): Promis
   if (inserted.rows[0]) return { label: inserted.rows[0], created: true };
   const { rows } = await ctx.db.query<Label>('SELECT id, name FROM labels WHERE workspace_id = $1 AND lower(name) = lower($2)', [ctx.workspaceId, trimmed]);
   return { label: rows[0]!, created: false };
+}
+
+/** The workspace's labels with these ids; an id another workspace has is simply not found. */
+export async function findLabelsByIds(ctx: ReadContext, ids: string[]): Promise<Label[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await ctx.db.query<Label>('SELECT id, name FROM labels WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id', [ctx.workspaceId, ids]);
+  return rows;
 }
 
 /** Puts the label on the thread; twice is a no-op. Returns whether it was added now. */

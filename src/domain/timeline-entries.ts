@@ -1,4 +1,4 @@
-import { EVENT_TYPES, eventCte } from './events.ts';
+import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
@@ -111,6 +111,21 @@ export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntr
   );
   if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
   return rows[0];
+}
+
+/** Plain's note text is at most 5,000 characters in its older webhook versions (10,000 in the latest). */
+export const NOTE_MAX_CHARS = 5000;
+
+/**
+ * A note on the thread (internal: the customer never sees it) and its `thread.note_created`
+ * event in the caller's transaction.
+ */
+export async function addNote(ctx: WriteContext, input: { threadId: string; text: string; author: EntryAuthor }): Promise<TimelineEntry> {
+  const entry = await addTimelineEntry(ctx, { threadId: input.threadId, kind: 'note', author: input.author, text: input.text });
+  await recordEvent(ctx, EVENT_TYPES.noteCreated, {
+    note: { id: entry.id, threadId: entry.threadId, text: entry.text, authorType: entry.authorType, authorName: entry.authorName, origin: entry.origin, createdAt: entry.createdAt },
+  });
+  return entry;
 }
 
 export async function listTimelineEntries(ctx: ReadContext, threadId: string): Promise<TimelineEntry[]> {

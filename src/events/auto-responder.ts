@@ -41,6 +41,7 @@ export function isNoReplySender(email: string): boolean {
 
 type Facts = {
   status: string;
+  channel: string;
   title: string;
   customer_id: string;
   customer_email: string | null;
@@ -76,7 +77,7 @@ type Plan = { sendId: string; messageId: string; mail: SendMailOptions; entry: {
  */
 async function reserve(tx: TransactionClient, deps: AutoResponderDeps, job: AutoResponseJob): Promise<Plan | SkipReason> {
   const { rows } = await tx.query<Facts>(
-    `SELECT t.status, t.title, t.customer_id, c.email AS customer_email, c.full_name AS customer_name,
+    `SELECT t.status, t.channel, t.title, t.customer_id, c.email AS customer_email, c.full_name AS customer_name,
             w.name AS workspace_name, w.support_address, w.alternate_addresses, w.forwarder_addresses, w.inbound_token,
             e.kind, e.origin, e.message_id, e."references", e.support_address AS entry_support_address
        FROM threads t JOIN customers c ON c.id = t.customer_id JOIN workspaces w ON w.id = t.workspace_id
@@ -86,8 +87,10 @@ async function reserve(tx: TransactionClient, deps: AutoResponderDeps, job: Auto
   );
   const f = rows[0];
   if (!f) return 'thread not found';
-  // Only live email: an imported or API-written entry never triggers an email auto-response.
-  if (f.kind !== 'inbound_email' || f.origin !== 'email') return 'not an inbound email';
+  // Only a customer's live message: their email, or the first message of a thread the API opened
+  // on its own channel (a contact form). Imported entries and other API writes never trigger one.
+  const channel = f.kind === 'inbound_email' && f.origin === 'email' ? 'EMAIL' : f.kind === 'inbound_message' && f.origin === 'api' && f.channel === 'API' ? 'API' : null;
+  if (!channel) return 'not an inbound email';
   if (f.status === 'DONE') return 'thread is done';
   const prior = await tx.query(
     `SELECT (SELECT count(*) FROM auto_response_sends WHERE thread_id = $2)::int AS sends,
@@ -109,7 +112,7 @@ async function reserve(tx: TransactionClient, deps: AutoResponderDeps, job: Auto
   if (!email) return 'customer has no email';
   if (isOwnAddress(email, f, deps.inboundDomain)) return 'own address';
   if (isNoReplySender(email)) return 'no-reply sender';
-  const response = await firstEnabledAutoResponse({ db: tx, workspaceId: job.workspaceId }, 'EMAIL');
+  const response = await firstEnabledAutoResponse({ db: tx, workspaceId: job.workspaceId }, channel);
   if (!response) return 'no auto-response';
 
   // One customer's jobs take turns here, so two new threads at once still get one auto-response.
@@ -187,10 +190,10 @@ export async function sendAutoResponse(deps: AutoResponderDeps, job: AutoRespons
   return 'sent';
 }
 
-/** The auto-response of a thread, answering the email that opened it (its first inbound entry). */
+/** The auto-response of a thread, answering the email or API message that opened it (its first inbound entry). */
 export async function autoRespondToThread(deps: AutoResponderDeps, thread: { workspaceId: string; threadId: string }): Promise<AutoResponseOutcome> {
   const { rows } = await deps.pool.query<{ id: string }>(
-    `SELECT id FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 AND kind = 'inbound_email' ORDER BY created_at, id LIMIT 1`,
+    `SELECT id FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $2 AND kind IN ('inbound_email', 'inbound_message') ORDER BY created_at, id LIMIT 1`,
     [thread.workspaceId, thread.threadId],
   );
   if (!rows[0]) return 'skipped: thread not found';

@@ -28,6 +28,11 @@
  *   `authenticity` UNKNOWN (not checked); `sentAt` null (Date header not stored), `receivedAt` the
  *   entry's time; attachments the accepted ones; `textContent` the entry's text, which is cut to
  *   ENTRY_LIMITS (the whole email stays in the inbound email's raw payload).
+ * - customer updated: `customer` and `previousCustomer` as snapshotted by the updating
+ *   transaction; the new one's `updatedBy` is the update's origin.
+ * - note: `id` and `timelineEntryId` are the entry's id; `markdown` null (we store text only); never
+ *   edited or deleted, so `updatedAt` is its creation and `deletedAt`/`deletedBy` null; `text` cut
+ *   to 5,000 characters, the older versions' limit (the API takes no longer note).
  */
 import { domainToASCII } from 'node:url';
 import { encodeTime } from 'ulid';
@@ -52,12 +57,18 @@ type Status = 'TODO' | 'SNOOZED' | 'DONE';
 const id = z.string().regex(PLAIN_ID, 'must be prefix_ULID');
 const date = z.string().pipe(z.coerce.date());
 const status = z.enum(['TODO', 'SNOOZED', 'DONE']);
+const customerSnapshot = z.object({
+  id, email: z.string().nullable(), fullName: z.string(), shortName: z.string().nullable(), externalId: z.string().nullable(),
+  origin: z.string(), createdAt: date, company: z.object({ id, name: z.string(), domain: z.string() }).nullable().default(null),
+});
 const PAYLOADS = {
-  [EVENT_TYPES.customerCreated]: z.object({
-    customer: z.object({
-      id, email: z.string().nullable(), fullName: z.string(), shortName: z.string().nullable(), externalId: z.string().nullable(),
-      origin: z.string(), createdAt: date, company: z.object({ id, name: z.string(), domain: z.string() }).nullable().default(null),
-    }),
+  [EVENT_TYPES.customerCreated]: z.object({ customer: customerSnapshot }),
+  [EVENT_TYPES.customerUpdated]: z.object({
+    customer: customerSnapshot.extend({ updatedAt: date }),
+    previousCustomer: customerSnapshot.extend({ updatedAt: date }),
+  }),
+  [EVENT_TYPES.noteCreated]: z.object({
+    note: z.object({ id, threadId: id, text: z.string().nullable(), origin: z.string(), createdAt: date }),
   }),
   [EVENT_TYPES.threadCreated]: z.object({
     thread: z.object({
@@ -239,6 +250,28 @@ async function emailReceived(db: Queryable, event: EventRow): Promise<Json> {
   return { eventType: event.type, thread: plainThread(thread), email };
 }
 
+/** The origin of the write an event records, from the row when the caller did not pass it. */
+async function eventOrigin(db: Queryable, event: EventRow): Promise<string | null> {
+  if (event.origin) return event.origin;
+  const { rows } = await db.query<{ origin: string }>('SELECT origin FROM events WHERE workspace_id = $1 AND id = $2', [event.workspaceId, event.id]);
+  return rows[0]?.origin ?? null;
+}
+
+/** Plain's note: ours has no markdown and is never edited or deleted; text cut to the older versions' 5,000. */
+async function noteCreated(db: Queryable, event: EventRow): Promise<Json> {
+  const { note } = parsePayload(event, EVENT_TYPES.noteCreated);
+  const thread = await loadThread(db, event.workspaceId, note.threadId, note.createdAt);
+  const by = systemActor(note.origin);
+  return {
+    eventType: event.type,
+    thread: plainThread(thread),
+    note: {
+      timelineEntryId: note.id, id: note.id, text: clip(note.text ?? '', 5000) || '(empty note)', markdown: null,
+      createdAt: iso(note.createdAt), createdBy: by, updatedAt: iso(note.createdAt), updatedBy: by, deletedAt: null, deletedBy: null,
+    },
+  };
+}
+
 async function statusTransitioned(db: Queryable, event: EventRow): Promise<Json> {
   const p = parsePayload(event, EVENT_TYPES.threadStatusTransitioned);
   const thread = await loadThread(db, event.workspaceId, p.threadId, event.createdAt);
@@ -281,6 +314,12 @@ export async function buildPlainPayload(db: Queryable, event: EventRow): Promise
       if (thread.customerId !== customerId) throw new PlainPayloadError(`thread ${snapshot.id} changed customer since event ${event.id}`);
       return { eventType: event.type, thread: plainThread({ ...thread, ...fields }) };
     }
+    case EVENT_TYPES.customerUpdated: {
+      const { customer, previousCustomer } = parsePayload(event, EVENT_TYPES.customerUpdated);
+      // Both as snapshotted in the updating transaction; the update's own actor is its origin.
+      return { eventType: event.type, customer: { ...plainCustomer(customer), updatedBy: systemActor(await eventOrigin(db, event)) }, previousCustomer: plainCustomer(previousCustomer) };
+    }
+    case EVENT_TYPES.noteCreated: return noteCreated(db, event);
     case EVENT_TYPES.emailReceived: return emailReceived(db, event);
     case EVENT_TYPES.threadStatusTransitioned: return statusTransitioned(db, event);
     default:
@@ -313,7 +352,7 @@ const olderThan = (version: WebhookVersion, than: WebhookVersion) => WEBHOOK_VER
 
 /**
  * A payload built in the latest schema version, without what the target's older version lacks.
- * For the four events we send, the schemas bundled in Plain's SDK 5.10.3 (2024-09-18), 5.11.0
+ * For the events we send, the schemas bundled in Plain's SDK 5.10.3 (2024-09-18), 5.11.0
  * (2025-08-06) and 5.12.1 (2026-02-27) differ only in: a thread's `additionalAssignees` (from
  * 2025-08-06) and a label type's `externalId` and `isExcludedFromAi` (from 2026-02-27). Their
  * required fields are the same; the other differences are in events and objects we do not send.

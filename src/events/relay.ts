@@ -9,13 +9,13 @@ export type RelayDeps = { pool: Pool; boss: PgBoss; autoResponseDelaySeconds: nu
 
 /**
  * Hands new outbox events on, exactly once: a delivery (due now) per enabled target subscribed
- * to the type, and for a thread opened by a customer's email, the auto-response job after its
+ * to the type, and for a thread opened by a customer (email, API channel), the auto-response job after its
  * delay. Events, deliveries, jobs and the delivery workers' wake-up commit together; concurrent
  * relays skip each other's rows.
  */
 export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number> {
   return withTransaction(deps.pool, async (tx) => {
-    const { rows: events } = await tx.query<{ id: string; workspace_id: string; type: string; origin: string; payload: { thread?: { id?: string } } }>(
+    const { rows: events } = await tx.query<{ id: string; workspace_id: string; type: string; origin: string; payload: { thread?: { id?: string; channel?: string } } }>(
       `SELECT id, workspace_id, type, origin, payload FROM events WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [batch],
     );
@@ -33,7 +33,9 @@ export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number>
     // skipped by its singleton key.
     const autoResponses = events.flatMap((event) => {
       const threadId = event.payload.thread?.id;
-      return event.type === EVENT_TYPES.threadCreated && event.origin === 'email' && threadId ? [QUEUES.autoResponse.payload.parse({ workspaceId: event.workspace_id, threadId })] : [];
+      // Opened by a customer: by email, or through the API's channel (a contact form).
+      const opened = event.origin === 'email' || (event.origin === 'api' && event.payload.thread?.channel === 'API');
+      return event.type === EVENT_TYPES.threadCreated && opened && threadId ? [QUEUES.autoResponse.payload.parse({ workspaceId: event.workspace_id, threadId })] : [];
     });
     if (autoResponses.length) {
       await deps.boss.insert(
