@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,7 @@ import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
  */
 
 const INBOUND_AUTH = 'postmark:console-browser-test';
+const INBOUND_DOMAIN = 'in.console.test';
 const zendeskData = generateZendesk({ users: 30, tickets: 60, commentsPerTicket: 3, seed: 17 });
 
 let db: TestDatabase;
@@ -47,10 +48,11 @@ beforeAll(async () => {
     DATA_DIR: dataDir,
     SECRETS_KEY: TEST_SECRETS_KEY.toString('hex'),
     INBOUND_BASIC_AUTH: INBOUND_AUTH,
+    INBOUND_DOMAIN,
     WEBHOOK_ALLOW_PRIVATE: '1',
     IMPORT_ALLOW_PRIVATE: '1',
   });
-  acme = await makeWorkspace(db.pool, 'Acme Support', 'help@acme.test');
+  acme = await makeWorkspace(db.pool, 'Acme Support', 'help@acme.com');
 }, 120_000);
 
 afterAll(async () => {
@@ -89,6 +91,51 @@ function expectedZendeskCounts() {
     else agents++;
   }
   return { tickets, comments, endUsers, agents };
+}
+
+/** A small MIME email, optionally with an .exe attachment (a file type Plain refuses). */
+function mime(m: { from: string; to: string; subject: string; messageId: string; text: string; exe?: string }): string {
+  const boundary = 'console-browser-boundary';
+  const head = [`From: ${m.from}`, `To: ${m.to}`, `Subject: ${m.subject}`, `Message-ID: ${m.messageId}`, 'Date: Mon, 30 Nov 2026 09:00:00 +0000', 'MIME-Version: 1.0'];
+  if (!m.exe) return [...head, 'Content-Type: text/plain; charset=utf-8', '', m.text, ''].join('\r\n');
+  return [
+    ...head,
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    m.text,
+    `--${boundary}`,
+    `Content-Type: application/octet-stream; name="${m.exe}"`,
+    `Content-Disposition: attachment; filename="${m.exe}"`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from('MZ not really a program').toString('base64'),
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+}
+
+/** Posts a raw email to the real inbound webhook with Basic auth, as a mail provider does; returns its id. */
+async function receiveMime(raw: string): Promise<string> {
+  const res = await fetch(`${intake.url}/inbound/mime`, {
+    method: 'POST',
+    headers: { 'content-type': 'message/rfc822', authorization: `Basic ${Buffer.from(INBOUND_AUTH).toString('base64')}` },
+    body: raw,
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { inboundEmailId: string }).inboundEmailId;
+}
+
+/** Waits until the email has been processed `attempts` times and is no longer `received`. */
+async function settled(id: string, attempts = 1): Promise<{ status: string; attempts: number }> {
+  for (let i = 0; i < 400; i++) {
+    const { rows } = await db.pool.query('SELECT status, attempts FROM inbound_emails WHERE id = $1', [id]);
+    if (rows[0] && rows[0].status !== 'received' && rows[0].attempts >= attempts) return rows[0];
+    await sleep(50);
+  }
+  throw new Error(`inbound email ${id} was not processed ${attempts} time(s) in 20 s`);
 }
 
 /** Signs in through the form, as an operator does. */
@@ -227,7 +274,84 @@ describe('imports', () => {
 });
 
 describe('inbound mail', () => {
-  it.todo('opens a rejected email, replays it and shows its new status');
+  it('opens a rejected email and replays it (rejected again, a second attempt); replays an unroutable one after the operator adds the address (processed, refused .exe shown); downloads the raw message', async () => {
+    const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+    const rejectedRaw = mime({ from: 'nobody', to: inbound, subject: 'Who am I', messageId: '<nobody-1@console.test>', text: 'No sender here.', exe: 'tool.exe' });
+    const unroutableRaw = mime({ from: 'Jane Doe <jane@initech.test>', to: 'sales@acme.com', subject: 'Printer on fire', messageId: '<fire-1@initech.test>', text: 'Our printer is on fire <again>.', exe: 'fix.exe' });
+    const rejected = await receiveMime(rejectedRaw);
+    const unroutable = await receiveMime(unroutableRaw);
+    expect(await settled(rejected)).toMatchObject({ status: 'rejected', attempts: 1 });
+    expect(await settled(unroutable)).toMatchObject({ status: 'unroutable', attempts: 1 });
+
+    const { page } = await openPage(browser);
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbound mail' }).click();
+    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+    const rejectedRow = page.getByTestId(`email-${rejected}`);
+    expect(await rejectedRow.getAttribute('data-status')).toBe('rejected');
+    expect(await rejectedRow.getByTestId('reason').textContent()).toMatch(/^no_sender: the email has no usable From address/);
+    expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('unroutable');
+    await screenshot(page, 'inbound');
+    await page.getByTestId('filter-rejected').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound?status=rejected'));
+    expect(await page.locator('tr[data-testid^="email-"]').count()).toBe(1);
+    await screenshot(page, 'inbound-rejected');
+
+    // The rejected email: why, what it carried (not stored), no thread; Replay runs it again.
+    await rejectedRow.getByRole('link').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}`));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Who am I');
+    expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
+    expect(await page.getByTestId('email-reason').textContent()).toMatch(/^no_sender/);
+    expect(await page.getByTestId('email-thread').textContent()).toContain('none: the email did not land in a thread');
+    expect(await page.getByTestId('attachments').textContent()).toContain('tool.exe');
+    expect(await page.getByTestId('email-text').textContent()).toContain('No sender here.');
+    await screenshot(page, 'inbound-email-rejected');
+    await page.getByTestId('replay').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}?notice=replayed`));
+    expect(await page.getByTestId('notice').textContent()).toBe('Replayed: the email is being processed again.');
+    expect(await settled(rejected, 2)).toMatchObject({ status: 'rejected', attempts: 2 });
+    await page.reload();
+    expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
+    expect(await page.getByTestId('email-facts').textContent()).toContain('2 attempt(s)');
+    await screenshot(page, 'inbound-email-replayed-rejected');
+
+    // The raw message downloads byte for byte.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-raw').click()]);
+    expect(download.suggestedFilename()).toBe(`${rejected}.eml`);
+    expect((await readFile(await download.path())).equals(Buffer.from(rejectedRaw))).toBe(true);
+
+    // The unroutable email: the operator adds sales@ to the workspace (through the API), then replays it.
+    const patched = await fetch(`${intake.url}/v1/workspace`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ alternateAddresses: ['sales@acme.com'] }),
+    });
+    expect(patched.status).toBe(200);
+    await page.goto(consoleUrl(`/inbound/${unroutable}`));
+    expect(await page.getByTestId('email-status').textContent()).toBe('unroutable');
+    await screenshot(page, 'inbound-email-unroutable');
+    await page.getByTestId('replay').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${unroutable}?notice=replayed`));
+    expect(await settled(unroutable, 2)).toMatchObject({ status: 'processed', attempts: 2 });
+    await page.reload();
+    expect(await page.getByTestId('email-status').textContent()).toBe('processed');
+    expect(await page.getByTestId('replay').count()).toBe(0);
+    expect(await page.getByTestId('email-thread').textContent()).toContain('Printer on fire');
+    const exeRow = page.getByTestId('attachments').locator('tr', { hasText: 'fix.exe' });
+    expect(await exeRow.getAttribute('data-status')).toBe('rejected');
+    expect(await exeRow.textContent()).toContain('attachment_file_type_not_allowed');
+    expect(await page.getByTestId('email-text').textContent()).toContain('Our printer is on fire <again>.');
+    await screenshot(page, 'inbound-email-processed');
+
+    // The list shows the new status and the refused attachment with its code.
+    await page.getByRole('link', { name: '← Inbound mail' }).click();
+    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+    expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('processed');
+    const refused = page.getByTestId('refused-attachments').locator('tr', { hasText: 'fix.exe' });
+    expect(await refused.textContent()).toContain('attachment_file_type_not_allowed');
+    await screenshot(page, 'inbound-after-replays');
+  });
 });
 
 describe('webhooks', () => {
