@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/pool.ts';
 import { readAttachmentFile } from '../../domain/attachments.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
+import { routeSchema } from '../openapi.ts';
 
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
@@ -27,7 +28,18 @@ export function contentDisposition(fileName: string): string {
  * downloaded, not run). A refused attachment has no stored bytes (409, with its code).
  */
 export function attachmentRoutes(app: FastifyInstance, deps: { db: Queryable }): void {
-  app.get('/v1/attachments/:id/content', async (request, reply) => {
+  const schema = routeSchema({
+    tags: ['Threads'],
+    summary: "An accepted attachment's bytes, always as a download (409 for a refused one, with its code)",
+    params: idParams,
+    response: {
+      200: {
+        description: "The file as received, with its content type when it is a safe one (else application/octet-stream) and `Content-Disposition: attachment`.",
+        content: { '*/*': { schema: z.string().meta({ format: 'binary' }) } },
+      },
+    },
+  });
+  app.get('/v1/attachments/:id/content', { schema }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const file = await readAttachmentFile({ db: deps.db, workspaceId: workspace.id }, id);

@@ -11,6 +11,7 @@ import {
 } from '../../events/auto-responses.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
+import { routeSchema, timestamp } from '../openapi.ts';
 
 const fields = {
   messageText: z
@@ -26,6 +27,19 @@ const fields = {
 const createBody = z.object(fields).strict();
 const patchBody = z.object({ ...fields, messageText: fields.messageText.optional() }).strict();
 const idParams = z.object({ id: z.string().min(1).max(100) });
+
+const autoResponseSchema = z.object({
+  id: z.string(),
+  messageText: z.string(),
+  messageHtml: z.string().nullable(),
+  enabled: z.boolean(),
+  channels: z.array(z.enum(AUTO_RESPONSE_CHANNELS)),
+  order: z.number().int(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+const oneResponse = z.object({ autoResponse: autoResponseSchema });
+const tags = ['Auto-responses'];
 
 export function presentAutoResponse(a: AutoResponse) {
   return {
@@ -44,20 +58,21 @@ export function presentAutoResponse(a: AutoResponse) {
 export function autoResponseRoutes(app: FastifyInstance, deps: { db: Queryable }): void {
   const scope = (workspaceId: string) => ({ db: deps.db, workspaceId });
 
-  app.get('/v1/auto-responses', async (request) => {
+  const listSchema = routeSchema({ tags, summary: 'Every auto-response, in evaluation order', response: { 200: z.object({ autoResponses: z.array(autoResponseSchema) }) } });
+  app.get('/v1/auto-responses', { schema: listSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const items = await listAutoResponses(scope(workspace.id));
     return { autoResponses: items.map(presentAutoResponse) };
   });
 
-  app.post('/v1/auto-responses', async (request, reply) => {
+  app.post('/v1/auto-responses', { schema: routeSchema({ tags, summary: 'Create an auto-response', body: createBody, response: { 201: oneResponse } }) }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const body = parseInput(createBody, request.body, 'body');
     const created = await createAutoResponse(scope(workspace.id), body);
     return reply.status(201).send({ autoResponse: presentAutoResponse(created) });
   });
 
-  app.patch('/v1/auto-responses/:id', async (request) => {
+  app.patch('/v1/auto-responses/:id', { schema: routeSchema({ tags, summary: 'Change an auto-response', params: idParams, body: patchBody, response: { 200: oneResponse } }) }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const body = parseInput(patchBody, request.body, 'body');
@@ -67,7 +82,7 @@ export function autoResponseRoutes(app: FastifyInstance, deps: { db: Queryable }
   });
 
   // 204 without a body, as the other resources' DELETE answers.
-  app.delete('/v1/auto-responses/:id', async (request, reply) => {
+  app.delete('/v1/auto-responses/:id', { schema: routeSchema({ tags, summary: 'Delete an auto-response', params: idParams, response: { 204: z.undefined() } }) }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     if (!(await deleteAutoResponse(scope(workspace.id), id))) throw new AppError('not_found', `Auto-response ${id} not found.`);

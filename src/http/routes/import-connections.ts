@@ -9,6 +9,7 @@ import { activeRun, getRun, latestRuns, listRecordErrors, type ImportRun } from 
 import { startRun } from '../../import/start-run.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
+import { pageInfoSchema, routeSchema, timestamp } from '../openapi.ts';
 import { page, pageQuery } from '../pagination.ts';
 
 const createBody = z
@@ -23,6 +24,50 @@ const patchBody = z.object({ credentials: z.record(z.string(), z.unknown()) }).s
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
 const RECORD_ERRORS_SHOWN = 50;
+
+const runSchema = z.object({
+  id: z.string(),
+  connectionId: z.string(),
+  kind: z.enum(['full', 'incremental']),
+  status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'needs_reauth', 'cancelled']),
+  streams: z
+    .record(z.string(), z.object({ created: z.number().int(), linked: z.number().int(), skipped: z.number().int(), failed: z.number().int() }))
+    .meta({ description: 'Records per stream (users, tickets, comments...): created, linked to existing ones, skipped, failed.' }),
+  progress: z.record(z.string(), z.object({ pages: z.number().int(), done: z.boolean() })),
+  error: z.string().nullable().meta({ description: "The provider's own words when the run failed." }),
+  retryAt: timestamp.nullable(),
+  attempts: z.number().int(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+});
+const connectionSchema = z.object({
+  id: z.string(),
+  provider: z.string(),
+  account: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  credentials: z.record(z.string(), z.string()).meta({ description: 'What may be shown of them (never a secret).' }),
+  schedule: z.object({ everyMinutes: z.number() }),
+  status: z.enum(['active', 'needs_reauth', 'disconnected']),
+  lastError: z.string().nullable(),
+  fullRunCompletedAt: timestamp.nullable(),
+  nextRunAt: timestamp.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  latestRun: runSchema.nullable(),
+});
+const oneConnection = z.object({ importConnection: connectionSchema });
+const runWithErrors = z.object({
+  importRun: runSchema.extend({
+    recordErrors: z.object({
+      total: z.number().int(),
+      items: z
+        .array(z.object({ stream: z.string(), recordType: z.string(), sourceId: z.string(), reason: z.string(), excerpt: z.string().nullable(), createdAt: timestamp }))
+        .meta({ description: `The first ${RECORD_ERRORS_SHOWN}.` }),
+    }),
+  }),
+});
+const tags = ['Imports'];
 
 export type ImportRouteDeps = {
   pool: Pool;
@@ -83,7 +128,13 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     throw err;
   };
 
-  app.post('/v1/import-connections', async (request, reply) => {
+  const createSchema = routeSchema({
+    tags,
+    summary: 'Connect a helpdesk (credentials checked against the provider); its first, full run starts at once',
+    body: createBody,
+    response: { 201: oneConnection },
+  });
+  app.post('/v1/import-connections', { schema: createSchema }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const body = parseInput(createBody, request.body, 'body');
     const connection = await connectProvider(
@@ -99,7 +150,13 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     return reply.status(201).send({ importConnection: await present(connection, run ?? undefined) });
   });
 
-  app.get('/v1/import-connections', async (request) => {
+  const listSchema = routeSchema({
+    tags,
+    summary: "The workspace's import connections, each with its latest run",
+    querystring: pageQuery,
+    response: { 200: z.object({ importConnections: z.array(connectionSchema), pageInfo: pageInfoSchema }) },
+  });
+  app.get('/v1/import-connections', { schema: listSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const q = parseInput(pageQuery, request.query, 'query');
     const { items, pageInfo } = await page(q, (after, limit) => listConnections(deps.pool, workspace.id, { after, limit }));
@@ -107,14 +164,15 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     return { importConnections: await Promise.all(items.map((c) => present(c, latest.get(c.id)))), pageInfo };
   });
 
-  app.get('/v1/import-connections/:id', async (request) => {
+  app.get('/v1/import-connections/:id', { schema: routeSchema({ tags, summary: 'One import connection with its latest run', params: idParams, response: { 200: oneConnection } }) }, async (request) => {
     const workspace = requireWorkspace(request);
     const c = await load(workspace.id, parseInput(idParams, request.params, 'params').id);
     return { importConnection: await present(c, (await latestRuns(deps.pool, [c.id])).get(c.id)) };
   });
 
   // Re-authorisation: new credentials, checked against the provider; the connection is active again.
-  app.patch('/v1/import-connections/:id', async (request) => {
+  const patchSchema = routeSchema({ tags, summary: 'Re-authorise: new credentials, checked against the provider', params: idParams, body: patchBody, response: { 200: oneConnection } });
+  app.patch('/v1/import-connections/:id', { schema: patchSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const c = await load(workspace.id, parseInput(idParams, request.params, 'params').id);
     if (c.status === 'disconnected') throw new AppError('conflict', `Import connection ${c.id} is disconnected.`);
@@ -126,7 +184,8 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
   });
 
   // Disconnect: no more runs; what was imported stays.
-  app.delete('/v1/import-connections/:id', async (request) => {
+  const deleteSchema = routeSchema({ tags, summary: 'Disconnect: no more runs; what was imported stays', params: idParams, response: { 200: oneConnection } });
+  app.delete('/v1/import-connections/:id', { schema: deleteSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const c = await disconnectConnection(deps.pool, workspace.id, id);
@@ -134,7 +193,8 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     return { importConnection: await present(c, (await latestRuns(deps.pool, [c.id])).get(c.id)) };
   });
 
-  app.post('/v1/import-connections/:id/runs', async (request, reply) => {
+  const runSchemaDoc = routeSchema({ tags, summary: 'Start a run now (409 while one is active)', params: idParams, response: { 201: z.object({ importRun: runSchema }) } });
+  app.post('/v1/import-connections/:id/runs', { schema: runSchemaDoc }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const c = await load(workspace.id, parseInput(idParams, request.params, 'params').id);
     if (c.status !== 'active') throw new AppError('conflict', `Import connection ${c.id} is ${c.status}${c.status === 'needs_reauth' ? ': send new credentials with PATCH first' : ''}.`);
@@ -146,7 +206,8 @@ export function importConnectionRoutes(app: FastifyInstance, deps: ImportRouteDe
     return reply.status(201).send({ importRun: presentRun(run) });
   });
 
-  app.get('/v1/import-runs/:id', async (request) => {
+  const getRunSchema = routeSchema({ tags, summary: 'One import run with its record errors', params: idParams, response: { 200: runWithErrors } });
+  app.get('/v1/import-runs/:id', { schema: getRunSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const run = await getRun(deps.pool, workspace.id, id);

@@ -18,6 +18,7 @@ import {
 import { WEBHOOK_VERSIONS } from '../../events/webhook-versions.ts';
 import { requireWorkspace } from '../auth.ts';
 import { AppError, parseInput } from '../errors.ts';
+import { routeSchema, pageInfoSchema, timestamp } from '../openapi.ts';
 import { page, pageQuery } from '../pagination.ts';
 
 const eventType = z.enum(Object.values(EVENT_TYPES) as [string, ...string[]]);
@@ -34,6 +35,39 @@ const patchBody = z
   .object({ url: z.string().max(2000).optional(), eventTypes: z.array(eventType).min(1).optional(), enabled: z.boolean().optional(), version: webhookVersion.optional() })
   .strict();
 const idParams = z.object({ id: z.string().min(1).max(100) });
+
+const targetSchema = z.object({
+  id: z.string(),
+  url: z.string().meta({ description: 'A password in the URL is shown as `***`.' }),
+  eventTypes: z.array(z.string()),
+  enabled: z.boolean(),
+  version: z.enum(WEBHOOK_VERSIONS),
+  disabledReason: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+const withSecret = z.object({
+  webhookTarget: targetSchema.extend({ signingSecret: z.string().meta({ description: 'Shown only here: keep it to verify signatures (Standard Webhooks).' }) }),
+});
+const oneTarget = z.object({ webhookTarget: targetSchema });
+const attemptSchema = z.object({
+  number: z.number().int(),
+  // Written by Postgres' json_agg: an offset, not a Z.
+  attemptedAt: z.iso.datetime({ offset: true }),
+  statusCode: z.number().int().nullable(),
+  durationMs: z.number(),
+  error: z.string().nullable(),
+});
+const deliverySchema = z.object({
+  id: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.array(attemptSchema),
+  nextAttemptAt: timestamp.nullable(),
+  createdAt: timestamp,
+});
+const tags = ['Webhooks'];
 
 // Credentials in the URL are sent as Basic auth, never shown back.
 function redact(t: WebhookTarget): string {
@@ -60,7 +94,8 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     if (reason) throw new AppError('input_validation', 'Invalid webhook target.', [{ field: 'url', message: reason, type: 'VALIDATION' }]);
   };
 
-  app.post('/v1/webhook-targets', async (request, reply) => {
+  const createSchema = routeSchema({ tags, summary: 'Add a webhook target (its signing secret is shown once, here)', body: createBody, response: { 201: withSecret } });
+  app.post('/v1/webhook-targets', { schema: createSchema }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const body = parseInput(createBody, request.body, 'body');
     await checkUrl(body.url);
@@ -73,12 +108,12 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     }
   });
 
-  app.get('/v1/webhook-targets', async (request) => {
+  app.get('/v1/webhook-targets', { schema: routeSchema({ tags, summary: "The workspace's webhook targets", response: { 200: z.object({ webhookTargets: z.array(targetSchema) }) } }) }, async (request) => {
     const workspace = requireWorkspace(request);
     return { webhookTargets: (await listWebhookTargets(deps.pool, workspace.id)).map((t) => present(t)) };
   });
 
-  app.get('/v1/webhook-targets/:id', async (request) => {
+  app.get('/v1/webhook-targets/:id', { schema: routeSchema({ tags, summary: 'One webhook target', params: idParams, response: { 200: oneTarget } }) }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const target = await getWebhookTarget(deps.pool, workspace.id, id);
@@ -86,7 +121,8 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     return { webhookTarget: present(target) };
   });
 
-  app.patch('/v1/webhook-targets/:id', async (request) => {
+  const patchSchema = routeSchema({ tags, summary: 'Change a webhook target (URL, events, enabled, version)', params: idParams, body: patchBody, response: { 200: oneTarget } });
+  app.patch('/v1/webhook-targets/:id', { schema: patchSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const body = parseInput(patchBody, request.body, 'body');
@@ -96,14 +132,15 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     return { webhookTarget: present(target) };
   });
 
-  app.delete('/v1/webhook-targets/:id', async (request, reply) => {
+  app.delete('/v1/webhook-targets/:id', { schema: routeSchema({ tags, summary: 'Remove a webhook target', params: idParams, response: { 204: z.undefined() } }) }, async (request, reply) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     if (!(await deleteWebhookTarget(deps.pool, workspace.id, id))) throw new AppError('not_found', `Webhook target ${id} not found.`);
     return reply.status(204).send();
   });
 
-  app.post('/v1/webhook-targets/:id/rotate-secret', async (request) => {
+  const rotateSchema = routeSchema({ tags, summary: 'A new signing secret (shown once, here); the old one stops at once', params: idParams, response: { 200: withSecret } });
+  app.post('/v1/webhook-targets/:id/rotate-secret', { schema: rotateSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const signingSecret = await rotateSigningSecret(deps.pool, deps.secretsKey, workspace.id, id);
@@ -111,7 +148,14 @@ export function webhookTargetRoutes(app: FastifyInstance, deps: { pool: Pool; se
     return { webhookTarget: present((await getWebhookTarget(deps.pool, workspace.id, id))!, signingSecret) };
   });
 
-  app.get('/v1/webhook-targets/:id/deliveries', async (request) => {
+  const deliveriesSchema = routeSchema({
+    tags,
+    summary: "A target's deliveries, oldest first, each with every attempt",
+    params: idParams,
+    querystring: pageQuery,
+    response: { 200: z.object({ deliveries: z.array(deliverySchema), pageInfo: pageInfoSchema }) },
+  });
+  app.get('/v1/webhook-targets/:id/deliveries', { schema: deliveriesSchema }, async (request) => {
     const workspace = requireWorkspace(request);
     const { id } = parseInput(idParams, request.params, 'params');
     const query = parseInput(pageQuery, request.query, 'query');
