@@ -34,7 +34,7 @@ let db: TestDatabase;
 let jobs: Jobs;
 let fake: FakeProvider;
 let app: FastifyInstance;
-let worker: { stop(): Promise<void> };
+let worker: Awaited<ReturnType<typeof startInboundWorker>>;
 let ws: WorkspaceCredentials;
 let doc: Doc;
 /** OpenAPI's and JSON Schema's formats (ajv-formats is not a dependency of ours): known, checked only for date-time. */
