@@ -174,6 +174,7 @@ describe('POST /v1/customers (upsert)', () => {
 
     let e = expectPlainError(await call(a, 'POST', '/v1/customers', upsertBody('x@collide.com', { onUpdate: { externalId: { value: 'ext-y' } } })), 409, 'customer_already_exists_with_external_id');
     expect(e.fields).toEqual([expect.objectContaining({ field: 'onUpdate.externalId.value' })]);
+    expect(e.message).toContain(y.id);
     e = expectPlainError(await call(a, 'POST', '/v1/customers', upsertBody('x@collide.com', { onUpdate: { email: { email: 'Y@collide.com', isVerified: true } } })), 409, 'customer_already_exists_with_email');
     expect(e.fields).toEqual([expect.objectContaining({ field: 'onUpdate.email.email' })]);
     // Creating by externalId with an email another customer has; creating by email with another's externalId.
@@ -323,13 +324,34 @@ describe('POST /v1/threads', () => {
     const customer = await customerOf(a, 'dup@hooli.com');
     const body = { customerIdentifier: { customerId: customer.id }, title: 'Once', message: { text: 'Only once' }, externalId: 'order-77' };
     expect((await call(a, 'POST', '/v1/threads', body)).statusCode).toBe(201);
+    const first = (await call(a, 'GET', `/v1/threads?customerId=${customer.id}`)).json().threads[0];
     const e = expectPlainError(await call(a, 'POST', '/v1/threads', body), 409, 'thread_already_exists_with_external_id');
     expect(e.fields[0]!.field).toBe('externalId');
+    // The message names the thread, so a caller retrying its create can carry on with it.
+    expect(e.message).toContain(first.id);
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM threads WHERE workspace_id = $1 AND external_id = 'order-77'`, [a.workspace.id]);
     expect(rows[0].n).toBe(1);
     const theirs = await customerOf(b, 'dup@hooli.com');
     expect((await call(b, 'POST', '/v1/threads', { ...body, customerIdentifier: { externalId: 'nope' } })).statusCode).toBe(404);
     expect((await call(b, 'POST', '/v1/threads', { ...body, customerIdentifier: { customerId: theirs.id } })).statusCode).toBe(201);
+  });
+
+  it('gives one of several concurrent creates with one externalId the thread, the others 409', async () => {
+    const customer = await customerOf(a, 'race@hooli.com');
+    const body = { customerIdentifier: { customerId: customer.id }, title: 'Racing', message: { text: 'Submitted twice' }, externalId: 'form-race' };
+    const results = await Promise.all(Array.from({ length: 4 }, () => call(a, 'POST', '/v1/threads', body)));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409]);
+    for (const r of results.filter((x) => x.statusCode === 409)) expect(r.json().error.code).toBe('thread_already_exists_with_external_id');
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM threads WHERE customer_id = $1`, [customer.id]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('takes a body over the API’s usual 1 MiB on this route only, up to its own limit', async () => {
+    const customer = await customerOf(a, 'limits@hooli.com');
+    const big = (mib: number) => ({ customerIdentifier: { customerId: customer.id }, title: 'Big', message: { text: 'x', attachments: [file('big.pdf', Buffer.alloc(mib * 1024 * 1024, 7))] } });
+    expect((await call(a, 'POST', '/v1/threads', big(2))).statusCode).toBe(201);
+    expectPlainError(await call(a, 'POST', '/v1/threads', big(10)), 413, 'payload_too_large');
+    expectPlainError(await call(a, 'POST', '/v1/customers', { ...upsertBody('huge@hooli.com'), pad: 'x'.repeat(2 * 1024 * 1024) }), 413, 'payload_too_large');
   });
 
   it('answers bad input in Plain’s shape, naming each field, and creates nothing', async () => {

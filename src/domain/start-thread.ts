@@ -66,7 +66,9 @@ export async function startThread(ctx: WriteContext, input: NewThreadWithMessage
 const reasonOf = (d: AttachmentDecision) => (d.status === 'rejected' ? d.reason : null);
 
 function threadExists(existingId: string | null): AlreadyExistsError {
-  return new AlreadyExistsError(ALREADY_EXISTS_CODES.threadExternalId, 'externalId', 'A thread with this external id already exists in the workspace.', existingId);
+  // The existing thread's id lets a caller retrying a create carry on with it.
+  const message = `A thread with this external id already exists in the workspace${existingId ? `: ${existingId}` : ''}.`;
+  return new AlreadyExistsError(ALREADY_EXISTS_CODES.threadExternalId, 'externalId', message, existingId);
 }
 
 /** Ids the workspace lacks are refused field by field (NOT_FOUND); names are found or created. Each label once. */

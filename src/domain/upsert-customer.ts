@@ -78,11 +78,11 @@ export async function upsertCustomer(ctx: WriteContext, input: CustomerUpsert): 
     externalId = input.identifier.externalId;
     // By external id, the email may already be another customer's.
     const holder = await findCustomerByIdentifier(ctx, { emailAddress: email });
-    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onCreate.email.email', 'A customer with this email already exists in the workspace.', holder.id);
+    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onCreate.email.email', `A customer with this email already exists in the workspace: ${holder.id}.`, holder.id);
   }
   if (externalId !== null && 'emailAddress' in input.identifier) {
     const holder = await findCustomerByIdentifier(ctx, { externalId });
-    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerExternalId, 'onCreate.externalId', 'A customer with this external id already exists in the workspace.', holder.id);
+    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerExternalId, 'onCreate.externalId', `A customer with this external id already exists in the workspace: ${holder.id}.`, holder.id);
   }
   const created = await findOrCreateCustomerByEmail(ctx, { email, fullName: input.onCreate.fullName, shortName: input.onCreate.shortName ?? null, externalId }).catch((err) => duplicateOf(err, 'onCreate'));
   if (created.created) return { result: 'CREATED', customer: created.customer };
@@ -90,7 +90,7 @@ export async function upsertCustomer(ctx: WriteContext, input: CustomerUpsert): 
   // identifier (two identical upserts at once), else the email is someone else's.
   const winner = created.customer;
   const same = 'emailAddress' in input.identifier || ('externalId' in input.identifier && winner.externalId === input.identifier.externalId);
-  if (!same) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onCreate.email.email', 'A customer with this email already exists in the workspace.', winner.id);
+  if (!same) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onCreate.email.email', `A customer with this email already exists in the workspace: ${winner.id}.`, winner.id);
   const locked = await findCustomerByIdentifier(ctx, { customerId: winner.id }, { lock: true });
   return updateCustomer(ctx, locked ?? winner, input.onUpdate);
 }
@@ -107,11 +107,11 @@ async function updateCustomer(ctx: WriteContext, before: Customer, onUpdate: Cus
   }
   if (next.email !== before.email && next.email !== null) {
     const holder = await findCustomerByIdentifier(ctx, { emailAddress: next.email });
-    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onUpdate.email.email', 'A customer with this email already exists in the workspace.', holder.id);
+    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerEmail, 'onUpdate.email.email', `A customer with this email already exists in the workspace: ${holder.id}.`, holder.id);
   }
   if (next.externalId !== before.externalId && next.externalId !== null) {
     const holder = await findCustomerByIdentifier(ctx, { externalId: next.externalId });
-    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerExternalId, 'onUpdate.externalId.value', 'A customer with this external id already exists in the workspace.', holder.id);
+    if (holder) throw new AlreadyExistsError(ALREADY_EXISTS_CODES.customerExternalId, 'onUpdate.externalId.value', `A customer with this external id already exists in the workspace: ${holder.id}.`, holder.id);
   }
   // The company follows the email, as for a new sender: the new address's domain, none for a public one.
   const companyChanges = next.email !== before.email && next.email !== null;

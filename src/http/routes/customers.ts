@@ -20,7 +20,8 @@ const emailInput = z.object({ email: z.string().trim().min(3).max(320), isVerifi
 export const customerIdentifierInput = z
   .object({ customerId: z.string().trim().min(1).max(100).optional(), emailAddress: z.string().trim().min(3).max(320).optional(), externalId: externalId.optional() })
   .strict()
-  .refine((v) => [v.customerId, v.emailAddress, v.externalId].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of customerId, emailAddress, externalId' });
+  .refine((v) => [v.customerId, v.emailAddress, v.externalId].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of customerId, emailAddress, externalId' })
+  .meta({ description: 'Exactly one of: our customer id, the email address (any case), or your externalId.' });
 
 export function toCustomerIdentifier(v: z.infer<typeof customerIdentifierInput>): CustomerIdentifier {
   if (v.customerId !== undefined) return { customerId: v.customerId };
