@@ -6,13 +6,13 @@ import { createWorkspace } from '../src/domain/workspaces.ts';
 import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
 
 const BIN = fileURLToPath(new URL('../bin/intake.js', import.meta.url));
-const AUTH = 'postmark:bench-password-123';
+export const AUTH = 'postmark:bench-password-123';
 const INBOUND_DOMAIN = 'inbound.bench.test';
 
 /** Realistic Postmark payloads: a few KB of text, one in ten with a 40 KB attachment, one in four a reply. */
 const LATENCY_SAMPLES = 100;
 
-function payloads(n: number, inboundToken: string, offset = 0): Buffer[] {
+export function payloads(n: number, inboundToken: string, offset = 0): Buffer[] {
   const paragraph = 'We upgraded to the new plan last week and since then the export job fails with a timeout after about ten minutes. ';
   const out: Buffer[] = [];
   for (let i = offset; i < offset + n; i++) {
@@ -54,7 +54,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The real `intake start` in its own process, as in production; LOG_LEVEL=warn keeps logging off the hot path. */
-async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN },
@@ -144,7 +144,7 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
   }
 }
 
-async function watchUntilReadable(url: string, apiKey: string, id: string): Promise<void> {
+export async function watchUntilReadable(url: string, apiKey: string, id: string, pollMs = 2): Promise<void> {
   const headers = { authorization: `Bearer ${apiKey}` };
   for (;;) {
     const res = await fetch(`${url}/v1/inbound-emails/${id}`, { headers });
@@ -157,6 +157,6 @@ async function watchUntilReadable(url: string, apiKey: string, id: string): Prom
       }
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

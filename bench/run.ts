@@ -5,6 +5,7 @@ import { benchImportHubSpot } from './import-hubspot.ts';
 import { benchImportSalesforce } from './import-salesforce.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
+import { benchInboundOpen } from './inbound-open.ts';
 import { benchWebhooks } from './webhooks.ts';
 
 /** `npm run bench [name ...]`: runs the named benchmarks, or all of them. */
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'import-salesforce': () => benchImportSalesforce(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),
+  'inbound-open': () => benchInboundOpen(),
   webhooks: () => benchWebhooks(),
 };
 

@@ -85,63 +85,53 @@ describe('crash mid-transaction', () => {
   });
 });
 
-describe('lost jobs', () => {
-  it('gives an email whose job vanished a new one, and fails one stuck past the retry window', async () => {
-    const send = async (id: string) =>
-      (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime(id, `Lost ${id}`, `${id}@initech.com`), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
-    // Stop the worker from seeing the jobs: delete them as if the process died with them.
-    await h.jobs.boss.offWork('inbound-email');
+describe('emails left waiting', () => {
+  const send = async (id: string) =>
+    (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime(id, `Lost ${id}`, `${id}@initech.com`), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+
+  it('wakes the workers for an email left waiting, and fails one stuck past the retry window', async () => {
+    // No worker takes them: as if every process died or stopped.
+    await h.stopWorker();
     const lost = await send('lost-1');
     const ancient = await send('lost-2');
-    await h.db.pool.query(`DELETE FROM pgboss.job WHERE name = 'inbound-email' AND data->>'inboundEmailId' = ANY($1)`, [[lost, ancient]]);
     await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '2 days' WHERE id = $1`, [ancient]);
     await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '20 minutes' WHERE id = $1`, [lost]);
 
     const { sweepStuckInbound } = await import('../src/inbound/sweep.ts');
-    const result = await sweepStuckInbound(h.db.pool, h.jobs.boss);
+    const result = await sweepStuckInbound(h.db.pool);
     expect(result).toEqual({ requeued: [lost], failed: [ancient] });
-    // A second sweep finds the requeued email's live job and leaves it alone.
-    expect(await sweepStuckInbound(h.db.pool, h.jobs.boss)).toEqual({ requeued: [], failed: [] });
 
-    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
-    const { pino } = await import('pino');
-    const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
-    try {
-      expect((await h.settled(lost)).status).toBe('processed');
-      const failed = await h.db.pool.query('SELECT status, error_code FROM inbound_emails WHERE id = $1', [ancient]);
-      expect(failed.rows[0]).toEqual({ status: 'failed', error_code: 'processing_failed' });
-    } finally {
-      worker.stop();
-    }
+    await h.startWorker();
+    expect((await h.settled(lost)).status).toBe('processed');
+    const failed = await h.db.pool.query('SELECT status, error_code FROM inbound_emails WHERE id = $1', [ancient]);
+    expect(failed.rows[0]).toEqual({ status: 'failed', error_code: 'processing_failed' });
+    // Nothing is left waiting: a second sweep finds nothing.
+    expect(await sweepStuckInbound(h.db.pool)).toEqual({ requeued: [], failed: [] });
   });
 
-  it('asks pg-boss about each email\'s recorded job: leaves one whose job will still run, requeues one whose job ended without it', async () => {
-    await h.jobs.boss.offWork('inbound-email', { wait: true });
-    const send = async (id: string) =>
-      (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime(id, `Sweep ${id}`, `${id}@initech.com`), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+  it("leaves an email waiting out its retry delay alone, and drains a job an earlier version queued", async () => {
+    await h.stopWorker();
     const waiting = await send('sweep-waiting');
-    const ended = await send('sweep-ended');
-    const jobOf = async (id: string) => (await h.db.pool.query('SELECT job_id FROM inbound_emails WHERE id = $1', [id])).rows[0].job_id as string;
-    const [waitingJob, endedJob] = [await jobOf(waiting), await jobOf(ended)];
-    // Receipt recorded the very job it sent.
-    expect((await h.jobs.boss.getJobById('inbound-email', waitingJob))?.data).toEqual({ inboundEmailId: waiting });
-    await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '20 minutes' WHERE id = ANY($1)`, [[waiting, ended]]);
-    // One job waits for a retry an hour away; the other ended (completed) with its email still received.
-    await h.db.pool.query(`UPDATE pgboss.job SET state = 'retry', start_after = now() + interval '1 hour' WHERE id = $1`, [waitingJob]);
-    await h.db.pool.query(`UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE id = $1`, [endedJob]);
-
+    const queued = await send('sweep-queued');
+    // Both wait out a retry delay an hour away.
+    await h.db.pool.query(`UPDATE inbound_emails SET received_at = now() - interval '20 minutes', next_attempt_at = now() + interval '1 hour' WHERE id = ANY($1)`, [[waiting, queued]]);
     const { sweepStuckInbound } = await import('../src/inbound/sweep.ts');
-    expect(await sweepStuckInbound(h.db.pool, h.jobs.boss)).toEqual({ requeued: [ended], failed: [] });
-    const newJob = await jobOf(ended);
-    expect(newJob).not.toBe(endedJob);
-    expect((await h.jobs.boss.getJobById('inbound-email', newJob))?.state).toBe('created');
-    expect(await jobOf(waiting)).toBe(waitingJob);
-    // The rest of this file needs a worker again: the requeued email is processed by it.
-    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
-    const { pino } = await import('pino');
-    (await startInboundWorker(h.jobs.boss, { pool: h.db.pool, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }))).stop();
-    expect((await h.settled(ended)).status).toBe('processed');
-  });
+    expect(await sweepStuckInbound(h.db.pool)).toEqual({ requeued: [], failed: [] });
+
+    // A processing job as an earlier version queued it, one per email: it makes its email due.
+    const { withTransaction } = await import('../src/db/pool.ts');
+    const { sendInTransaction } = await import('../src/queue/boss.ts');
+    const { QUEUES } = await import('../src/queue/catalogue.ts');
+    const jobId = await withTransaction(h.db.pool, (tx) => sendInTransaction(h.jobs.boss, tx, QUEUES.inboundEmail, { inboundEmailId: queued }));
+    await h.startWorker();
+    expect((await h.settled(queued, 45_000)).status).toBe('processed');
+    for (let i = 0; i < 100 && (await h.jobs.boss.getJobById(QUEUES.inboundEmail.name, jobId))?.state !== 'completed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await h.jobs.boss.getJobById(QUEUES.inboundEmail.name, jobId))?.state).toBe('completed');
+    expect((await h.db.pool.query('SELECT status FROM inbound_emails WHERE id = $1', [waiting])).rows[0].status).toBe('received');
+    // Its delay over, the waiting one is processed too.
+    await h.db.pool.query(`UPDATE inbound_emails SET next_attempt_at = now() WHERE id = $1`, [waiting]);
+    expect((await h.settled(waiting)).status).toBe('processed');
+  }, 60_000);
 });
 
 describe('hostile bytes', () => {
@@ -216,14 +206,12 @@ describe('mail to a workspace’s inbound address that goes wrong', () => {
       BEGIN IF NEW.title = 'Doomed' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`);
     await h.db.pool.query('CREATE TRIGGER test_fail_thread BEFORE INSERT ON threads FOR EACH ROW EXECUTE FUNCTION test_fail_thread()');
     try {
-      // The last retry, at once: stop the workers, give the job no retries left, start one again.
-      await h.jobs.boss.offWork('inbound-email');
+      // The last attempt, at once: stop the workers, spend every attempt but one, start them again.
+      await h.stopWorker();
       const id = await post(mime('doomed-1', 'Doomed', 'doomed@initech.com'));
-      expect(await h.db.pool.query(`UPDATE pgboss.job SET retry_limit = 0 WHERE name = 'inbound-email' AND data->>'inboundEmailId' = $1`, [id])).toMatchObject({ rowCount: 1 });
-      const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
-      const { pino } = await import('pino');
-      const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
-      worker.stop();
+      const { INBOUND_RETRY } = await import('../src/inbound/ledger.ts');
+      expect(await h.db.pool.query(`UPDATE inbound_emails SET attempts = $2 WHERE id = $1 AND status = 'received'`, [id, INBOUND_RETRY.attempts - 1])).toMatchObject({ rowCount: 1 });
+      await h.startWorker();
       expect(await h.settled(id)).toMatchObject({ status: 'failed', error_code: 'processing_failed', workspace_id: acme.workspace.id });
       await expectOnlyAcmeSees(id, 'failed');
 
@@ -237,17 +225,14 @@ describe('mail to a workspace’s inbound address that goes wrong', () => {
   });
 
   it('gives a copy for a second workspace to that workspace from the start', async () => {
-    await h.jobs.boss.offWork('inbound-email');
+    await h.stopWorker();
     const raw = Buffer.from(
       `From: Jane <jane@nike.com>\r\nTo: ${inbound()}, ${globex.workspace.inboundToken}@${INBOUND_DOMAIN}\r\nSubject: Both of you\r\nMessage-ID: <both-fork@nike.com>\r\n\r\nHi.\r\n`,
     );
     const id = await post(raw);
-    // Attributed at receipt, before any job has run.
+    // Attributed at receipt, before any worker has seen it.
     expect((await h.db.pool.query('SELECT status, workspace_id FROM inbound_emails WHERE id = $1', [id])).rows[0]).toEqual({ status: 'received', workspace_id: acme.workspace.id });
-    const { startInboundWorker } = await import('../src/jobs/inbound-worker.ts');
-    const { pino } = await import('pino');
-    const worker = await startInboundWorker(h.jobs.boss, { pool: h.db.pool, boss: h.jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: h.tokenKey }, pino({ level: 'silent' }));
-    worker.stop();
+    await h.startWorker();
     expect(await h.settled(id)).toMatchObject({ status: 'processed', workspace_id: acme.workspace.id });
     const { rows } = await h.db.pool.query('SELECT id, workspace_id, target_workspace_id FROM inbound_emails WHERE forked_from = $1', [id]);
     expect(rows).toEqual([{ id: expect.any(String), workspace_id: globex.workspace.id, target_workspace_id: globex.workspace.id }]);

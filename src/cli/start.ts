@@ -100,7 +100,7 @@ export async function runService(config: Config): Promise<void> {
 
     const tokenKey = threadTokenKey(secrets.secretsKey);
     const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
-    cleanup.push({ name: 'inbound sweep', run: async () => inbound.stop() });
+    cleanup.push({ name: 'inbound processing', run: () => inbound.stop() });
     await startAutoResponseWorker(jobs.boss, { pool: db.pool, transport: mail, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, perCustomerWindowSeconds: config.autoResponseWindowSeconds }, logger);
     const events = await startEventsWorker(
       jobs.boss,

@@ -2,7 +2,22 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
-import { readRaw } from './raw-email.ts';
+import { RAW_SLICE_BYTES, readRaw } from './raw-email.ts';
+
+/** Receipt, forks and replays notify this channel: processing loops LISTEN on it (and poll). */
+export const INBOUND_CHANNEL = 'intake_inbound_emails';
+
+/**
+ * Attempts per email, the first included; the retry delays between them double from 5 s up to
+ * 10 minutes (5, 10, 20, ... 600 s: about 20 minutes in all). The last failure marks it `failed`.
+ */
+export const INBOUND_RETRY = Object.freeze({ attempts: 9, firstDelaySeconds: 5, maxDelaySeconds: 600 });
+
+/**
+ * A row stored by storeInbound is processed by its caller (`intake ingest`, for a workspace it
+ * names): it falls due for the workers only after this, in case that caller died before it could.
+ */
+export const SELF_PROCESSED_GRACE_SECONDS = 600;
 
 export const INBOUND_STATUSES = Object.freeze(['received', 'processed', 'duplicate', 'unroutable', 'rejected', 'failed'] as const);
 export type InboundStatus = (typeof INBOUND_STATUSES)[number];
@@ -42,21 +57,81 @@ export function dedupeKey(source: InboundSource, raw: Buffer, providerId: string
 }
 
 /**
- * Stores the raw payload; returns the existing row's id when this delivery was already stored.
- * `workspaceId` is the workspace whose inbound address it was sent to, when known at receipt.
+ * Stores the raw payload for a caller that processes it itself (see SELF_PROCESSED_GRACE_SECONDS);
+ * returns the existing row's id when this delivery was already stored. `workspaceId` is the
+ * workspace whose inbound address it was sent to, when known at receipt.
  */
 export async function storeInbound(
   tx: Queryable,
   input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; workspaceId?: string | null; jobId?: string | null },
 ): Promise<{ id: string; duplicate: boolean }> {
   const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id, job_id)
-     VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.workspaceId ?? null, input.jobId ?? null],
+    `INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id, job_id, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, now() + make_interval(secs => $9)) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.workspaceId ?? null, input.jobId ?? null, SELF_PROCESSED_GRACE_SECONDS],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await tx.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
   return { id: rows[0]!.id, duplicate: true };
+}
+
+/**
+ * Receipt: stores the raw payload, due for processing at once, and wakes the workers, in ONE
+ * statement (committed on its own: durable before the caller answers 200). It is attributed to
+ * the workspace of the first of `tokens` (inbound address tokens, in routing's order) that names
+ * one. Returns the existing row's id when this delivery was already stored.
+ */
+export async function storeReceived(
+  db: Queryable,
+  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[] },
+): Promise<{ id: string; duplicate: boolean }> {
+  const inserted = await db.query<{ id: string }>(
+    `WITH attributed AS (
+       SELECT w.id FROM unnest($7::text[]) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1
+     ), stored AS (
+       INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
+       VALUES ($1, $2, $3, $4, $5, $6, 'received', (SELECT id FROM attributed))
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+     )
+     SELECT id, pg_notify('${INBOUND_CHANNEL}', '') FROM stored`,
+    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens],
+  );
+  if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
+  return { id: rows[0]!.id, duplicate: true };
+}
+
+/**
+ * Makes received emails due now and wakes the workers (a replay, copies for other workspaces, a
+ * job left by an earlier version); in the caller's transaction, so the wake-up comes with the commit.
+ */
+export async function makeDue(db: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `WITH due AS (UPDATE inbound_emails SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'received' RETURNING id)
+     SELECT pg_notify('${INBOUND_CHANNEL}', '') FROM due LIMIT 1`,
+    [ids],
+  );
+}
+
+export type ClaimedInbound = { record: InboundEmailRecord; raw: Buffer };
+
+/**
+ * Claims up to `limit` due emails for the caller's transaction, oldest due first, skipping those
+ * another transaction holds: the row locks last until it commits or rolls back (a killed worker
+ * releases them at once). Small raw payloads come with the claim; large ones are read in slices.
+ */
+export async function claimDueInbound(tx: Queryable, limit: number): Promise<ClaimedInbound[]> {
+  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(
+    `SELECT ${COLUMNS}, CASE WHEN raw_size <= $2 THEN raw END AS raw FROM inbound_emails
+      WHERE status = 'received' AND next_attempt_at <= now()
+      ORDER BY next_attempt_at, id LIMIT $1
+      FOR UPDATE SKIP LOCKED`,
+    [limit, RAW_SLICE_BYTES],
+  );
+  const claimed: ClaimedInbound[] = [];
+  for (const { raw, ...record } of rows) claimed.push({ record, raw: raw ?? (await readRaw(tx, record.id)) });
+  return claimed;
 }
 
 /** Copies of an email for the other workspaces it was addressed to, each processed for (and visible to) its workspace alone. */
@@ -109,13 +184,47 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
   );
 }
 
-/** A failed attempt: keeps the error; `final` marks the email failed (replayable) instead of awaiting a retry. */
-export async function recordFailure(db: Queryable, id: string, error: string, final: boolean): Promise<void> {
+/**
+ * The outcomes of several emails in one statement (a batch's), as recordOutcome writes each.
+ */
+export async function recordOutcomes(tx: Queryable, outcomes: Array<{ id: string; outcome: Outcome }>): Promise<void> {
+  if (outcomes.length === 0) return;
+  const col = <T>(f: (o: Outcome) => T) => outcomes.map(({ outcome }) => f(outcome));
+  await tx.query(
+    `UPDATE inbound_emails e SET status = o.status, workspace_id = coalesce(o.workspace_id, e.workspace_id, e.target_workspace_id), message_id = coalesce(o.message_id, e.message_id),
+       classification = o.classification, error_code = o.error_code, error_message = o.error_message, duplicate_of = o.duplicate_of, customer_id = o.customer_id,
+       thread_id = o.thread_id, timeline_entry_id = o.timeline_entry_id, bounce_of_entry_id = o.bounce_of_entry_id, processed_at = clock_timestamp(), attempts = e.attempts + 1
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+        AS o(id, status, workspace_id, message_id, classification, error_code, error_message, duplicate_of, customer_id, thread_id, timeline_entry_id, bounce_of_entry_id)
+     WHERE e.id = o.id`,
+    [
+      outcomes.map((o) => o.id),
+      col((o) => o.status),
+      col((o) => o.workspaceId),
+      col((o) => o.messageId ?? null),
+      col((o) => (o.classification ? JSON.stringify(o.classification) : null)),
+      col((o) => o.errorCode ?? null),
+      col((o) => stripNul(o.errorMessage) ?? null),
+      col((o) => o.duplicateOf ?? null),
+      col((o) => o.customerId ?? null),
+      col((o) => o.threadId ?? null),
+      col((o) => o.timelineEntryId ?? null),
+      col((o) => o.bounceOfEntryId ?? null),
+    ],
+  );
+}
+
+/**
+ * A failed attempt: keeps the error and, unless it was the last (INBOUND_RETRY, or `final`), makes
+ * the email due again after the retry delay; the last marks it `failed` (replayable).
+ */
+export async function recordFailure(db: Queryable, id: string, error: string, final?: boolean): Promise<void> {
   await db.query(
     `UPDATE inbound_emails SET attempts = attempts + 1, error_code = 'processing_failed', error_message = $2,
-       status = CASE WHEN $3 THEN 'failed' ELSE status END, workspace_id = coalesce(workspace_id, target_workspace_id)
+       status = CASE WHEN $3 OR attempts + 1 >= $4 THEN 'failed' ELSE status END, workspace_id = coalesce(workspace_id, target_workspace_id),
+       next_attempt_at = now() + make_interval(secs => least($5 * power(2, attempts), $6))
      WHERE id = $1 AND status IN ('received', 'failed')`,
-    [id, stripNul(error).slice(0, 4000), final],
+    [id, stripNul(error).slice(0, 4000), final ?? false, INBOUND_RETRY.attempts, INBOUND_RETRY.firstDelaySeconds, INBOUND_RETRY.maxDelaySeconds],
   );
 }
 

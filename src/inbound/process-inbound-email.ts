@@ -11,19 +11,18 @@ import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from '../domain/attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
-import { enqueueProcessing } from './enqueue.ts';
-import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, recordOutcome, type InboundStatus, type Outcome } from './ledger.ts';
+import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, makeDue, recordOutcome, type ClaimedInbound, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
 import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
-import { routeEmail } from './route.ts';
+import { routeEmail, type TokenLookup } from './route.ts';
 import { emailFacts } from './email-facts.ts';
 import { hasDomain } from './sender.ts';
 import { cleanSubject } from './subject.ts';
 
 export type InboundDeps = {
   pool: Pool;
-  /** Enqueues the copies for other workspaces; without it (CLI) the sweep enqueues them later. */
+  /** No longer used: copies for other workspaces are due at once and wake the workers themselves. */
   boss?: PgBoss;
   inboundDomain: string;
   threadTokenKey: Buffer;
@@ -41,15 +40,7 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
       const loaded = await loadInboundForProcessing(tx, id);
       if (!loaded) return 'missing';
       if (loaded.record.status !== 'received' && loaded.record.status !== 'failed') return loaded.record.status;
-      const outcome: Outcome = refusal
-        ? {
-            status: 'rejected',
-            // Under its workspace, so the team sees it and can replay it.
-            workspaceId: options.workspaceId ?? loaded.record.targetWorkspaceId ?? (await workspaceOf(deps, tx, id, loaded.record.source, loaded.raw)),
-            errorCode: 'invalid_email',
-            errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
-          }
-        : await decide(deps, tx, id, loaded.record.source, loaded.raw, options.workspaceId ?? loaded.record.targetWorkspaceId ?? undefined, loaded.record.receivedAt);
+      const outcome = await decideClaimed(deps, tx, loaded, { ...options, refusal });
       await recordOutcome(tx, id, outcome);
       return outcome.status;
     });
@@ -61,6 +52,31 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
     if (err instanceof InputError) return run(err);
     throw err;
   }
+}
+
+/**
+ * The outcome of one email loaded (and locked) in `tx`, with its writes made in `tx`; the caller
+ * records it. `refusal`: the domain refused its content on an earlier try. `lookup`: a batch's
+ * memo of workspaces by inbound token.
+ */
+export async function decideClaimed(
+  deps: InboundDeps,
+  tx: WriteContext['db'],
+  loaded: ClaimedInbound,
+  options: { workspaceId?: string; refusal?: InputError; lookup?: TokenLookup } = {},
+): Promise<Outcome> {
+  const { record, raw } = loaded;
+  const refusal = options.refusal;
+  if (refusal) {
+    return {
+      status: 'rejected',
+      // Under its workspace, so the team sees it and can replay it.
+      workspaceId: options.workspaceId ?? record.targetWorkspaceId ?? (await workspaceOf(deps, tx, record.id, record.source, raw)),
+      errorCode: 'invalid_email',
+      errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
+    };
+  }
+  return decide(deps, tx, record.id, record.source, raw, options.workspaceId ?? record.targetWorkspaceId ?? undefined, record.receivedAt, options.lookup);
 }
 
 /** For a refused email: its workspace, and its copies for the other workspaces it names still made. */
@@ -77,10 +93,20 @@ async function workspaceOf(deps: InboundDeps, tx: WriteContext['db'], id: string
 async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, workspaces: Workspace[]): Promise<void> {
   if (workspaces.length === 0) return;
   const forks = await forkInbound(tx, id, workspaces.map((w) => w.id));
-  if (deps.boss) for (const fork of forks) await enqueueProcessing(deps.boss, tx, fork);
+  // Due at once; the notification wakes the workers when this transaction commits.
+  await makeDue(tx, forks);
 }
 
-async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, source: 'postmark' | 'mime', raw: Buffer, forcedWorkspaceId?: string, receivedAt?: Date): Promise<Outcome> {
+async function decide(
+  deps: InboundDeps,
+  tx: WriteContext['db'],
+  id: string,
+  source: 'postmark' | 'mime',
+  raw: Buffer,
+  forcedWorkspaceId?: string,
+  receivedAt?: Date,
+  lookup?: TokenLookup,
+): Promise<Outcome> {
   let email;
   try {
     email = await parseStoredEmail(source, raw, { receivedAt });
@@ -88,7 +114,7 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], id: string, sou
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
   }
-  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId);
+  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId, lookup);
   if (forcedWorkspaceId) {
     // A copy for one workspace, or `intake ingest --workspace`: that workspace alone, no further copies.
     if (route.routed && route.workspace.id === forcedWorkspaceId) route = { ...route, alsoFor: [] };

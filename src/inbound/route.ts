@@ -40,13 +40,28 @@ function directAddresses(email: Recipients): EmailAddress[] {
 
 type TokenMatch = { workspace: Workspace; matchedBy: Routed['matchedBy']; mailboxHash: string | null };
 
-/**
- * The workspaces whose inbound address (`token+hash@domain`) the email names, direct recipients
- * before forwarding headers, each once; at most `maxLookups` tokens are looked up.
- */
-async function byInboundToken(db: Queryable, email: Recipients, inboundDomain: string, options: { mailboxHash: string | null; maxLookups?: number }): Promise<TokenMatch[]> {
-  const found: TokenMatch[] = [];
-  const looked = new Set<string>();
+/** Looks a workspace up by its inbound token; a batch passes a memo so each token costs one query per batch. */
+export type TokenLookup = (token: string) => Promise<Workspace | null>;
+
+/** A lookup that asks the database once per token and remembers the answer (for one batch: workspaces may change). */
+export function memoTokenLookup(db: Queryable): TokenLookup {
+  const known = new Map<string, Promise<Workspace | null>>();
+  return (token) => {
+    let found = known.get(token);
+    if (!found) {
+      found = findWorkspaceByInboundToken(db, token);
+      known.set(token, found);
+    }
+    return found;
+  };
+}
+
+type TokenCandidate = { token: string; matchedBy: Routed['matchedBy']; mailboxHash: string | null };
+
+/** The inbound tokens (`token+hash@domain`) the email names, direct recipients before forwarding headers, each once. */
+function tokenCandidates(email: Recipients, inboundDomain: string, mailboxHash: string | null): TokenCandidate[] {
+  const found: TokenCandidate[] = [];
+  const seen = new Set<string>();
   for (const [candidates, matchedBy] of [
     [directAddresses(email), 'inbound-address'],
     [forwardingAddresses(email), 'forwarding-header'],
@@ -55,25 +70,43 @@ async function byInboundToken(db: Queryable, email: Recipients, inboundDomain: s
       const [local, domain] = a.address.split('@') as [string, string];
       if (domain !== inboundDomain) continue;
       const [token, ...hash] = local.split('+');
-      if (looked.has(token!)) continue;
-      if (looked.size >= (options.maxLookups ?? Number.POSITIVE_INFINITY)) return found;
-      looked.add(token!);
-      const workspace = await findWorkspaceByInboundToken(db, token!);
-      if (workspace) found.push({ workspace, matchedBy, mailboxHash: hash.join('+') || options.mailboxHash || null });
+      if (seen.has(token!)) continue;
+      seen.add(token!);
+      found.push({ token: token!, matchedBy, mailboxHash: hash.join('+') || mailboxHash || null });
     }
   }
   return found;
 }
 
+/** The workspaces whose inbound address the email names, in the order of tokenCandidates. */
+async function byInboundToken(lookup: TokenLookup, email: Recipients, inboundDomain: string, mailboxHash: string | null): Promise<TokenMatch[]> {
+  const found: TokenMatch[] = [];
+  for (const c of tokenCandidates(email, inboundDomain, mailboxHash)) {
+    const workspace = await lookup(c.token);
+    if (workspace) found.push({ workspace, matchedBy: c.matchedBy, mailboxHash: c.mailboxHash });
+  }
+  return found;
+}
+
 /**
- * At receipt, before the body is parsed: the workspace whose inbound address the email names
- * first, as routing would rank it. The email is stored under it, so the workspace sees it even
- * when it later fails, cannot be parsed or cannot be routed.
+ * At receipt, before the body is parsed: the inbound tokens to try, in the order routing would
+ * rank them; the first that names a workspace attributes the email to it, so the workspace sees
+ * it even when it later fails, cannot be parsed or cannot be routed. A handful: a hostile list of
+ * a thousand recipients must not cost a thousand lookups.
  */
+export function receiptTokens(email: Recipients, inboundDomain: string, max = 10): string[] {
+  return tokenCandidates(email, inboundDomain, null)
+    .slice(0, max)
+    .map((c) => c.token.toLowerCase());
+}
+
+/** The workspace receiptTokens attribute an email to, if any (one query per token). */
 export async function workspaceByInboundAddress(db: Queryable, email: Recipients, inboundDomain: string): Promise<string | null> {
-  // A handful of lookups: a hostile list of a thousand recipients must not cost a thousand queries.
-  const [first] = await byInboundToken(db, email, inboundDomain, { mailboxHash: null, maxLookups: 10 });
-  return first?.workspace.id ?? null;
+  for (const token of receiptTokens(email, inboundDomain)) {
+    const workspace = await findWorkspaceByInboundToken(db, token);
+    if (workspace) return workspace.id;
+  }
+  return null;
 }
 
 /**
@@ -81,10 +114,16 @@ export async function workspaceByInboundAddress(db: Queryable, email: Recipients
  * MailboxHash), then forwarding headers, then a To/Cc address equal to a support address or an
  * alternate. An address claimed by two workspaces routes nowhere rather than to a guess.
  */
-export async function routeEmail(db: Queryable, email: NormalisedEmail, inboundDomain: string, preferWorkspaceId?: string): Promise<Routed | Unroutable> {
+export async function routeEmail(
+  db: Queryable,
+  email: NormalisedEmail,
+  inboundDomain: string,
+  preferWorkspaceId?: string,
+  lookup: TokenLookup = (token) => findWorkspaceByInboundToken(db, token),
+): Promise<Routed | Unroutable> {
   const direct = directAddresses(email);
   const forwarded = forwardingAddresses(email);
-  const byToken = await byInboundToken(db, email, inboundDomain, { mailboxHash: email.mailboxHash });
+  const byToken = await byInboundToken(lookup, email, inboundDomain, email.mailboxHash);
   // A copy made for one workspace routes by that workspace's own address (and its thread token).
   byToken.sort((a, b) => Number(b.workspace.id === preferWorkspaceId) - Number(a.workspace.id === preferWorkspaceId));
   const [first, ...others] = byToken;

@@ -1,60 +1,57 @@
-import type { JobWithMetadata, PgBoss } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { recordFailure } from '../inbound/ledger.ts';
-import { processInboundEmail, type InboundDeps } from '../inbound/process-inbound-email.ts';
+import { makeDue } from '../inbound/ledger.ts';
+import type { InboundDeps } from '../inbound/process-inbound-email.ts';
+import { INBOUND_LOOP, startInboundLoop } from '../inbound/processing-loop.ts';
 import { sweepStuckInbound } from '../inbound/sweep.ts';
 import { QUEUES } from '../queue/catalogue.ts';
-import { payloadOf, settleEach } from './settle-each.ts';
 
 // Jobs outlive deploys: the payload is unknown until the catalogue's schema proves it.
 const jobData = QUEUES.inboundEmail.payload;
 
-/**
- * Two fetch loops of up to 8 jobs, each batch processed concurrently and settled job by job.
- * Batches matter: a worker fetching one job at a time sleeps a polling interval between jobs,
- * while a full batch makes pg-boss fetch again at once (burst), and NOTIFY wakes an idle one.
- */
-export const INBOUND_WORKER = Object.freeze({ loops: 2, batchSize: 8 });
-
 const SWEEP_INTERVAL_MS = 60_000;
+// Only jobs queued by an earlier version arrive here: no hurry.
+const DRAIN_POLL_SECONDS = 30;
 
 /**
- * Processes inbound emails; after the last retry an email is `failed` with its error, ready for
- * replay. A sweep each minute gives a new job to any email whose job was lost.
+ * Processes inbound emails, claimed in batches straight from the inbound ledger
+ * (src/inbound/processing-loop.ts); after the last retry an email is `failed` with its error,
+ * ready for replay. A sweep each minute wakes the workers for any email left waiting and fails
+ * one waiting past a day. A processing job an earlier version queued only makes its email due.
  */
-export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger): Promise<{ stop(): void }> {
+export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger, options: Partial<typeof INBOUND_LOOP> = {}): Promise<{ stop(): Promise<void> }> {
+  const loop = startInboundLoop(deps, logger, options);
   const sweep = setInterval(() => {
-    sweepStuckInbound(deps.pool, boss).then(
+    sweepStuckInbound(deps.pool).then(
       ({ requeued, failed }) => {
-        if (requeued.length || failed.length) logger.warn({ requeued, failed }, 'inbound sweep: emails without a live job');
+        if (requeued.length || failed.length) logger.warn({ requeued, failed }, 'inbound sweep: emails left waiting');
       },
       (err) => logger.error({ err }, 'inbound sweep failed'),
     );
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
-  await boss.work(
+  const drainer = await boss.work(
     QUEUES.inboundEmail.name,
-    {
-      includeMetadata: true,
-      perJobResults: true,
-      localConcurrency: INBOUND_WORKER.loops,
-      batchSize: INBOUND_WORKER.batchSize,
-      burstWhenBatchFull: true,
-      pollingIntervalSeconds: 2,
-      notifyPollingIntervalSeconds: 2,
-    },
-    settleEach<JobWithMetadata>(QUEUES.inboundEmail.name, logger, async (job) => {
-      const id = payloadOf(jobData, job).inboundEmailId;
-      try {
-        return { status: await processInboundEmail(deps, id) };
-      } catch (err) {
-        const final = job.retryCount >= job.retryLimit;
-        const message = err instanceof Error ? err.message : String(err);
-        logger.error({ err, inboundEmailId: id, attempt: job.retryCount + 1, final }, 'inbound email processing failed');
-        await recordFailure(deps.pool, id, message, final).catch((e) => logger.error({ err: e }, 'could not record the failure'));
-        throw err;
+    { batchSize: INBOUND_LOOP.batchSize, pollingIntervalSeconds: DRAIN_POLL_SECONDS },
+    async (jobs: Job[]) => {
+      // A job is done once its email is due; one with an invalid payload has nothing to make due.
+      const ids: string[] = [];
+      for (const job of jobs) {
+        const parsed = jobData.safeParse(job.data);
+        if (parsed.success) ids.push(parsed.data.inboundEmailId);
+        else logger.error({ queue: QUEUES.inboundEmail.name, jobId: job.id, data: job.data }, 'job with an invalid payload; nothing to drain');
       }
-    }),
+      await makeDue(deps.pool, ids);
+      loop.wake();
+    },
   );
-  return { stop: () => clearInterval(sweep) };
+  let stopped: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(sweep);
+        await boss.offWork(QUEUES.inboundEmail.name, { id: drainer, wait: true }).catch(() => {});
+        await loop.stop();
+      })()),
+  };
 }

@@ -21,7 +21,11 @@ export const SUPERVISE_SECONDS = 10;
  * claimed straight from the webhook_deliveries table (src/events/claim-deliveries.ts).
  */
 export const QUEUES = Object.freeze({
-  /** One raw inbound email to normalise, route and write. */
+  /**
+   * One raw inbound email to process: jobs an earlier version queued. Emails are now claimed
+   * straight from the inbound ledger (src/inbound/processing-loop.ts); a job left here only makes
+   * its email due (src/jobs/inbound-worker.ts), so an upgrade loses none.
+   */
   inboundEmail: Object.freeze({
     name: 'inbound-email',
     payload: z.object({ inboundEmailId: z.string().min(1) }),

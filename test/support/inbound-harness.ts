@@ -20,6 +20,9 @@ export type InboundHarness = {
   tokenKey: Buffer;
   /** Waits until the inbound email has left `received`; returns its row. */
   settled(id: string, timeoutMs?: number): Promise<{ status: string; attempts: number; [k: string]: unknown }>;
+  /** Stops the inbound worker: emails stay `received` until startWorker. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -30,7 +33,8 @@ export async function startInboundHarness(options: { pool?: Pool } = {}): Promis
   const tokenKey = threadTokenKey(secretsKey);
   const jobs = await startJobs(db.url, { onError: () => {}, supervise: false, schedule: false });
   const logger = pino({ level: 'silent' });
-  const worker = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: tokenKey }, logger);
+  const start = () => startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: INBOUND_DOMAIN, threadTokenKey: tokenKey }, logger);
+  let worker: Awaited<ReturnType<typeof start>> | null = await start();
   const app = await buildApp({ pool: options.pool ?? db.pool, boss: jobs.boss, inboundDomain: INBOUND_DOMAIN, inboundBasicAuth: BASIC_AUTH });
   return {
     db,
@@ -47,8 +51,15 @@ export async function startInboundHarness(options: { pool?: Pool } = {}): Promis
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },
+    async stopWorker() {
+      await worker?.stop();
+      worker = null;
+    },
+    async startWorker() {
+      worker ??= await start();
+    },
     async close() {
-      worker.stop();
+      await worker?.stop();
       await app.close();
       await jobs.stop();
       await db.close();

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { createWorkspace } from '../src/domain/workspaces.ts';
+import { AUTH, payloads, startServer, watchUntilReadable } from './inbound.ts';
+import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
+
+/**
+ * Open loop: emails offered at a fixed rate on a schedule, each POST sent at its time whether or
+ * not the earlier ones were answered (as a mail provider delivers), against a real `intake start`.
+ * Accept latency counts from the scheduled time (a late send is the server's delay too). Every
+ * FOLLOW_EVERY-th email is followed through the API until its thread is readable.
+ */
+const FOLLOW_EVERY = 10;
+
+export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_RATE ?? 200), seconds = Number(process.env.BENCH_INBOUND_SECONDS ?? 10)): Promise<void> {
+  const n = rate * seconds;
+  const db = await openBenchDatabase();
+  const dataDir = `/tmp/intake-bench-data-${randomBytes(4).toString('hex')}`;
+  const { workspace, apiKey } = await createWorkspace(db.pool, randomBytes(32), { name: 'Bench', supportAddress: 'help@acme.com' });
+  const bodies = payloads(n, workspace.inboundToken);
+  const avgKb = bodies.reduce((s, b) => s + b.length, 0) / n / 1024;
+
+  // Baseline, same run, same database: one single-row INSERT per raw payload, at concurrency 16.
+  await db.pool.query('CREATE TABLE bench_raw (id bigserial PRIMARY KEY, raw bytea NOT NULL)');
+  const b0 = performance.now();
+  await runConcurrently(n, 16, (i) => db.pool.query('INSERT INTO bench_raw (raw) VALUES ($1)', [bodies[i]]));
+  const baselinePerSec = n / ((performance.now() - b0) / 1000);
+
+  const server = await startServer(db.url, dataDir);
+  const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
+  try {
+    const accept: number[] = new Array(n);
+    const readable: number[] = [];
+    const sends: Promise<void>[] = [];
+    const start = performance.now() + 50;
+    for (let i = 0; i < n; i++) {
+      const at = start + (i * 1000) / rate;
+      const wait = at - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      sends.push(
+        (async () => {
+          const res = await fetch(`${server.url}/inbound/postmark`, { method: 'POST', body: bodies[i], headers: { 'content-type': 'application/json', authorization: auth } });
+          if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
+          const { inboundEmailId } = (await res.json()) as { inboundEmailId: string };
+          const answered = performance.now();
+          accept[i] = answered - at;
+          if (i % FOLLOW_EVERY === 0) {
+            await watchUntilReadable(server.url, apiKey, inboundEmailId, 5);
+            readable.push(performance.now() - answered);
+          }
+        })(),
+      );
+    }
+    const offeredSec = (performance.now() - start) / 1000;
+    await Promise.all(sends);
+    for (;;) {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE status <> 'received'`);
+      if (rows[0].n >= n) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const { rows: lag } = await db.pool.query<{ ms: number }>(`SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM inbound_emails`);
+    const dbLag = lag.map((r) => Number(r.ms));
+    const { rows: statuses } = await db.pool.query(`SELECT status, count(*)::int AS n FROM inbound_emails GROUP BY status ORDER BY status`);
+
+    const f = (x: number) => x.toFixed(1);
+    console.log(`inbound open loop (${n} Postmark payloads, avg ${avgKb.toFixed(1)} KB, offered ${rate}/s on a schedule for ${seconds} s, server process on ${db.describe})`);
+    console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s  (offered load = ${(rate / baselinePerSec).toFixed(2)}x of baseline)`);
+    console.log(`  offered: ${Math.round(n / offeredSec)}/s achieved by the sender`);
+    console.log(`  accept latency from the scheduled time: p50 ${f(percentile(accept, 50))} ms  p99 ${f(percentile(accept, 99))} ms  max ${f(Math.max(...accept))} ms  (target p99 < 50 ms)`);
+    console.log(`  200 -> thread readable through the API (${readable.length} followed, 5 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms  (target p50 < 250 ms)`);
+    console.log(`  receipt -> processed (database clock, all ${n}): p50 ${f(percentile(dbLag, 50))} ms  p99 ${f(percentile(dbLag, 99))} ms`);
+    console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+  } finally {
+    await server.stop();
+    await db.close();
+  }
+}
