@@ -355,7 +355,64 @@ describe('inbound mail', () => {
 });
 
 describe('webhooks', () => {
-  it.todo('resends a delivery to a real receiver and shows the new attempt');
+  it('resends a delivery to a real HTTP receiver and shows the new attempt; rotates the secret, shown once', async () => {
+    const created = await fetch(`${intake.url}/v1/webhook-targets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/ok/console`, eventTypes: ['thread.thread_created'] }),
+    });
+    expect(created.status).toBe(201);
+    const target = ((await created.json()) as { webhookTarget: { id: string; version: string } }).webhookTarget;
+    // A new thread from a new customer: one thread_created event, one delivery, one POST.
+    const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+    expect(await settled(await receiveMime(mime({ from: 'Kim <kim@globex.com>', to: inbound, subject: 'Webhook me', messageId: '<webhook-1@globex.com>', text: 'Hello.' })))).toMatchObject({ status: 'processed' });
+    const posts = () => receiver.on('/ok/console').filter((r) => r.body.includes('Webhook me'));
+    await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(1);
+    const eventId = posts()[0]!.headers['webhook-id'] as string;
+    // Attempts are recorded in batches, a moment after the POST.
+    const deliveryOf = async () => (await db.pool.query('SELECT id, status, attempts FROM webhook_deliveries WHERE target_id = $1 AND event_id = $2', [target.id, eventId])).rows;
+    await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: expect.any(String), status: 'delivered', attempts: 1 }]);
+    const deliveryId = (await deliveryOf())[0].id as string;
+
+    const { page } = await openPage(browser);
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+    await expect.poll(() => page.url()).toBe(consoleUrl('/webhooks'));
+    const row = page.getByTestId(`target-${target.id}`);
+    expect(await row.getByTestId('target-version').textContent()).toBe(target.version);
+    await screenshot(page, 'webhooks');
+    await row.getByRole('link', { name: `${receiver.url}/ok/console` }).click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}`));
+    const delivery = page.getByTestId(`delivery-${deliveryId}`);
+    expect(await delivery.getAttribute('data-status')).toBe('delivered');
+    expect(await delivery.getByTestId('attempt-1').textContent()).toContain('200');
+    expect(await delivery.getByTestId('attempt-2').count()).toBe(0);
+    await screenshot(page, 'webhook-target');
+
+    await delivery.getByTestId('resend').click();
+    await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
+    expect(await page.getByTestId('notice').textContent()).toBe('Resent: the delivery is due now as its next attempt.');
+    // The receiver gets the same event again as attempt 2, and the page shows that attempt.
+    await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(2);
+    expect(posts()[1]!.headers['webhook-id']).toBe(eventId);
+    const [first, second] = posts().map((p) => JSON.parse(p.body) as { payload: unknown; webhookMetadata: { webhookDeliveryAttemptNumber: number } });
+    expect(second!.payload).toEqual(first!.payload);
+    expect([first!.webhookMetadata.webhookDeliveryAttemptNumber, second!.webhookMetadata.webhookDeliveryAttemptNumber]).toEqual([1, 2]);
+    await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: deliveryId, status: 'delivered', attempts: 2 }]);
+    await page.reload();
+    expect(await delivery.getAttribute('data-status')).toBe('delivered');
+    expect(await delivery.getByTestId('attempt-2').textContent()).toContain('200');
+    await screenshot(page, 'webhook-resent');
+
+    // Rotate: the new secret is shown on this response only.
+    await page.getByTestId('rotate-secret').click();
+    const secret = await page.getByTestId('signing-secret').textContent();
+    expect(secret).toMatch(/^whsec_/);
+    await screenshot(page, 'webhook-secret-rotated');
+    await page.goto(consoleUrl(`/webhooks/${target.id}`));
+    expect(await page.getByTestId('signing-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(secret!);
+  });
 });
 
 describe('sign-out', () => {
