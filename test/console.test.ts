@@ -521,3 +521,32 @@ describe('webhooks', () => {
     expect((await post(b, `/console/webhooks/${targetId}/deliveries/whd_01M8000000000000000000000/resend`)).statusCode).toBe(404);
   });
 });
+
+describe('overview', () => {
+  it('charts inbound volume by outcome, import throughput per connection and webhook success, from this workspace only', async () => {
+    const b = await signIn(acme.apiKey);
+    const data = (await get(b, '/console/overview.json')).json();
+    expect(data.inbound.hours).toHaveLength(48);
+    expect(data.inbound.byStatus).toMatchObject({ processed: 1, rejected: 1 });
+    expect(data.inbound.series.find((s: { status: string }) => s.status === 'rejected').counts.at(-1)).toBe(1);
+    expect(data.imports).toHaveLength(1);
+    expect(data.imports[0].label).toBe('Zendesk acme');
+    // The two runs the import tests drove to their end (queued runs have not started).
+    expect(data.imports[0].points.length).toBeGreaterThanOrEqual(2);
+    expect(data.imports[0].points[0].records).toBeGreaterThan(0);
+    expect(data.webhooks).toMatchObject({ succeeded: 2, failed: 1 });
+    expect(data.webhooks.successRate.at(-1)).toBeCloseTo(66.7, 1);
+
+    const page = await get(b, '/console');
+    expect(page.statusCode).toBe(200);
+    for (const id of ['chart-inbound', 'chart-imports', 'chart-webhooks']) expect(page.body).toContain(`<canvas id="${id}" role="img"`);
+    expect(page.body).toContain('<script src="/console/assets/chart.umd.min.js" defer></script>');
+    const embedded = /<script type="application\/json" id="overview-data">([\s\S]*?)<\/script>/.exec(page.body)![1]!;
+    expect(JSON.parse(embedded).webhooks.succeeded).toBe(2);
+
+    const other = (await get(await signIn(globex.apiKey), '/console/overview.json')).json();
+    expect(other.inbound.total).toBe(0);
+    expect(other.imports).toEqual([]);
+    expect(other.webhooks).toMatchObject({ succeeded: 0, failed: 0, rate: null });
+  });
+});

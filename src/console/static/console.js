@@ -46,7 +46,7 @@
             return { label: s.status, data: s.counts, backgroundColor: PALETTE[s.status] || '#334155', stack: 'inbound' };
           }),
         },
-        options: { responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+        options: { responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
       });
     }
 
@@ -67,7 +67,12 @@
         options: {
           responsive: true, maintainAspectRatio: false, parsing: false,
           scales: {
-            x: { type: 'linear', ticks: { callback: function (v) { return new Date(v).toISOString().slice(5, 16).replace('T', ' '); } } },
+            x: {
+              type: 'linear',
+              min: new Date(data.importsWindow.from).getTime(),
+              max: new Date(data.importsWindow.to).getTime(),
+              ticks: { maxTicksLimit: 8, callback: function (v) { return new Date(v).toISOString().slice(5, 16).replace('T', ' '); } },
+            },
             y: { beginAtZero: true, title: { display: true, text: 'records per second' } },
           },
         },
@@ -82,7 +87,7 @@
           labels: data.webhooks.hours.map(hourLabel),
           datasets: [{ label: 'successful attempts (%)', data: data.webhooks.successRate, borderColor: '#15803d', backgroundColor: '#15803d', spanGaps: true }],
         },
-        options: { responsive: true, maintainAspectRatio: false, scales: { y: { min: 0, max: 100 } } },
+        options: { responsive: true, maintainAspectRatio: false, scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { min: 0, max: 100 } } },
       });
     }
   }
