@@ -351,6 +351,22 @@ describe('real answers match the documented schemas', () => {
     expect(file.headers['content-type']).toBe('application/pdf');
   });
 
+  it('the API’s writes: customer upsert, thread create, note, status', async () => {
+    const upsert = { identifier: { emailAddress: 'writer@initech.com' }, onCreate: { fullName: 'Writer', email: { email: 'writer@initech.com', isVerified: true } } };
+    const created = await call({ method: 'POST', url: '/v1/customers', headers: bearer(), payload: upsert });
+    expect(created.statusCode).toBe(201);
+    expect((await call({ method: 'POST', url: '/v1/customers', headers: bearer(), payload: upsert })).json().result).toBe('NOOP');
+    expect((await call({ method: 'POST', url: '/v1/customers', headers: bearer(), payload: { onCreate: {} } })).statusCode).toBe(400);
+    const body = { customerIdentifier: { customerId: created.json().customer.id }, title: 'Form', message: { text: 'Hi', attachments: [{ fileName: 'x.exe', contentBase64: 'AAAA' }] }, labelNames: ['Form'], externalId: 'f-1' };
+    const thread = await call({ method: 'POST', url: '/v1/threads', headers: bearer(), payload: body });
+    expect(thread.statusCode).toBe(201);
+    expect((await call({ method: 'POST', url: '/v1/threads', headers: bearer(), payload: body })).statusCode).toBe(409);
+    const id = thread.json().thread.id;
+    expect((await call({ method: 'POST', url: `/v1/threads/${id}/notes`, headers: bearer(), payload: { text: 'Internal' } })).statusCode).toBe(201);
+    expect((await call({ method: 'PATCH', url: `/v1/threads/${id}`, headers: bearer(), payload: { status: 'DONE' } })).json().thread.status).toBe('DONE');
+    expect((await call({ method: 'PATCH', url: `/v1/threads/${newId('thread')}`, headers: bearer(), payload: { status: 'DONE' } })).statusCode).toBe(404);
+  });
+
   it('tenants as an import leaves them, and the import API', async () => {
     const created = await call({ method: 'POST', url: '/v1/import-connections', headers: bearer(), payload: { provider: 'zendesk', credentials: ZENDESK_CREDENTIALS, settings: { subdomain: 'acme', baseUrl: fake.url } } });
     expect(created.statusCode).toBe(201);
