@@ -150,6 +150,20 @@ describe('exactly once', () => {
     const { rows: entries } = await h.db.pool.query(`SELECT count(*)::int AS n FROM timeline_entries WHERE message_id = 'twice@mail.nike.com'`);
     expect(entries[0].n).toBe(1);
   });
+
+  it('processes one Message-ID once when its two deliveries are claimed in one batch', async () => {
+    const raw = (hop: string) => Buffer.from(`Received: from ${hop}\r\nFrom: jane@nike.com\r\nTo: help@acme.com\r\nSubject: Twice at once\r\nMessage-ID: <twice-batch@mail.nike.com>\r\n\r\nbody\r\n`);
+    // Both wait until one worker claims them together.
+    await h.stopWorker();
+    const a = await post('/inbound/mime', raw('mx1'), 'message/rfc822');
+    const b = await post('/inbound/mime', raw('mx2'), 'message/rfc822');
+    await h.startWorker();
+    const rows = await Promise.all([h.settled(a.json().inboundEmailId), h.settled(b.json().inboundEmailId)]);
+    expect(rows.map((r) => r.status).sort()).toEqual(['duplicate', 'processed']);
+    expect(rows.find((r) => r.status === 'duplicate')!.duplicate_of).toBe(rows.find((r) => r.status === 'processed')!.id);
+    const { rows: entries } = await h.db.pool.query(`SELECT count(*)::int AS n FROM timeline_entries WHERE message_id = 'twice-batch@mail.nike.com'`);
+    expect(entries[0].n).toBe(1);
+  });
 });
 
 describe('bad input', () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { withTransaction } from '../db/pool.ts';
 import { InputError } from '../domain/input-error.ts';
 import { claimDueInbound, recordFailure, recordOutcomes, type Outcome } from './ledger.ts';
-import { decideClaimed, processInboundEmail, type InboundDeps } from './process-inbound-email.ts';
+import { decideClaimed, processedKey, processInboundEmail, type BatchMemo, type InboundDeps } from './process-inbound-email.ts';
 import { memoTokenLookup } from './route.ts';
 
 /**
@@ -19,9 +19,14 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
     return await withTransaction(deps.pool, async (tx) => {
       const claimed = await claimDueInbound(tx, limit);
       ids = claimed.map((c) => c.record.id);
-      const lookup = memoTokenLookup(tx);
+      const batch: BatchMemo = { lookup: memoTokenLookup(tx), processed: new Map() };
       const outcomes: Array<{ id: string; outcome: Outcome }> = [];
-      for (const c of claimed) outcomes.push({ id: c.record.id, outcome: await decideClaimed(deps, tx, c, { lookup }) });
+      for (const c of claimed) {
+        const outcome = await decideClaimed(deps, tx, c, { batch });
+        // A later delivery of the same Message-ID in this batch is its duplicate.
+        if (outcome.status === 'processed' && outcome.workspaceId && outcome.messageId) batch.processed.set(processedKey(outcome.workspaceId, outcome.messageId), c.record.id);
+        outcomes.push({ id: c.record.id, outcome });
+      }
       await recordOutcomes(tx, outcomes);
       return claimed.length;
     });

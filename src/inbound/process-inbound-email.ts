@@ -54,16 +54,26 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
   }
 }
 
+/** What the emails processed earlier in the same batch transaction tell the later ones. */
+export type BatchMemo = {
+  /** Workspaces by inbound token. */
+  lookup: TokenLookup;
+  /** `workspaceId Message-ID` -> the email processed with it in this batch: its outcome is not recorded yet. */
+  processed: Map<string, string>;
+};
+
+export const processedKey = (workspaceId: string, messageId: string) => `${workspaceId} ${messageId}`;
+
 /**
  * The outcome of one email loaded (and locked) in `tx`, with its writes made in `tx`; the caller
- * records it. `refusal`: the domain refused its content on an earlier try. `lookup`: a batch's
- * memo of workspaces by inbound token.
+ * records it. `refusal`: the domain refused its content on an earlier try. `batch`: what a batch
+ * knows (the caller adds each processed email to it).
  */
 export async function decideClaimed(
   deps: InboundDeps,
   tx: WriteContext['db'],
   loaded: ClaimedInbound,
-  options: { workspaceId?: string; refusal?: InputError; lookup?: TokenLookup } = {},
+  options: { workspaceId?: string; refusal?: InputError; batch?: BatchMemo } = {},
 ): Promise<Outcome> {
   const { record, raw } = loaded;
   const refusal = options.refusal;
@@ -76,7 +86,7 @@ export async function decideClaimed(
       errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
     };
   }
-  return decide(deps, tx, record.id, record.source, raw, options.workspaceId ?? record.targetWorkspaceId ?? undefined, record.receivedAt, options.lookup);
+  return decide(deps, tx, record.id, record.source, raw, options.workspaceId ?? record.targetWorkspaceId ?? undefined, record.receivedAt, options.batch);
 }
 
 /** For a refused email: its workspace, and its copies for the other workspaces it names still made. */
@@ -105,7 +115,7 @@ async function decide(
   raw: Buffer,
   forcedWorkspaceId?: string,
   receivedAt?: Date,
-  lookup?: TokenLookup,
+  batch?: BatchMemo,
 ): Promise<Outcome> {
   let email;
   try {
@@ -114,7 +124,7 @@ async function decide(
     if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
     throw err;
   }
-  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId, lookup);
+  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId, batch?.lookup);
   if (forcedWorkspaceId) {
     // A copy for one workspace, or `intake ingest --workspace`: that workspace alone, no further copies.
     if (route.routed && route.workspace.id === forcedWorkspaceId) route = { ...route, alsoFor: [] };
@@ -135,7 +145,7 @@ async function decide(
   if (email.messageId) {
     // Serialises two deliveries of one Message-ID (another path, other bytes) in this workspace.
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`inbound:${workspace.id}:${email.messageId}`]);
-    const earlier = await findProcessedByMessageId(tx, workspace.id, email.messageId, id);
+    const earlier = (await findProcessedByMessageId(tx, workspace.id, email.messageId, id)) ?? batch?.processed.get(processedKey(workspace.id, email.messageId));
     if (earlier) return { ...base, status: 'duplicate', duplicateOf: earlier };
   }
 
