@@ -9,6 +9,7 @@ import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { createThread } from '../src/domain/threads.ts';
 import { decryptSecret } from '../src/secret-box.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
+import { sessionCookieOptions } from '../src/console/auth-routes.ts';
 import { buildApp } from '../src/http/app.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -548,5 +549,34 @@ describe('overview', () => {
     expect(other.inbound.total).toBe(0);
     expect(other.imports).toEqual([]);
     expect(other.webhooks).toMatchObject({ succeeded: 0, failed: 0, rate: null });
+  });
+});
+
+describe('session lifetime', () => {
+  const age = (b: Browser, sql: string) => db.pool.query(`UPDATE console_sessions SET ${sql} WHERE workspace_id = $1`, [acme.workspace.id]);
+
+  it('ends a session idle for two hours, and any session twelve hours after sign-in', async () => {
+    const idle = await signIn(acme.apiKey);
+    await age(idle, `last_seen_at = now() - interval '2 hours 1 minute'`);
+    expect((await get(idle, '/console/imports')).headers.location).toBe('/console/sign-in');
+    const old = await signIn(acme.apiKey);
+    await age(old, `expires_at = now() - interval '1 second'`);
+    expect((await get(old, '/console/imports')).headers.location).toBe('/console/sign-in');
+    // Ended sessions are forgotten at the next sign-in.
+    await signIn(acme.apiKey);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM console_sessions WHERE workspace_id = $1', [acme.workspace.id]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('signing in again from the same browser ends the session it had', async () => {
+    const first = await signIn(acme.apiKey);
+    const res = await app.inject({ method: 'POST', url: '/console/sign-in', headers: { cookie: first.cookie }, payload: { apiKey: globex.apiKey } });
+    expect(res.statusCode).toBe(303);
+    expect((await get(first, '/console/imports')).statusCode).toBe(303);
+  });
+
+  it('marks the cookie Secure when the console is served over https', () => {
+    expect(sessionCookieOptions('https', 60)).toEqual({ path: '/console', httpOnly: true, sameSite: 'strict', secure: true, maxAge: 60 });
+    expect(sessionCookieOptions('http', 60).secure).toBe(false);
   });
 });
