@@ -1,14 +1,8 @@
-import { encodeTime } from 'ulid';
 import type { Queryable } from '../db/pool.ts';
-import { ID_PREFIX } from '../domain/ids.ts';
+import { firstIdAt } from '../domain/id-time.ts';
 import type { Attempt, DeliveryStatus } from './deliveries.ts';
 
 /** Read-only views of webhook deliveries for the operator console. */
-
-/** The smallest delivery id made at or after `at` (prefix + ULID sorts by time): "since" is an index range. */
-function firstDeliveryIdSince(at: Date): string {
-  return `${ID_PREFIX.webhookDelivery}_${encodeTime(Math.max(0, at.getTime()), 10)}${'0'.repeat(16)}`;
-}
 
 export type RecentDelivery = { id: string; eventId: string; eventType: string; status: DeliveryStatus; attempts: Attempt[]; nextAttemptAt: Date | null; createdAt: Date };
 
@@ -39,7 +33,7 @@ export async function deliveryCountsByTarget(db: Queryable, workspaceId: string,
        FROM webhook_targets t JOIN webhook_deliveries d ON d.target_id = t.id AND d.id >= $2
       WHERE t.workspace_id = $1
       GROUP BY t.id`,
-    [workspaceId, firstDeliveryIdSince(since)],
+    [workspaceId, firstIdAt('webhookDelivery', since)],
   );
   return new Map(rows.map((r) => [r.targetId, r]));
 }
@@ -58,7 +52,7 @@ export async function attemptsByHour(db: Queryable, workspaceId: string, since: 
        JOIN webhook_delivery_attempts a ON a.delivery_id = d.id AND a.attempted_at >= $3
       WHERE t.workspace_id = $1
       GROUP BY 1 ORDER BY 1`,
-    [workspaceId, firstDeliveryIdSince(new Date(since.getTime() - 24 * 3600_000)), since],
+    [workspaceId, firstIdAt('webhookDelivery', new Date(since.getTime() - 24 * 3600_000)), since],
   );
   return rows;
 }

@@ -1,31 +1,22 @@
-import { encodeTime } from 'ulid';
 import type { Queryable } from '../db/pool.ts';
-import { ID_PREFIX } from '../domain/ids.ts';
+import { firstIdAt } from '../domain/id-time.ts';
 import type { InboundStatus } from './ledger.ts';
 
 /** Read-only views of the inbound ledger for the operator console. */
-
-/**
- * The smallest inbound email id made at or after `at` (ids are a prefix and a ULID, which sorts
- * by time), so "since" is a range on the (workspace_id, status, id) index, not a scan.
- */
-function firstIdSince(at: Date): string {
-  return `${ID_PREFIX.inboundEmail}_${encodeTime(Math.max(0, at.getTime()), 10)}${'0'.repeat(16)}`;
-}
 
 export async function countByStatus(db: Queryable, workspaceId: string): Promise<Partial<Record<InboundStatus, number>>> {
   const { rows } = await db.query<{ status: InboundStatus; n: number }>('SELECT status, count(*)::int AS n FROM inbound_emails WHERE workspace_id = $1 GROUP BY status', [workspaceId]);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-/** Emails received per hour since `since`, by their current status. */
+/** Emails received per hour since `since`, by their current status (an id range on the (workspace_id, status, id) index). */
 export async function volumeByHour(db: Queryable, workspaceId: string, since: Date): Promise<Array<{ hour: Date; status: InboundStatus; n: number }>> {
   const { rows } = await db.query<{ hour: Date; status: InboundStatus; n: number }>(
     `SELECT date_trunc('hour', received_at) AS hour, status, count(*)::int AS n FROM inbound_emails
       WHERE workspace_id = $1 AND id >= $2 AND received_at >= $3
       GROUP BY 1, 2 ORDER BY 1`,
     // A minute's slack: an id is made a moment before the row's received_at.
-    [workspaceId, firstIdSince(new Date(since.getTime() - 60_000)), since],
+    [workspaceId, firstIdAt('inboundEmail', new Date(since.getTime() - 60_000)), since],
   );
   return rows;
 }
