@@ -37,9 +37,9 @@ beforeAll(async () => {
   [db, browser, fake, receiver, dataDir] = await Promise.all([
     createTestDatabase(),
     launchBrowser(),
-    // Zendesk's per-minute budget scaled down to 10 requests a second, and pages of 10 tickets: the
+    // Zendesk's per-minute budget scaled down to 20 requests a second, and pages of 10 tickets: the
     // import takes several seconds and commits a page at a time, so the bars move between polls.
-    startFakeProvider({ data: zendeskData, rateLimit: { limit: 10, windowMs: 1000 } }),
+    startFakeProvider({ data: zendeskData, rateLimit: { limit: 20, windowMs: 1000 } }),
     startWebhookReceiver(),
     mkdtemp(path.join(tmpdir(), 'intake-console-browser-')),
   ]);
@@ -152,293 +152,283 @@ async function sessionCookie(page: Page) {
   return (await page.context().cookies(intake.url + '/console')).find((c) => c.name === 'intake_console');
 }
 
-describe('sign-in', () => {
-  it('signs in from the keyboard alone with the API key, after refusing a wrong one; the cookie is HttpOnly and SameSite=Strict, and no page shows the key', async () => {
-    const { page, errors } = await openPage(browser);
-    // A browser without a session is sent to the sign-in form.
-    await page.goto(consoleUrl());
-    expect(page.url()).toBe(consoleUrl('/sign-in'));
-    await screenshot(page, 'sign-in');
+it('signs in from the keyboard alone with the API key, after refusing a wrong one; the cookie is HttpOnly and SameSite=Strict, and no page shows the key', async (t) => {
+  const { page, errors } = await openPage(browser, t);
+  // A browser without a session is sent to the sign-in form.
+  await page.goto(consoleUrl());
+  expect(page.url()).toBe(consoleUrl('/sign-in'));
+  await screenshot(page, 'sign-in');
 
-    // Keyboard only: the form puts the focus in the field; Tab reaches the button and Shift+Tab comes back.
-    // (A string: this project's TypeScript has no DOM types.)
-    const focused = () => page.evaluate<string>('document.activeElement.id || document.activeElement.textContent.trim()');
-    expect(await focused()).toBe('apiKey');
-    await page.keyboard.press('Tab');
-    expect(await focused()).toBe('Sign in');
-    await page.keyboard.press('Shift+Tab');
-    expect(await focused()).toBe('apiKey');
-    await page.keyboard.type('intake_not-a-real-key');
-    await page.keyboard.press('Enter');
-    await page.getByTestId('sign-in-error').waitFor();
-    expect(await page.getByTestId('sign-in-error').textContent()).toContain('That API key is not valid.');
-    expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
-    expect(await sessionCookie(page)).toBeUndefined();
-    await screenshot(page, 'sign-in-refused');
-    // The refused sign-in answers 401, which Chromium logs as a failed resource load: that one
-    // message is expected; anything else stays and fails the test.
-    const expected = errors.findIndex((e) => /Failed to load resource: the server responded with a status of 401/.test(e));
-    expect(expected).toBeGreaterThanOrEqual(0);
-    errors.splice(expected, 1);
+  // Keyboard only: the form puts the focus in the field; Tab reaches the button and Shift+Tab comes back.
+  // (A string: this project's TypeScript has no DOM types.)
+  const focused = () => page.evaluate<string>('document.activeElement.id || document.activeElement.textContent.trim()');
+  expect(await focused()).toBe('apiKey');
+  await page.keyboard.press('Tab');
+  expect(await focused()).toBe('Sign in');
+  await page.keyboard.press('Shift+Tab');
+  expect(await focused()).toBe('apiKey');
+  await page.keyboard.type('intake_not-a-real-key');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('sign-in-error').waitFor();
+  expect(await page.getByTestId('sign-in-error').textContent()).toContain('That API key is not valid.');
+  expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+  expect(await sessionCookie(page)).toBeUndefined();
+  await screenshot(page, 'sign-in-refused');
+  // The refused sign-in answers 401, which Chromium logs as a failed resource load: that one
+  // message is expected; anything else stays and fails the test.
+  const expected = errors.findIndex((e) => /Failed to load resource: the server responded with a status of 401/.test(e));
+  expect(expected).toBeGreaterThanOrEqual(0);
+  errors.splice(expected, 1);
 
-    // The refusal's page has the focus in the field again.
-    expect(await focused()).toBe('apiKey');
-    await page.keyboard.press('ControlOrMeta+a');
-    await page.keyboard.type(acme.apiKey);
-    await page.keyboard.press('Enter');
-    await expect.poll(() => page.url()).toBe(consoleUrl());
-    expect(await page.getByTestId('workspace-name').textContent()).toBe('Workspace: Acme Support');
-    expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent()).toBe('Overview');
-    await screenshot(page, 'overview');
+  // The refusal's page has the focus in the field again.
+  expect(await focused()).toBe('apiKey');
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type(acme.apiKey);
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.url()).toBe(consoleUrl());
+  expect(await page.getByTestId('workspace-name').textContent()).toBe('Workspace: Acme Support');
+  expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent()).toBe('Overview');
+  await screenshot(page, 'overview');
 
-    const cookie = await sessionCookie(page);
-    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
-    expect(cookie!.value).not.toContain(acme.apiKey);
-    expect(await page.content()).not.toContain(acme.apiKey);
-  });
+  const cookie = await sessionCookie(page);
+  expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
+  expect(cookie!.value).not.toContain(acme.apiKey);
+  expect(await page.content()).not.toContain(acme.apiKey);
 });
 
-describe('imports', () => {
-  it('runs an import from the Imports page and watches its progress bars move, live, to done with the fake account\'s counts', async () => {
-    const connection = await connectZendesk(db.pool, acme.workspace.id, fake.url, { pageSize: 10 });
-    const { page } = await openPage(browser);
-    await signIn(page);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Imports' }).click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/imports'));
-    const card = page.getByTestId(`connection-${connection.id}`);
-    expect(await card.getByTestId('connection-status').textContent()).toBe('active');
-    expect(await card.getByTestId('run-progress').getAttribute('data-run-status')).toBe('none');
-    await screenshot(page, 'imports');
+it('runs an import from the Imports page and watches its progress bars move, live, to done with the fake account\'s counts', async (t) => {
+  const connection = await connectZendesk(db.pool, acme.workspace.id, fake.url, { pageSize: 10 });
+  const { page } = await openPage(browser, t);
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Imports' }).click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/imports'));
+  const card = page.getByTestId(`connection-${connection.id}`);
+  expect(await card.getByTestId('connection-status').textContent()).toBe('active');
+  expect(await card.getByTestId('run-progress').getAttribute('data-run-status')).toBe('none');
+  await screenshot(page, 'imports');
 
-    await card.getByTestId('run-now').click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/imports');
-    // From here on the test only reads the page: every change comes from the page's own polling.
-    const progress = card.getByTestId('run-progress');
-    const seen: number[] = [];
-    let status = 'none';
-    let shotWhileRunning = false;
-    const until = Date.now() + 40_000;
-    for (;;) {
-      status = (await progress.getAttribute('data-run-status')) ?? 'none';
-      if (TERMINAL_RUN.has(status)) break;
-      if (status === 'running' && (await progress.getByTestId('run-processed').count()) > 0) {
-        const processed = Number(await progress.getByTestId('run-processed').textContent());
-        if (processed > 0 && !seen.includes(processed)) seen.push(processed);
-        if (processed > 0 && !shotWhileRunning) {
-          shotWhileRunning = true;
-          await screenshot(page, 'imports-running');
-        }
+  await card.getByTestId('run-now').click();
+  await expect.poll(() => new URL(page.url()).pathname).toBe('/console/imports');
+  // From here on the test only reads the page: every change comes from the page's own polling.
+  const progress = card.getByTestId('run-progress');
+  const seen: number[] = [];
+  let status = 'none';
+  let shotWhileRunning = false;
+  const until = Date.now() + 40_000;
+  for (;;) {
+    status = (await progress.getAttribute('data-run-status')) ?? 'none';
+    if (TERMINAL_RUN.has(status)) break;
+    if (status === 'running' && (await progress.getByTestId('run-processed').count()) > 0) {
+      const processed = Number(await progress.getByTestId('run-processed').textContent());
+      if (processed > 0 && !seen.includes(processed)) seen.push(processed);
+      if (processed > 0 && !shotWhileRunning) {
+        shotWhileRunning = true;
+        await screenshot(page, 'imports-running');
       }
-      if (Date.now() > until) throw new Error(`the run is still ${status} on the page after 40 s; processed values seen: ${seen.join(', ')}`);
-      await sleep(100);
     }
-    expect(status).toBe('succeeded');
-    await screenshot(page, 'imports-done');
+    if (Date.now() > until) throw new Error(`the run is still ${status} on the page after 40 s; processed values seen: ${seen.join(', ')}`);
+    await sleep(100);
+  }
+  expect(status).toBe('succeeded');
+  await screenshot(page, 'imports-done');
 
-    // The page's final figures are the fake account's records and the API's counts, stream by stream.
-    const runId = (await progress.getAttribute('data-run-id'))!;
-    const shown: Record<string, Counts> = {};
-    for (const row of await progress.locator('tr[data-testid^="stream-"]').all()) {
-      const name = (await row.getAttribute('data-testid'))!.slice('stream-'.length);
-      expect(await row.getAttribute('data-state'), name).toBe('done');
-      const cell = async (k: string) => Number(await row.getByTestId(k).textContent());
-      shown[name] = { created: await cell('created'), linked: await cell('linked'), skipped: await cell('skipped'), failed: await cell('failed') };
-    }
-    const expected = expectedZendeskCounts();
-    expect(shown.tickets).toEqual({ created: expected.tickets.created, linked: 0, skipped: expected.tickets.skipped, failed: 0 });
-    expect(shown.comments).toEqual({ created: expected.comments, linked: 0, skipped: 0, failed: 0 });
-    expect(shown.users).toEqual({ created: expected.endUsers, linked: 0, skipped: 0, failed: 0 });
-    expect(shown.agents).toEqual({ created: expected.agents, linked: 0, skipped: 0, failed: 0 });
-    const api = await fetch(`${intake.url}/v1/import-runs/${runId}`, { headers: { authorization: `Bearer ${acme.apiKey}` } });
-    // (A stream that found nothing, such as organizations here, is a row of zeros on the page and absent from the API.)
-    const nonEmpty = Object.fromEntries(Object.entries(shown).filter(([, c]) => c.created + c.linked + c.skipped + c.failed > 0));
-    expect(((await api.json()) as { importRun: { streams: unknown } }).importRun.streams).toEqual(nonEmpty);
-    const total = Object.values(shown).reduce((n, c) => n + c.created + c.linked + c.skipped + c.failed, 0);
-    expect(Number(await progress.getByTestId('run-processed').textContent())).toBe(total);
+  // The page's final figures are the fake account's records and the API's counts, stream by stream.
+  const runId = (await progress.getAttribute('data-run-id'))!;
+  const shown: Record<string, Counts> = {};
+  for (const row of await progress.locator('tr[data-testid^="stream-"]').all()) {
+    const name = (await row.getAttribute('data-testid'))!.slice('stream-'.length);
+    expect(await row.getAttribute('data-state'), name).toBe('done');
+    const cell = async (k: string) => Number(await row.getByTestId(k).textContent());
+    shown[name] = { created: await cell('created'), linked: await cell('linked'), skipped: await cell('skipped'), failed: await cell('failed') };
+  }
+  const expected = expectedZendeskCounts();
+  expect(shown.tickets).toEqual({ created: expected.tickets.created, linked: 0, skipped: expected.tickets.skipped, failed: 0 });
+  expect(shown.comments).toEqual({ created: expected.comments, linked: 0, skipped: 0, failed: 0 });
+  expect(shown.users).toEqual({ created: expected.endUsers, linked: 0, skipped: 0, failed: 0 });
+  expect(shown.agents).toEqual({ created: expected.agents, linked: 0, skipped: 0, failed: 0 });
+  const api = await fetch(`${intake.url}/v1/import-runs/${runId}`, { headers: { authorization: `Bearer ${acme.apiKey}` } });
+  // (A stream that found nothing, such as organizations here, is a row of zeros on the page and absent from the API.)
+  const nonEmpty = Object.fromEntries(Object.entries(shown).filter(([, c]) => c.created + c.linked + c.skipped + c.failed > 0));
+  expect(((await api.json()) as { importRun: { streams: unknown } }).importRun.streams).toEqual(nonEmpty);
+  const total = Object.values(shown).reduce((n, c) => n + c.created + c.linked + c.skipped + c.failed, 0);
+  expect(Number(await progress.getByTestId('run-processed').textContent())).toBe(total);
 
-    // The bars moved: at least two different counts strictly between nothing and the total, rising.
-    // (The last page can be on the page a moment before the run is marked done.)
-    const intermediate = seen.filter((n) => n < total);
-    expect(intermediate.length, `processed values seen while running: ${seen.join(', ')} of ${total}`).toBeGreaterThanOrEqual(2);
-    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+  // The bars moved: at least two different counts strictly between nothing and the total, rising.
+  // (The last page can be on the page a moment before the run is marked done.)
+  const intermediate = seen.filter((n) => n < total);
+  expect(intermediate.length, `processed values seen while running: ${seen.join(', ')} of ${total}`).toBeGreaterThanOrEqual(2);
+  expect([...seen].sort((a, b) => a - b)).toEqual(seen);
 
-    // The connection's page and the run's page show the same run.
-    await card.getByTestId('connection-link').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/${connection.id}`));
-    await screenshot(page, 'import-connection');
-    await page.getByRole('link', { name: runId }).first().click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/runs/${runId}`));
-    expect(await page.getByTestId('run-status').first().textContent()).toBe('succeeded');
-    await screenshot(page, 'import-run');
-  }, 60_000);
+  // The connection's page and the run's page show the same run.
+  await card.getByTestId('connection-link').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/${connection.id}`));
+  await screenshot(page, 'import-connection');
+  await page.getByRole('link', { name: runId }).first().click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/runs/${runId}`));
+  expect(await page.getByTestId('run-status').first().textContent()).toBe('succeeded');
+  await screenshot(page, 'import-run');
+}, 60_000);
+
+it('opens a rejected email and replays it (rejected again, a second attempt); replays an unroutable one after the operator adds the address (processed, refused .exe shown); downloads the raw message', async (t) => {
+  const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+  const rejectedRaw = mime({ from: 'nobody', to: inbound, subject: 'Who am I', messageId: '<nobody-1@console.test>', text: 'No sender here.', exe: 'tool.exe' });
+  const unroutableRaw = mime({ from: 'Jane Doe <jane@initech.test>', to: 'sales@acme.com', subject: 'Printer on fire', messageId: '<fire-1@initech.test>', text: 'Our printer is on fire <again>.', exe: 'fix.exe' });
+  const rejected = await receiveMime(rejectedRaw);
+  const unroutable = await receiveMime(unroutableRaw);
+  expect(await settled(rejected)).toMatchObject({ status: 'rejected', attempts: 1 });
+  expect(await settled(unroutable)).toMatchObject({ status: 'unroutable', attempts: 1 });
+
+  const { page } = await openPage(browser, t);
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbound mail' }).click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+  const rejectedRow = page.getByTestId(`email-${rejected}`);
+  expect(await rejectedRow.getAttribute('data-status')).toBe('rejected');
+  expect(await rejectedRow.getByTestId('reason').textContent()).toMatch(/^no_sender: the email has no usable From address/);
+  expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('unroutable');
+  await screenshot(page, 'inbound');
+  await page.getByTestId('filter-rejected').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound?status=rejected'));
+  expect(await page.locator('tr[data-testid^="email-"]').count()).toBe(1);
+  await screenshot(page, 'inbound-rejected');
+
+  // The rejected email: why, what it carried (not stored), no thread; Replay runs it again.
+  await rejectedRow.getByRole('link').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}`));
+  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Who am I');
+  expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
+  expect(await page.getByTestId('email-reason').textContent()).toMatch(/^no_sender/);
+  expect(await page.getByTestId('email-thread').textContent()).toContain('none: the email did not land in a thread');
+  expect(await page.getByTestId('attachments').textContent()).toContain('tool.exe');
+  expect(await page.getByTestId('email-text').textContent()).toContain('No sender here.');
+  await screenshot(page, 'inbound-email-rejected');
+  await page.getByTestId('replay').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}?notice=replayed`));
+  expect(await page.getByTestId('notice').textContent()).toBe('Replayed: the email is being processed again.');
+  expect(await settled(rejected, 2)).toMatchObject({ status: 'rejected', attempts: 2 });
+  await page.reload();
+  expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
+  expect(await page.getByTestId('email-facts').textContent()).toContain('2 attempt(s)');
+  await screenshot(page, 'inbound-email-replayed-rejected');
+
+  // The raw message downloads byte for byte.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-raw').click()]);
+  expect(download.suggestedFilename()).toBe(`${rejected}.eml`);
+  expect((await readFile(await download.path())).equals(Buffer.from(rejectedRaw))).toBe(true);
+
+  // The unroutable email: the operator adds sales@ to the workspace (through the API), then replays it.
+  const patched = await fetch(`${intake.url}/v1/workspace`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ alternateAddresses: ['sales@acme.com'] }),
+  });
+  expect(patched.status).toBe(200);
+  await page.goto(consoleUrl(`/inbound/${unroutable}`));
+  expect(await page.getByTestId('email-status').textContent()).toBe('unroutable');
+  await screenshot(page, 'inbound-email-unroutable');
+  await page.getByTestId('replay').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${unroutable}?notice=replayed`));
+  expect(await settled(unroutable, 2)).toMatchObject({ status: 'processed', attempts: 2 });
+  await page.reload();
+  expect(await page.getByTestId('email-status').textContent()).toBe('processed');
+  expect(await page.getByTestId('replay').count()).toBe(0);
+  expect(await page.getByTestId('email-thread').textContent()).toContain('Printer on fire');
+  const exeRow = page.getByTestId('attachments').locator('tr', { hasText: 'fix.exe' });
+  expect(await exeRow.getAttribute('data-status')).toBe('rejected');
+  expect(await exeRow.textContent()).toContain('attachment_file_type_not_allowed');
+  expect(await page.getByTestId('email-text').textContent()).toContain('Our printer is on fire <again>.');
+  await screenshot(page, 'inbound-email-processed');
+
+  // The list shows the new status and the refused attachment with its code.
+  await page.getByRole('link', { name: '← Inbound mail' }).click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+  expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('processed');
+  const refused = page.getByTestId('refused-attachments').locator('tr', { hasText: 'fix.exe' });
+  expect(await refused.textContent()).toContain('attachment_file_type_not_allowed');
+  await screenshot(page, 'inbound-after-replays');
 });
 
-describe('inbound mail', () => {
-  it('opens a rejected email and replays it (rejected again, a second attempt); replays an unroutable one after the operator adds the address (processed, refused .exe shown); downloads the raw message', async () => {
-    const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
-    const rejectedRaw = mime({ from: 'nobody', to: inbound, subject: 'Who am I', messageId: '<nobody-1@console.test>', text: 'No sender here.', exe: 'tool.exe' });
-    const unroutableRaw = mime({ from: 'Jane Doe <jane@initech.test>', to: 'sales@acme.com', subject: 'Printer on fire', messageId: '<fire-1@initech.test>', text: 'Our printer is on fire <again>.', exe: 'fix.exe' });
-    const rejected = await receiveMime(rejectedRaw);
-    const unroutable = await receiveMime(unroutableRaw);
-    expect(await settled(rejected)).toMatchObject({ status: 'rejected', attempts: 1 });
-    expect(await settled(unroutable)).toMatchObject({ status: 'unroutable', attempts: 1 });
-
-    const { page } = await openPage(browser);
-    await signIn(page);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbound mail' }).click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
-    const rejectedRow = page.getByTestId(`email-${rejected}`);
-    expect(await rejectedRow.getAttribute('data-status')).toBe('rejected');
-    expect(await rejectedRow.getByTestId('reason').textContent()).toMatch(/^no_sender: the email has no usable From address/);
-    expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('unroutable');
-    await screenshot(page, 'inbound');
-    await page.getByTestId('filter-rejected').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound?status=rejected'));
-    expect(await page.locator('tr[data-testid^="email-"]').count()).toBe(1);
-    await screenshot(page, 'inbound-rejected');
-
-    // The rejected email: why, what it carried (not stored), no thread; Replay runs it again.
-    await rejectedRow.getByRole('link').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}`));
-    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Who am I');
-    expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
-    expect(await page.getByTestId('email-reason').textContent()).toMatch(/^no_sender/);
-    expect(await page.getByTestId('email-thread').textContent()).toContain('none: the email did not land in a thread');
-    expect(await page.getByTestId('attachments').textContent()).toContain('tool.exe');
-    expect(await page.getByTestId('email-text').textContent()).toContain('No sender here.');
-    await screenshot(page, 'inbound-email-rejected');
-    await page.getByTestId('replay').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}?notice=replayed`));
-    expect(await page.getByTestId('notice').textContent()).toBe('Replayed: the email is being processed again.');
-    expect(await settled(rejected, 2)).toMatchObject({ status: 'rejected', attempts: 2 });
-    await page.reload();
-    expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
-    expect(await page.getByTestId('email-facts').textContent()).toContain('2 attempt(s)');
-    await screenshot(page, 'inbound-email-replayed-rejected');
-
-    // The raw message downloads byte for byte.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-raw').click()]);
-    expect(download.suggestedFilename()).toBe(`${rejected}.eml`);
-    expect((await readFile(await download.path())).equals(Buffer.from(rejectedRaw))).toBe(true);
-
-    // The unroutable email: the operator adds sales@ to the workspace (through the API), then replays it.
-    const patched = await fetch(`${intake.url}/v1/workspace`, {
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ alternateAddresses: ['sales@acme.com'] }),
-    });
-    expect(patched.status).toBe(200);
-    await page.goto(consoleUrl(`/inbound/${unroutable}`));
-    expect(await page.getByTestId('email-status').textContent()).toBe('unroutable');
-    await screenshot(page, 'inbound-email-unroutable');
-    await page.getByTestId('replay').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${unroutable}?notice=replayed`));
-    expect(await settled(unroutable, 2)).toMatchObject({ status: 'processed', attempts: 2 });
-    await page.reload();
-    expect(await page.getByTestId('email-status').textContent()).toBe('processed');
-    expect(await page.getByTestId('replay').count()).toBe(0);
-    expect(await page.getByTestId('email-thread').textContent()).toContain('Printer on fire');
-    const exeRow = page.getByTestId('attachments').locator('tr', { hasText: 'fix.exe' });
-    expect(await exeRow.getAttribute('data-status')).toBe('rejected');
-    expect(await exeRow.textContent()).toContain('attachment_file_type_not_allowed');
-    expect(await page.getByTestId('email-text').textContent()).toContain('Our printer is on fire <again>.');
-    await screenshot(page, 'inbound-email-processed');
-
-    // The list shows the new status and the refused attachment with its code.
-    await page.getByRole('link', { name: '← Inbound mail' }).click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
-    expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('processed');
-    const refused = page.getByTestId('refused-attachments').locator('tr', { hasText: 'fix.exe' });
-    expect(await refused.textContent()).toContain('attachment_file_type_not_allowed');
-    await screenshot(page, 'inbound-after-replays');
+it('resends a delivery to a real HTTP receiver and shows the new attempt; rotates the secret, shown once', async (t) => {
+  const created = await fetch(`${intake.url}/v1/webhook-targets`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `${receiver.url}/ok/console`, eventTypes: ['thread.thread_created'] }),
   });
+  expect(created.status).toBe(201);
+  const target = ((await created.json()) as { webhookTarget: { id: string; version: string } }).webhookTarget;
+  // A new thread from a new customer: one thread_created event, one delivery, one POST.
+  const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
+  expect(await settled(await receiveMime(mime({ from: 'Kim <kim@globex.com>', to: inbound, subject: 'Webhook me', messageId: '<webhook-1@globex.com>', text: 'Hello.' })))).toMatchObject({ status: 'processed' });
+  const posts = () => receiver.on('/ok/console').filter((r) => r.body.includes('Webhook me'));
+  await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(1);
+  const eventId = posts()[0]!.headers['webhook-id'] as string;
+  // Attempts are recorded in batches, a moment after the POST.
+  const deliveryOf = async () => (await db.pool.query('SELECT id, status, attempts FROM webhook_deliveries WHERE target_id = $1 AND event_id = $2', [target.id, eventId])).rows;
+  await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: expect.any(String), status: 'delivered', attempts: 1 }]);
+  const deliveryId = (await deliveryOf())[0].id as string;
+
+  const { page } = await openPage(browser, t);
+  await signIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/webhooks'));
+  const row = page.getByTestId(`target-${target.id}`);
+  expect(await row.getByTestId('target-version').textContent()).toBe(target.version);
+  await screenshot(page, 'webhooks');
+  await row.getByRole('link', { name: `${receiver.url}/ok/console` }).click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}`));
+  const delivery = page.getByTestId(`delivery-${deliveryId}`);
+  expect(await delivery.getAttribute('data-status')).toBe('delivered');
+  expect(await delivery.getByTestId('attempt-1').textContent()).toContain('200');
+  expect(await delivery.getByTestId('attempt-2').count()).toBe(0);
+  await screenshot(page, 'webhook-target');
+
+  await delivery.getByTestId('resend').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
+  expect(await page.getByTestId('notice').textContent()).toBe('Resent: the delivery is due now as its next attempt.');
+  // The receiver gets the same event again as attempt 2, and the page shows that attempt.
+  await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(2);
+  expect(posts()[1]!.headers['webhook-id']).toBe(eventId);
+  const [first, second] = posts().map((p) => JSON.parse(p.body) as { payload: unknown; webhookMetadata: { webhookDeliveryAttemptNumber: number } });
+  expect(second!.payload).toEqual(first!.payload);
+  expect([first!.webhookMetadata.webhookDeliveryAttemptNumber, second!.webhookMetadata.webhookDeliveryAttemptNumber]).toEqual([1, 2]);
+  await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: deliveryId, status: 'delivered', attempts: 2 }]);
+  await page.reload();
+  expect(await delivery.getAttribute('data-status')).toBe('delivered');
+  expect(await delivery.getByTestId('attempt-2').textContent()).toContain('200');
+  await screenshot(page, 'webhook-resent');
+
+  // Rotate: the new secret is shown on this response only.
+  await page.getByTestId('rotate-secret').click();
+  const secret = await page.getByTestId('signing-secret').textContent();
+  expect(secret).toMatch(/^whsec_/);
+  await screenshot(page, 'webhook-secret-rotated');
+  await page.goto(consoleUrl(`/webhooks/${target.id}`));
+  expect(await page.getByTestId('signing-secret').count()).toBe(0);
+  expect(await page.content()).not.toContain(secret!);
 });
 
-describe('webhooks', () => {
-  it('resends a delivery to a real HTTP receiver and shows the new attempt; rotates the secret, shown once', async () => {
-    const created = await fetch(`${intake.url}/v1/webhook-targets`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ url: `${receiver.url}/ok/console`, eventTypes: ['thread.thread_created'] }),
-    });
-    expect(created.status).toBe(201);
-    const target = ((await created.json()) as { webhookTarget: { id: string; version: string } }).webhookTarget;
-    // A new thread from a new customer: one thread_created event, one delivery, one POST.
-    const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
-    expect(await settled(await receiveMime(mime({ from: 'Kim <kim@globex.com>', to: inbound, subject: 'Webhook me', messageId: '<webhook-1@globex.com>', text: 'Hello.' })))).toMatchObject({ status: 'processed' });
-    const posts = () => receiver.on('/ok/console').filter((r) => r.body.includes('Webhook me'));
-    await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(1);
-    const eventId = posts()[0]!.headers['webhook-id'] as string;
-    // Attempts are recorded in batches, a moment after the POST.
-    const deliveryOf = async () => (await db.pool.query('SELECT id, status, attempts FROM webhook_deliveries WHERE target_id = $1 AND event_id = $2', [target.id, eventId])).rows;
-    await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: expect.any(String), status: 'delivered', attempts: 1 }]);
-    const deliveryId = (await deliveryOf())[0].id as string;
+it('signs out: /console goes back to the sign-in form and the old cookie no longer opens a page', async (t) => {
+  const { page, context } = await openPage(browser, t);
+  await signIn(page);
+  const before = await sessionCookie(page);
+  expect(before).toBeDefined();
 
-    const { page } = await openPage(browser);
-    await signIn(page);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/webhooks'));
-    const row = page.getByTestId(`target-${target.id}`);
-    expect(await row.getByTestId('target-version').textContent()).toBe(target.version);
-    await screenshot(page, 'webhooks');
-    await row.getByRole('link', { name: `${receiver.url}/ok/console` }).click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}`));
-    const delivery = page.getByTestId(`delivery-${deliveryId}`);
-    expect(await delivery.getAttribute('data-status')).toBe('delivered');
-    expect(await delivery.getByTestId('attempt-1').textContent()).toContain('200');
-    expect(await delivery.getByTestId('attempt-2').count()).toBe(0);
-    await screenshot(page, 'webhook-target');
+  await page.getByTestId('sign-out').click();
+  await expect.poll(() => page.url()).toBe(consoleUrl('/sign-in'));
+  expect(await sessionCookie(page)).toBeUndefined();
+  await screenshot(page, 'signed-out');
+  await page.goto(consoleUrl());
+  expect(page.url()).toBe(consoleUrl('/sign-in'));
 
-    await delivery.getByTestId('resend').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
-    expect(await page.getByTestId('notice').textContent()).toBe('Resent: the delivery is due now as its next attempt.');
-    // The receiver gets the same event again as attempt 2, and the page shows that attempt.
-    await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(2);
-    expect(posts()[1]!.headers['webhook-id']).toBe(eventId);
-    const [first, second] = posts().map((p) => JSON.parse(p.body) as { payload: unknown; webhookMetadata: { webhookDeliveryAttemptNumber: number } });
-    expect(second!.payload).toEqual(first!.payload);
-    expect([first!.webhookMetadata.webhookDeliveryAttemptNumber, second!.webhookMetadata.webhookDeliveryAttemptNumber]).toEqual([1, 2]);
-    await expect.poll(deliveryOf, { timeout: 15_000 }).toEqual([{ id: deliveryId, status: 'delivered', attempts: 2 }]);
-    await page.reload();
-    expect(await delivery.getAttribute('data-status')).toBe('delivered');
-    expect(await delivery.getByTestId('attempt-2').textContent()).toContain('200');
-    await screenshot(page, 'webhook-resent');
-
-    // Rotate: the new secret is shown on this response only.
-    await page.getByTestId('rotate-secret').click();
-    const secret = await page.getByTestId('signing-secret').textContent();
-    expect(secret).toMatch(/^whsec_/);
-    await screenshot(page, 'webhook-secret-rotated');
-    await page.goto(consoleUrl(`/webhooks/${target.id}`));
-    expect(await page.getByTestId('signing-secret').count()).toBe(0);
-    expect(await page.content()).not.toContain(secret!);
-  });
-});
-
-describe('sign-out', () => {
-  it('signs out: /console goes back to the sign-in form and the old cookie no longer opens a page', async () => {
-    const { page, context } = await openPage(browser);
-    await signIn(page);
-    const before = await sessionCookie(page);
-    expect(before).toBeDefined();
-
-    await page.getByTestId('sign-out').click();
-    await expect.poll(() => page.url()).toBe(consoleUrl('/sign-in'));
-    expect(await sessionCookie(page)).toBeUndefined();
-    await screenshot(page, 'signed-out');
-    await page.goto(consoleUrl());
-    expect(page.url()).toBe(consoleUrl('/sign-in'));
-
-    // The old cookie, put back into the browser, opens nothing: the session is gone on the server.
-    await context.addCookies([{ name: before!.name, value: before!.value, domain: before!.domain, path: before!.path }]);
-    for (const p of ['', '/imports', '/inbound', '/webhooks']) {
-      await page.goto(consoleUrl(p));
-      expect(page.url(), p).toBe(consoleUrl('/sign-in'));
-    }
-    expect(await page.getByTestId('workspace-name').count()).toBe(0);
-    // And outside the browser: the same cookie gets the redirect, not a page.
-    const res = await fetch(consoleUrl(), { headers: { cookie: `${before!.name}=${before!.value}` }, redirect: 'manual' });
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/console/sign-in');
-  });
+  // The old cookie, put back into the browser, opens nothing: the session is gone on the server.
+  await context.addCookies([{ name: before!.name, value: before!.value, domain: before!.domain, path: before!.path }]);
+  for (const p of ['', '/imports', '/inbound', '/webhooks']) {
+    await page.goto(consoleUrl(p));
+    expect(page.url(), p).toBe(consoleUrl('/sign-in'));
+  }
+  expect(await page.getByTestId('workspace-name').count()).toBe(0);
+  // And outside the browser: the same cookie gets the redirect, not a page.
+  const res = await fetch(consoleUrl(), { headers: { cookie: `${before!.name}=${before!.value}` }, redirect: 'manual' });
+  expect(res.status).toBe(303);
+  expect(res.headers.get('location')).toBe('/console/sign-in');
 });

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
-import { onTestFinished } from 'vitest';
+import { onTestFinished, type TestContext } from 'vitest';
 
 /**
  * Headless Chromium for the console's browser tests: Debian's `chromium` package (installed by
@@ -53,9 +53,10 @@ export type WatchedPage = {
  * A page in a context of its own (own cookies), watched for uncaught page errors and console
  * messages of type 'error'. When the current test finishes, the context is closed and the test
  * fails if anything was collected, so a broken script or a failed asset load on any page fails
- * the test that visited it.
+ * the test that visited it. Pass the test's context (`it('...', async (t) => openPage(browser, t))`)
+ * when tests run concurrently.
  */
-export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<WatchedPage> {
+export async function openPage(browser: Browser, test?: Pick<TestContext, 'onTestFinished'>, options: BrowserContextOptions = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   // Well inside the test's own timeout, so a missing element fails with its name, not a bare timeout.
   context.setDefaultTimeout(10_000);
@@ -67,7 +68,8 @@ export async function openPage(browser: Browser, options: BrowserContextOptions 
     const where = msg.location().url;
     errors.push(`console error on ${page.url()}: ${msg.text()}${where ? ` (${where})` : ''}`);
   });
-  onTestFinished(async () => {
+  // Concurrent tests must pass their own context: the global hook cannot tell which test runs.
+  (test?.onTestFinished ?? onTestFinished)(async () => {
     await context.close();
     if (errors.length > 0) throw new Error(`the browser reported ${errors.length} error(s):\n${errors.join('\n')}`);
   });
