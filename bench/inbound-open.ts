@@ -53,8 +53,8 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     const offeredSec = (performance.now() - start) / 1000;
     await Promise.all(sends);
     for (;;) {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE status <> 'received'`);
-      if (rows[0].n >= n) break;
+      const { rows } = await db.pool.query(`SELECT EXISTS (SELECT 1 FROM inbound_emails WHERE status = 'received') AS waiting`);
+      if (!rows[0].waiting) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const { rows: lag } = await db.pool.query<{ ms: number }>(`SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM inbound_emails`);

@@ -101,9 +101,11 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
       await res.arrayBuffer();
     });
     const acceptedSec = (performance.now() - start) / 1000;
+    // Every payload is stored by now: done when none is left `received`. An index scan of what is
+    // left, not a count of every row (which cost the server 3 ms of database time every 20 ms).
     for (;;) {
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE status <> 'received'`);
-      if (rows[0].n >= n) break;
+      const { rows } = await db.pool.query(`SELECT EXISTS (SELECT 1 FROM inbound_emails WHERE status = 'received') AS waiting`);
+      if (!rows[0].waiting) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const processedSec = (performance.now() - start) / 1000;

@@ -230,11 +230,31 @@ export async function recordFailure(db: Queryable, id: string, error: string, fi
 
 /** The earlier processed email with this Message-ID in the workspace, if any. */
 export async function findProcessedByMessageId(tx: Queryable, workspaceId: string, messageId: string, exceptId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM inbound_emails WHERE workspace_id = $1 AND message_id = $2 AND status = 'processed' AND id <> $3 ORDER BY id LIMIT 1`,
+  // Materialized: with `ORDER BY id LIMIT 1` the planner walked the workspace's processed emails
+  // in id order looking for the Message-ID (every email's check read them all: 2.3 ms each at
+  // 2,000 emails); the Message-ID index finds the few rows that have it.
+  const { rows } = await tx.query<{ id: string | null }>(
+    `WITH same AS MATERIALIZED (SELECT id FROM inbound_emails WHERE workspace_id = $1 AND message_id = $2 AND status = 'processed' AND id <> $3)
+     SELECT min(id) AS id FROM same`,
     [workspaceId, messageId, exceptId],
   );
   return rows[0]?.id ?? null;
+}
+
+/**
+ * For each (workspace, Message-ID): the earliest processed email with it, keyed `workspace Message-ID`
+ * (a batch's lookups in one statement; see findProcessedByMessageId for the plan).
+ */
+export async function findProcessedByMessageIds(tx: Queryable, keys: Array<{ workspaceId: string; messageId: string }>): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(
+    `WITH same AS MATERIALIZED (
+       SELECT e.workspace_id, e.message_id, e.id FROM unnest($1::text[], $2::text[]) AS k(workspace_id, message_id)
+         JOIN inbound_emails e ON e.workspace_id = k.workspace_id AND e.message_id = k.message_id AND e.status = 'processed')
+     SELECT workspace_id, message_id, min(id) AS id FROM same GROUP BY workspace_id, message_id`,
+    [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId)],
+  );
+  return new Map(rows.map((r) => [`${r.workspace_id} ${r.message_id}`, r.id]));
 }
 
 /** Puts an email back to `received` for another run; only outcomes that can change are replayable. */

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
+import type { Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { InputError } from '../domain/input-error.ts';
-import { claimDueInbound, recordFailure, recordOutcomes, type Outcome } from './ledger.ts';
-import { decideClaimed, processedKey, processInboundEmail, type BatchMemo, type InboundDeps } from './process-inbound-email.ts';
+import { claimDueInbound, findProcessedByMessageIds, recordFailure, recordOutcomes, type Outcome } from './ledger.ts';
+import { messageIdLock, prepareEmail, processInboundEmail, writeEmail, type InboundDeps, type Prepared } from './process-inbound-email.ts';
 import { memoTokenLookup } from './route.ts';
 
 /**
- * Claims up to `limit` due emails and processes them in ONE transaction (one BEGIN/COMMIT, one
- * claim, one outcome statement, each workspace looked up once), so a busy inbox costs a few
- * statements per email. If anything in the batch throws, the whole transaction rolls back and
+ * Claims up to `limit` due emails and processes them in ONE transaction: one BEGIN/COMMIT, one
+ * claim, each workspace looked up once, the Message-IDs of all locked in one statement and
+ * looked up in another, one outcome statement; per email only its own writes (customer, thread,
+ * entry, attachments). If anything in the batch throws, the whole transaction rolls back and
  * nothing of it is kept; each email is then processed again alone, in its own transaction, so
  * one bad email neither loses nor blocks the others, and only its own failure is recorded
  * against it (a retry after a delay, `failed` after the last). Returns how many were claimed.
@@ -19,13 +21,26 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
     return await withTransaction(deps.pool, async (tx) => {
       const claimed = await claimDueInbound(tx, limit);
       ids = claimed.map((c) => c.record.id);
-      const batch: BatchMemo = { lookup: memoTokenLookup(tx), processed: new Map() };
+      const lookup = memoTokenLookup(tx);
+      const prepared: Array<{ id: string; prepared: Prepared }> = [];
+      for (const c of claimed) prepared.push({ id: c.record.id, prepared: await prepareEmail(deps, tx, c, { lookup }) });
+
+      const keyed = prepared.flatMap((p) => ('email' in p.prepared && p.prepared.email.messageId ? [{ workspaceId: p.prepared.route.workspace.id, messageId: p.prepared.email.messageId }] : []));
+      await lockMessageIds(tx, keyed.map((k) => messageIdLock(k.workspaceId, k.messageId)));
+      // Looked up after the locks: a delivery another transaction processed meanwhile is seen.
+      const earlier = await findProcessedByMessageIds(tx, keyed);
+
       const outcomes: Array<{ id: string; outcome: Outcome }> = [];
-      for (const c of claimed) {
-        const outcome = await decideClaimed(deps, tx, c, { batch });
-        // A later delivery of the same Message-ID in this batch is its duplicate.
-        if (outcome.status === 'processed' && outcome.workspaceId && outcome.messageId) batch.processed.set(processedKey(outcome.workspaceId, outcome.messageId), c.record.id);
-        outcomes.push({ id: c.record.id, outcome });
+      for (const { id, prepared: p } of prepared) {
+        if ('outcome' in p) {
+          outcomes.push({ id, outcome: p.outcome });
+          continue;
+        }
+        const key = p.email.messageId ? `${p.route.workspace.id} ${p.email.messageId}` : null;
+        const outcome = await writeEmail(deps, tx, id, p, key ? (earlier.get(key) ?? null) : null);
+        // A later delivery of the same Message-ID in this batch is this one's duplicate (its outcome is recorded at the end).
+        if (key && outcome.status === 'processed' && !earlier.has(key)) earlier.set(key, id);
+        outcomes.push({ id, outcome });
       }
       await recordOutcomes(tx, outcomes);
       return claimed.length;
@@ -37,6 +52,12 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
     else for (const id of ids) await processAlone(deps, id, logger);
     return ids.length;
   }
+}
+
+/** Transaction-scoped advisory locks on `keys`, taken in one order by every batch (no deadlock between two). */
+async function lockMessageIds(tx: Queryable, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query(`SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) s`, [keys]);
 }
 
 /** One email in its own transaction; a failure is recorded against it. */

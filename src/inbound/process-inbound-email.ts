@@ -15,8 +15,9 @@ import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, makeDu
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
 import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
-import { routeEmail, type TokenLookup } from './route.ts';
+import { routeEmail, type Routed, type TokenLookup } from './route.ts';
 import { emailFacts } from './email-facts.ts';
+import type { NormalisedEmail } from './email.ts';
 import { hasDomain } from './sender.ts';
 import { cleanSubject } from './subject.ts';
 
@@ -54,27 +55,11 @@ export async function processInboundEmail(deps: InboundDeps, id: string, options
   }
 }
 
-/** What the emails processed earlier in the same batch transaction tell the later ones. */
-export type BatchMemo = {
-  /** Workspaces by inbound token. */
-  lookup: TokenLookup;
-  /** `workspaceId Message-ID` -> the email processed with it in this batch: its outcome is not recorded yet. */
-  processed: Map<string, string>;
-};
-
-export const processedKey = (workspaceId: string, messageId: string) => `${workspaceId} ${messageId}`;
-
 /**
  * The outcome of one email loaded (and locked) in `tx`, with its writes made in `tx`; the caller
- * records it. `refusal`: the domain refused its content on an earlier try. `batch`: what a batch
- * knows (the caller adds each processed email to it).
+ * records it. `refusal`: the domain refused its content on an earlier try.
  */
-export async function decideClaimed(
-  deps: InboundDeps,
-  tx: WriteContext['db'],
-  loaded: ClaimedInbound,
-  options: { workspaceId?: string; refusal?: InputError; batch?: BatchMemo } = {},
-): Promise<Outcome> {
+export async function decideClaimed(deps: InboundDeps, tx: WriteContext['db'], loaded: ClaimedInbound, options: { workspaceId?: string; refusal?: InputError } = {}): Promise<Outcome> {
   const { record, raw } = loaded;
   const refusal = options.refusal;
   if (refusal) {
@@ -86,7 +71,7 @@ export async function decideClaimed(
       errorMessage: `${refusal.message}: ${refusal.fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
     };
   }
-  return decide(deps, tx, record.id, record.source, raw, options.workspaceId ?? record.targetWorkspaceId ?? undefined, record.receivedAt, options.batch);
+  return decide(deps, tx, loaded, options.workspaceId);
 }
 
 /** For a refused email: its workspace, and its copies for the other workspaces it names still made. */
@@ -107,24 +92,29 @@ async function forkFor(deps: InboundDeps, tx: WriteContext['db'], id: string, wo
   await makeDue(tx, forks);
 }
 
-async function decide(
+/** A parsed and routed email, ready for its duplicate check and its writes; or its outcome already. */
+export type Prepared = { outcome: Outcome } | { email: NormalisedEmail; route: Routed };
+
+/** The advisory lock that serialises two deliveries of one Message-ID (another path, other bytes) in one workspace. */
+export const messageIdLock = (workspaceId: string, messageId: string) => `inbound:${workspaceId}:${messageId}`;
+
+/** Parses and routes one email (making its copies for other workspaces); no duplicate check yet. */
+export async function prepareEmail(
   deps: InboundDeps,
   tx: WriteContext['db'],
-  id: string,
-  source: 'postmark' | 'mime',
-  raw: Buffer,
-  forcedWorkspaceId?: string,
-  receivedAt?: Date,
-  batch?: BatchMemo,
-): Promise<Outcome> {
+  loaded: ClaimedInbound,
+  options: { workspaceId?: string; lookup?: TokenLookup } = {},
+): Promise<Prepared> {
+  const { record, raw } = loaded;
+  const forcedWorkspaceId = options.workspaceId ?? record.targetWorkspaceId ?? undefined;
   let email;
   try {
-    email = await parseStoredEmail(source, raw, { receivedAt });
+    email = await parseStoredEmail(record.source, raw, { receivedAt: record.receivedAt });
   } catch (err) {
-    if (err instanceof UnparseableEmailError) return { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message };
+    if (err instanceof UnparseableEmailError) return { outcome: { status: 'rejected', workspaceId: null, errorCode: 'unparseable_email', errorMessage: err.message } };
     throw err;
   }
-  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId, batch?.lookup);
+  let route = await routeEmail(tx, email, deps.inboundDomain, forcedWorkspaceId, options.lookup);
   if (forcedWorkspaceId) {
     // A copy for one workspace, or `intake ingest --workspace`: that workspace alone, no further copies.
     if (route.routed && route.workspace.id === forcedWorkspaceId) route = { ...route, alsoFor: [] };
@@ -135,19 +125,34 @@ async function decide(
     }
   }
   if (!route.routed) {
-    return { status: 'unroutable', workspaceId: route.attributedTo?.id ?? null, messageId: email.messageId, errorCode: 'unroutable', errorMessage: route.reason };
+    return { outcome: { status: 'unroutable', workspaceId: route.attributedTo?.id ?? null, messageId: email.messageId, errorCode: 'unroutable', errorMessage: route.reason } };
   }
+  await forkFor(deps, tx, record.id, route.alsoFor);
+  return { email, route };
+}
+
+async function decide(deps: InboundDeps, tx: WriteContext['db'], loaded: ClaimedInbound, forcedWorkspaceId?: string): Promise<Outcome> {
+  const prepared = await prepareEmail(deps, tx, loaded, { workspaceId: forcedWorkspaceId });
+  if ('outcome' in prepared) return prepared.outcome;
+  const { email, route } = prepared;
+  let earlier: string | null = null;
+  if (email.messageId) {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [messageIdLock(route.workspace.id, email.messageId)]);
+    earlier = await findProcessedByMessageId(tx, route.workspace.id, email.messageId, loaded.record.id);
+  }
+  return writeEmail(deps, tx, loaded.record.id, prepared, earlier);
+}
+
+/**
+ * The writes of one prepared email, whose Message-ID (if any) the caller has locked and looked up:
+ * `earlier` is the email already processed with it (this one is then its duplicate).
+ */
+export async function writeEmail(deps: InboundDeps, tx: WriteContext['db'], id: string, prepared: { email: NormalisedEmail; route: Routed }, earlier: string | null): Promise<Outcome> {
+  const { email, route } = prepared;
   const workspace = route.workspace;
-  await forkFor(deps, tx, id, route.alsoFor);
   const ctx: WriteContext = { db: tx, workspaceId: workspace.id, origin: 'email' };
   const base = { workspaceId: workspace.id, messageId: email.messageId };
-
-  if (email.messageId) {
-    // Serialises two deliveries of one Message-ID (another path, other bytes) in this workspace.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`inbound:${workspace.id}:${email.messageId}`]);
-    const earlier = (await findProcessedByMessageId(tx, workspace.id, email.messageId, id)) ?? batch?.processed.get(processedKey(workspace.id, email.messageId));
-    if (earlier) return { ...base, status: 'duplicate', duplicateOf: earlier };
-  }
+  if (earlier) return { ...base, status: 'duplicate', duplicateOf: earlier };
 
   const classification = classifyEmail(email);
   const { bouncedMessageIds, ...flags } = classification;
