@@ -3,7 +3,7 @@ import { InputError } from '../domain/input-error.ts';
 import type { ReadContext } from '../domain/origin.ts';
 import { stripNul } from '../domain/text.ts';
 
-/** The channels an auto-response answers; the auto-responder sends for `EMAIL`. */
+/** The channels an auto-response answers: `EMAIL` for threads an email opened, `API` for threads `POST /v1/threads` opened. */
 export const AUTO_RESPONSE_CHANNELS = Object.freeze(['EMAIL', 'API'] as const);
 export type AutoResponseChannel = (typeof AUTO_RESPONSE_CHANNELS)[number];
 
