@@ -152,6 +152,16 @@ async function sessionCookie(page: Page) {
   return (await page.context().cookies(intake.url + '/console')).find((c) => c.name === 'intake_console');
 }
 
+it('the harness fails a test on a page error or a console error, and on a missing Chromium', async (t) => {
+  const { page, errors } = await openPage(browser, t);
+  await page.setContent('<p>harness check</p><script>console.error("a console error"); setTimeout(() => { throw new Error("an uncaught error"); });</script>');
+  await expect.poll(() => errors.length).toBe(2);
+  expect(errors[0]).toMatch(/^console error on about:blank: a console error/);
+  expect(errors[1]).toMatch(/^page error on about:blank: an uncaught error/);
+  errors.length = 0; // seen: this test passes
+  await expect(launchBrowser('/nonexistent/chromium')).rejects.toThrow(/^Chromium is not installed at \/nonexistent\/chromium: the console's browser tests need it/);
+});
+
 it('signs in from the keyboard alone with the API key, after refusing a wrong one; the cookie is HttpOnly and SameSite=Strict, and no page shows the key', async (t) => {
   const { page, errors } = await openPage(browser, t);
   // A browser without a session is sent to the sign-in form.
@@ -405,6 +415,25 @@ it('resends a delivery to a real HTTP receiver and shows the new attempt; rotate
   await page.goto(consoleUrl(`/webhooks/${target.id}`));
   expect(await page.getByTestId('signing-secret').count()).toBe(0);
   expect(await page.content()).not.toContain(secret!);
+});
+
+it('the overview draws its three charts with Chart.js from what the tests above did: emails, the import run, webhook attempts', async (t) => {
+  const { page } = await openPage(browser, t);
+  await signIn(page);
+  const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM inbound_emails WHERE workspace_id = $1', [acme.workspace.id]);
+  expect(rows[0].n).toBeGreaterThanOrEqual(3);
+  expect(await page.getByTestId('inbound-total').textContent()).toBe(String(rows[0].n));
+  expect(await page.getByTestId('import-runs').textContent()).toBe('1');
+  expect(await page.getByTestId('webhook-rate').textContent()).toBe('100%');
+  // Each canvas holds a chart, and the inbound chart's bars add up to the emails received.
+  // (Strings: this project's TypeScript has no DOM types.)
+  await page.waitForFunction("['chart-inbound', 'chart-imports', 'chart-webhooks'].every((id) => window.Chart && window.Chart.getChart(document.getElementById(id)))");
+  const inboundBars = await page.evaluate<number>(
+    "Chart.getChart(document.getElementById('chart-inbound')).data.datasets.reduce((n, d) => n + d.data.reduce((a, b) => a + b, 0), 0)",
+  );
+  expect(inboundBars).toBe(rows[0].n);
+  expect(await page.evaluate<number>("Chart.getChart(document.getElementById('chart-imports')).data.datasets.length")).toBe(1);
+  await screenshot(page, 'overview-with-data');
 });
 
 it('signs out: /console goes back to the sign-in form and the old cookie no longer opens a page', async (t) => {

@@ -31,15 +31,15 @@ const CHROMIUM_ARGS = [
  * user-data-dir and removes it on close). A missing browser is a failure, never a skip: CI
  * installs it, and a suite that silently skips its browser tests proves nothing.
  */
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
+export async function launchBrowser(executablePath = CHROMIUM_PATH): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: the console's browser tests need it. ` +
+      `Chromium is not installed at ${executablePath}: the console's browser tests need it. ` +
         `Install Debian's package (sudo apt-get install --no-install-recommends chromium; .ci/run does this), ` +
         `or point CHROMIUM_PATH at another Chromium binary.`,
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
 export type WatchedPage = {
