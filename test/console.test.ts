@@ -285,6 +285,9 @@ describe('imports', () => {
     expect(fragment.body).not.toContain('<html');
     expect(fragment.body).toContain(`data-run-id="${rows[0].id}" data-run-status="queued"`);
     expect(fragment.body).toContain(`hx-get="/console/imports/${connectionId}/progress" hx-trigger="every 1s"`);
+    // The connection's status and last error ride along, swapped in out of band.
+    expect(fragment.body).toContain(`<span id="status-${connectionId}" class="status status-active" data-testid="connection-status" hx-swap-oob="true">active</span>`);
+    expect(fragment.body).toContain(`<span id="last-error-${connectionId}" data-testid="last-error" hx-swap-oob="true">none</span>`);
     // The CSRF token also travels as a header (htmx requests).
     const viaHeader = await app.inject({ method: 'POST', url: `/console/imports/${connectionId}/run`, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf }, payload: {} });
     expect(viaHeader.statusCode).toBe(303);

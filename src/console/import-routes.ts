@@ -85,7 +85,8 @@ export function importRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/imports/:id/progress', async (request, reply) => {
     const c = await load(request);
     const latest = (await latestRuns(deps.pool, [c.id])).get(c.id);
-    return reply.view('run-progress', { connection: c, run: latest ? runView(latest) : null, h: progressHelpers });
+    // With the connection's status and last error swapped in beside it (htmx out-of-band): a run that ends in needs_reauth shows so at once.
+    return reply.view('run-progress-poll', { connection: c, run: latest ? runView(latest) : null, h: progressHelpers });
   });
 
   app.get('/imports/runs/:id', async (request, reply) => {
