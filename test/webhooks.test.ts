@@ -7,6 +7,7 @@ import { addTimelineEntry } from '../src/domain/timeline-entries.ts';
 import { buildApp } from '../src/http/app.ts';
 import { relayEvents } from '../src/events/relay.ts';
 import { RETRY_OFFSETS_SECONDS } from '../src/events/retry-schedule.ts';
+import { newSigningSecret, standardSignature, standardWebhookHeaders } from '../src/events/signing.ts';
 import { startEventsWorker } from '../src/jobs/events-worker.ts';
 import { sealLegacyUrlPasswords } from '../src/events/webhook-targets.ts';
 import { LATEST_WEBHOOK_VERSION, WEBHOOK_VERSIONS } from '../src/events/webhook-versions.ts';
@@ -251,6 +252,20 @@ describe('webhook delivery', () => {
     await relayEvents({ pool: h.db.pool, boss: h.jobs.boss, autoResponseDelaySeconds: 60 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.on('/ok/import')).toEqual([]);
+  });
+});
+
+describe('Standard Webhooks signature', () => {
+  it('is what the standardwebhooks package signs and verifies, for any body, and a wrong secret or body fails its verify', () => {
+    const secret = newSigningSecret();
+    const at = new Date('2026-11-30T08:00:00.999Z');
+    for (const body of ['{}', JSON.stringify({ text: 'Grüße 👋 "quoted" \\ \n' }), JSON.stringify({ big: 'x'.repeat(70_000) })]) {
+      expect(standardSignature('ev_01JABCDEF', at, body, secret)).toBe(new Webhook(secret).sign('ev_01JABCDEF', at, body));
+      const headers = standardWebhookHeaders('ev_01JABCDEF', new Date(), body, [newSigningSecret(), secret]);
+      expect(() => new Webhook(secret).verify(body, headers)).not.toThrow();
+      expect(() => new Webhook(newSigningSecret()).verify(body, headers)).toThrow();
+      expect(() => new Webhook(secret).verify(`${body} `, headers)).toThrow();
+    }
   });
 });
 
