@@ -47,6 +47,7 @@ export const PAYLOAD_REUSE_MS = 2000;
 export function deliveryContext(deps: DeliveryDeps) {
   const payloads = new Map<string, { at: number; payload: Promise<Record<string, unknown>> }>();
   const secrets = new Map<string, string>();
+  const endpoints = new Map<string, { url: string; authorization: string | null }>();
   const decrypt = (ciphertext: string, boundTo: string) => {
     const key = `${boundTo}:${ciphertext}`;
     let secret = secrets.get(key);
@@ -67,6 +68,17 @@ export function deliveryContext(deps: DeliveryDeps) {
       // A failed read is not reused.
       payload.catch(() => payloads.delete(d.event.id));
       return payload;
+    },
+    /** The target's URL without credentials and its Authorization, per (target, URL, password). */
+    endpoint(d: ClaimedDelivery): { url: string; authorization: string | null } {
+      const { target } = d;
+      const key = `${target.id} ${target.url} ${target.urlPasswordEncrypted ?? ''}`;
+      let endpoint = endpoints.get(key);
+      if (!endpoint) {
+        if (endpoints.size > 10_000) endpoints.clear();
+        endpoints.set(key, (endpoint = deliveryEndpoint(deps.secretsKey, target)));
+      }
+      return endpoint;
     },
     workspaceSecret: (d: ClaimedDelivery) => decrypt(d.workspaceSecretEncrypted, d.event.workspaceId),
     /** The target's current signing secret, and the previous one while its overlap lasts. */
@@ -100,7 +112,7 @@ export async function attemptDelivery(deps: DeliveryDeps, ctx: DeliveryContext, 
         attemptTimestamp: attemptedAt,
       }),
     );
-    const { url, authorization: auth } = deliveryEndpoint(deps.secretsKey, target);
+    const { url, authorization: auth } = ctx.endpoint(d);
     const headers: Record<string, string> = {
       Accept: 'application/json',
       'Content-Type': 'application/json',

@@ -8,10 +8,14 @@ import { disableWebhookTarget } from './webhook-targets.ts';
 
 // Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
 export const DELIVERIES_PER_TARGET = 2;
-// Per target and process: claimed ahead, waiting for one of its slots.
-const PREFETCH_PER_TARGET = 2;
+// Per target and process: claimed ahead, waiting for one of its slots. Deep enough that its slots
+// never wait for a claim when the database is slow to answer one (a loaded machine: 50-100 ms).
+const PREFETCH_PER_TARGET = 14;
+// A target whose waiting deliveries fall below this (as its POSTs are answered) is topped up; above
+// it, an answer claims nothing, so a claim brings a batch rather than the one row just freed.
+const REFILL_BELOW = 8;
 // Per process: deliveries claimed and not yet answered (sending or waiting), across all targets.
-export const MAX_HELD = 64;
+export const MAX_HELD = 128;
 // Per process: attempts answered but not yet recorded (their rows stay leased meanwhile).
 const MAX_UNRECORDED = 4 * MAX_HELD;
 // The fallback when a notification is missed (or comes from no one: a retry falling due).
@@ -20,6 +24,9 @@ export const POLL_INTERVAL_MS = 1000;
 const RELEASE_AFTER_MS = 1000;
 // Record transactions at once: one slow (locked) record does not hold every other attempt's.
 const RECORD_WRITERS = 3;
+// A second (third) writer starts only when this many attempts wait for the busy one: otherwise
+// attempts answered together go in one statement rather than one each.
+const RECORD_BACKLOG = 32;
 
 export type DeliveryLoop = { wake(): void; stop(): Promise<void> };
 
@@ -59,9 +66,10 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       add(sending, d.target.id, -1);
       add(held, d.target.id, -1);
       heldTotal--;
-      const next = waiting.get(d.target.id)?.shift();
+      const queue = waiting.get(d.target.id);
+      const next = queue?.shift();
       if (next && !stopping) send(next);
-      wake();
+      if (!queue || queue.length < REFILL_BELOW) wake();
     };
     const task = attemptDelivery(deps, ctx, d)
       .then((outcome) => {
@@ -71,9 +79,9 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       .catch((err) => logger.error({ err, deliveryId: d.id }, 'webhook delivery attempt crashed'))
       .finally(() => {
         answer();
-        unrecorded--;
         tasks.delete(task);
-        wake();
+        // Claiming stopped at the cap of unrecorded attempts resumes once one is recorded.
+        if (unrecorded-- === MAX_UNRECORDED) wake();
       });
     tasks.add(task);
   };
@@ -91,9 +99,11 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
           while (!stopping && heldTotal < MAX_HELD && unrecorded < MAX_UNRECORDED) {
             // Each target's next ones are claimed while its current ones are being sent, so a
             // slot never waits for a claim; they are sent DELIVERIES_PER_TARGET at a time.
-            const claimed = await claimDueDeliveries(deps.pool, { limit: MAX_HELD - heldTotal, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight: held });
-            if (!claimed.length) break;
+            const limit = MAX_HELD - heldTotal;
+            const claimed = await claimDueDeliveries(deps.pool, { limit, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight: held });
             for (const d of claimed) {
+              // Its payload is read now, while it waits for a slot, not in the slot.
+              void ctx.payload(d).catch(() => {});
               add(held, d.target.id, 1);
               heldTotal++;
               unrecorded++;
@@ -104,6 +114,8 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
                 waiting.set(d.target.id, queue);
               }
             }
+            // Fewer than the limit: every target got all it had room for in this one statement.
+            if (claimed.length < limit) break;
           }
         } catch (err) {
           logger.error({ err }, 'claiming webhook deliveries failed');
@@ -114,7 +126,7 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
     });
   };
 
-  // Attempts that finish while every writer is busy wait and go together in the next record.
+  // Attempts that finish while a writer is busy wait and go together in its next record.
   let queue: Array<{ outcome: AttemptOutcome; done: () => void }> = [];
   let writers = 0;
   const record = (outcome: AttemptOutcome) =>
@@ -123,7 +135,7 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       void flush();
     });
   const flush = async () => {
-    if (writers >= RECORD_WRITERS) return;
+    if (writers >= RECORD_WRITERS || (writers > 0 && queue.length < RECORD_BACKLOG)) return;
     writers++;
     try {
       while (queue.length) {

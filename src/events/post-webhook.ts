@@ -1,8 +1,21 @@
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 
 /** Bytes of a receiver's answer read at most (as before with axios' maxContentLength). */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+// A target's URL parsed once, not per POST (a process sends to a few URLs many times).
+const TARGETS = new Map<string, { secure: boolean; options: http.RequestOptions }>();
+function requestTarget(url: string) {
+  let target = TARGETS.get(url);
+  if (!target) {
+    const parsed = new URL(url);
+    if (TARGETS.size > 10_000) TARGETS.clear();
+    TARGETS.set(url, (target = { secure: parsed.protocol === 'https:', options: urlToHttpOptions(parsed) }));
+  }
+  return target;
+}
 
 /**
  * One POST over a keep-alive agent, as Plain sends a webhook: no redirect followed, the status
@@ -16,11 +29,11 @@ export function postWebhook(
   options: { timeoutMs: number; agents: { http: http.Agent; https: https.Agent } },
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === 'https:';
-    const req = (secure ? https : http).request(target, {
+    const target = requestTarget(url);
+    const req = (target.secure ? https : http).request({
+      ...target.options,
       method: 'POST',
-      agent: secure ? options.agents.https : options.agents.http,
+      agent: target.secure ? options.agents.https : options.agents.http,
       headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
     });
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timeout of ${options.timeoutMs}ms exceeded`), { code: 'ECONNABORTED' })), options.timeoutMs);

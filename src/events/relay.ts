@@ -14,6 +14,9 @@ export type RelayDeps = { pool: Pool; boss: PgBoss; autoResponseDelaySeconds: nu
  * relays skip each other's rows.
  */
 export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number> {
+  // Polled every 200 ms: when nothing waits, one read on the unrelayed index, not a transaction.
+  const { rows: waiting } = await deps.pool.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM events WHERE relayed_at IS NULL) AS any');
+  if (!waiting[0]?.any) return 0;
   return withTransaction(deps.pool, async (tx) => {
     const { rows: events } = await tx.query<{ id: string; workspace_id: string; type: string; origin: string; payload: { thread?: { id?: string; channel?: string } } }>(
       `SELECT id, workspace_id, type, origin, payload FROM events WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
