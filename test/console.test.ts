@@ -201,7 +201,7 @@ describe('imports', () => {
     expect(res.body).not.toContain('hx-trigger="every 1s"');
     const users = /<tr data-testid="stream-users" data-state="done">[\s\S]*?<\/tr>/.exec(res.body)![0];
     expect(users).toMatch(/data-testid="created">8</);
-    for (const button of ['Run now', 'Re-authorise', 'Disconnect']) expect(res.body).toContain(`>${button}</`);
+    for (const button of ['Run now', 'Re-authorise', 'Disconnect…']) expect(res.body).toContain(`>${button}</`);
   });
 
   it("shows past runs and a run's record errors with their excerpts", async () => {
@@ -217,7 +217,7 @@ describe('imports', () => {
 
   it("answers 404 for another workspace's connection and run, and changes nothing", async () => {
     const other = await signIn(globex.apiKey);
-    for (const url of [`/console/imports/${connectionId}`, `/console/imports/${connectionId}/progress`, `/console/imports/runs/${runId}`, `/console/imports/${connectionId}/reauthorise`]) {
+    for (const url of [`/console/imports/${connectionId}`, `/console/imports/${connectionId}/progress`, `/console/imports/runs/${runId}`, `/console/imports/${connectionId}/reauthorise`, `/console/imports/${connectionId}/disconnect`]) {
       const res = await get(other, url);
       expect(res.statusCode, url).toBe(404);
       expect(res.body).not.toContain('acme');
@@ -293,8 +293,12 @@ describe('imports', () => {
     expect(viaHeader.statusCode).toBe(303);
   });
 
-  it('disconnects: no more runs, the active one cancelled', async () => {
+  it('disconnects after a confirmation: no more runs, the active one cancelled', async () => {
     const b = await signIn(acme.apiKey);
+    const confirm = await get(b, `/console/imports/${connectionId}/disconnect`);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('data-testid="confirm-disconnect"');
+    expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('active');
     expect((await post(b, `/console/imports/${connectionId}/disconnect`, {}, false)).statusCode).toBe(403);
     expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('active');
     const res = await post(b, `/console/imports/${connectionId}/disconnect`);

@@ -117,6 +117,13 @@ export function importRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     return backTo(request, reply, c, run ? 'run-started' : 'already-running');
   });
 
+  // A confirmation first: one click should not end an account's imports.
+  app.get('/imports/:id/disconnect', async (request, reply) => {
+    const c = await load(request);
+    if (c.status === 'disconnected') return reply.redirect(`/console/imports/${c.id}`, 303);
+    return renderPage(deps.pool, request, reply, 'import-disconnect', { title: `Disconnect ${displayName(c.provider)} ${c.account}`, nav: 'imports', connection: c, name: displayName(c.provider) });
+  });
+
   app.post('/imports/:id/disconnect', async (request, reply) => {
     const c = await load(request);
     await disconnectConnection(deps.pool, c.workspaceId, c.id);
