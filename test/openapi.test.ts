@@ -234,6 +234,7 @@ describe('the OpenAPI document', () => {
       expect(ref).toMatch(/^#\/components\/schemas\//);
       expect(doc.components.schemas[ref!.slice('#/components/schemas/'.length)], ref).toBeDefined();
     }
+    for (const name of Object.keys(doc.components.schemas)) expect(json, `component ${name} is used`).toContain(`"$ref":"#/components/schemas/${name}"`);
     const schemas: Schema[] = [];
     const collect = (node: unknown, key?: string): void => {
       if (Array.isArray(node)) return node.forEach((n) => collect(n));

@@ -96,6 +96,19 @@ const zodOnly = (what: string) => (schema: unknown, route: string) => {
 };
 
 /**
+ * The transform adds an input twin (`ErrorInput`) of every component; only what a route refers
+ * to is kept, so the viewer lists the schemas the API uses.
+ */
+function withoutUnusedComponents<T>(doc: T): T {
+  const { components } = doc as { components?: { schemas?: Record<string, unknown> } };
+  const schemas = components?.schemas;
+  if (!schemas) return doc;
+  const text = JSON.stringify({ ...doc, components: { ...components, schemas: {} } }) + JSON.stringify(schemas);
+  const used = Object.keys(schemas).filter((name) => text.includes(`"#/components/schemas/${name}"`));
+  return { ...doc, components: { ...components, schemas: Object.fromEntries(used.map((name) => [name, schemas[name]])) } };
+}
+
+/**
  * Must run before any route is added: swagger collects routes as they are added, and the
  * compilers below apply to routes added after them.
  */
@@ -113,6 +126,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
 
   const transform = createJsonSchemaTransform({ schemaRegistry: components });
+  const componentsObject = createJsonSchemaTransformObject({ schemaRegistry: components });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -131,7 +145,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       security: SECURITY.apiKey.map((s) => ({ ...s })),
     },
     transform: (doc) => (UNDOCUMENTED.some((re) => re.test(doc.url)) ? { schema: { hide: true } as FastifySchema, url: doc.url } : transform(doc)),
-    transformObject: createJsonSchemaTransformObject({ schemaRegistry: components }),
+    transformObject: (doc) => withoutUnusedComponents(componentsObject(doc)),
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
