@@ -307,6 +307,11 @@ describe('imports', () => {
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM import_runs WHERE connection_id = $1 AND status IN ('queued', 'running', 'waiting')`, [connectionId])).rows[0].n).toBe(0);
     const page = await get(b, '/console/imports');
     expect(page.body).toMatch(/data-testid="connection-status">disconnected</);
+    // A disconnected connection neither runs nor takes new credentials.
+    expect((await post(b, `/console/imports/${connectionId}/run`)).headers.location).toBe('/console/imports?notice=not-active');
+    const reauth = await post(b, `/console/imports/${connectionId}/reauthorise`, { credentials: JSON.stringify(ZENDESK_NEW) });
+    expect(reauth.statusCode).toBe(409);
+    expect((await db.pool.query('SELECT status FROM import_connections WHERE id = $1', [connectionId])).rows[0].status).toBe('disconnected');
   });
 });
 
@@ -432,6 +437,7 @@ describe('inbound mail', () => {
     const other = await signIn(globex.apiKey);
     for (const url of [`/console/inbound/${landed}`, `/console/inbound/${landed}/raw`]) expect((await get(other, url)).statusCode, url).toBe(404);
     expect((await post(other, `/console/inbound/${rejected}/replay`)).statusCode).toBe(404);
+    expect((await post(other, '/console/inbound/ie_01M8000000000000000000000/replay')).statusCode).toBe(404);
     const list = await get(other, '/console/inbound');
     expect(list.body).not.toContain(landed);
     expect(list.body).not.toContain('fix.exe');
@@ -514,6 +520,25 @@ describe('webhooks', () => {
     expect(shown).toMatch(/^whsec_/);
     expect(decryptSecret(TEST_SECRETS_KEY, await sealed(), targetId)).toBe(shown);
     expect((await get(b, `/console/webhooks/${targetId}`)).body).not.toContain(shown);
+  });
+
+  it('does not resend a delivery being sent this moment, nor one of a disabled target', async () => {
+    const b = await signIn(acme.apiKey);
+    const before = await delivery(deliveryId);
+    await db.pool.query(`UPDATE webhook_deliveries SET status = 'pending', lease_until = now() + interval '1 minute', next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [deliveryId]);
+    const inFlight = await post(b, `/console/webhooks/${targetId}/deliveries/${deliveryId}/resend`);
+    expect(inFlight.headers.location).toBe(`/console/webhooks/${targetId}?notice=in-flight#delivery-${deliveryId}`);
+    expect((await db.pool.query('SELECT next_attempt_at > now() + interval \'50 minutes\' AS later FROM webhook_deliveries WHERE id = $1', [deliveryId])).rows[0].later).toBe(true);
+    await db.pool.query(`UPDATE webhook_deliveries SET status = $2, lease_until = NULL, next_attempt_at = NULL WHERE id = $1`, [deliveryId, before.status]);
+
+    const api = (method: 'PATCH', body: unknown) =>
+      app.inject({ method, url: `/v1/webhook-targets/${targetId}`, headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    expect((await api('PATCH', { enabled: false })).statusCode).toBe(200);
+    const disabled = await post(b, `/console/webhooks/${targetId}/deliveries/${deliveryId}/resend`);
+    expect(disabled.headers.location).toBe(`/console/webhooks/${targetId}?notice=target-disabled#delivery-${deliveryId}`);
+    expect(await delivery(deliveryId)).toEqual(before);
+    expect((await get(b, (disabled.headers.location as string).split('#')[0]!)).body).toContain('This target is disabled');
+    expect((await api('PATCH', { enabled: true })).statusCode).toBe(200);
   });
 
   it("answers 404 for another workspace's target and delivery, and changes nothing", async () => {
