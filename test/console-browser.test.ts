@@ -22,6 +22,8 @@ import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
  */
 
 const INBOUND_AUTH = 'postmark:console-browser-test';
+/** Generous: the suite runs three files at once on two cores, and a browser is slow under that load. */
+const TEST_TIMEOUT_MS = 60_000;
 const INBOUND_DOMAIN = 'in.console.test';
 const zendeskData = generateZendesk({ users: 30, tickets: 60, commentsPerTicket: 3, seed: 17 });
 
@@ -138,6 +140,27 @@ async function settled(id: string, attempts = 1): Promise<{ status: string; atte
   throw new Error(`inbound email ${id} was not processed ${attempts} time(s) in 20 s`);
 }
 
+/**
+ * Every control, link and image on the page has an accessible name (a label, its text, aria-label
+ * or aria-labelledby), and the document has a language. (A string: no DOM types here.)
+ */
+const UNNAMED = `(() => {
+  const named = (el) => {
+    const by = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent || '').join(' ');
+    const labels = el.labels ? [...el.labels].map((l) => l.textContent).join(' ') : '';
+    return [el.getAttribute('aria-label'), by, labels, el.textContent, el.getAttribute('title')].some((t) => t && t.trim());
+  };
+  const bad = [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href], [role=img], canvas')].filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 160));
+  if (!document.documentElement.lang) bad.push('<html> without lang');
+  return bad;
+})()`;
+
+/** What every page visited gets: a full-page screenshot in test-output/console/, and the accessible-name check. */
+async function visited(page: Page, name: string) {
+  await screenshot(page, name);
+  expect(await page.evaluate<string[]>(UNNAMED), `elements without an accessible name on ${page.url()}`).toEqual([]);
+}
+
 /** Signs in through the form, as an operator does. */
 async function signIn(page: Page, apiKey = acme.apiKey) {
   await page.goto(consoleUrl('/sign-in'));
@@ -152,13 +175,16 @@ async function sessionCookie(page: Page) {
   return (await page.context().cookies(intake.url + '/console')).find((c) => c.name === 'intake_console');
 }
 
-it('the harness fails a test on a page error or a console error, and on a missing Chromium', async (t) => {
+it('the harness fails a test on a page error or a console error, and on a missing Chromium; the accessible-name check finds unnamed controls', async (t) => {
   const { page, errors } = await openPage(browser, t);
   await page.setContent('<p>harness check</p><script>console.error("a console error"); setTimeout(() => { throw new Error("an uncaught error"); });</script>');
   await expect.poll(() => errors.length).toBe(2);
   expect(errors[0]).toMatch(/^console error on about:blank: a console error/);
   expect(errors[1]).toMatch(/^page error on about:blank: an uncaught error/);
   errors.length = 0; // seen: this test passes
+  // The accessible-name check every visited page gets finds what it should.
+  await page.setContent('<html><body><button></button><label for="a">Name</label><input id="a"><input id="b"></body></html>');
+  expect(await page.evaluate<string[]>(UNNAMED)).toEqual(['<button></button>', '<input id="b">', '<html> without lang']);
   await expect(launchBrowser('/nonexistent/chromium')).rejects.toThrow(/^Chromium is not installed at \/nonexistent\/chromium: the console's browser tests need it/);
 });
 
@@ -167,7 +193,7 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   // A browser without a session is sent to the sign-in form.
   await page.goto(consoleUrl());
   expect(page.url()).toBe(consoleUrl('/sign-in'));
-  await screenshot(page, 'sign-in');
+  await visited(page, 'sign-in');
 
   // Keyboard only: the form puts the focus in the field; Tab reaches the button and Shift+Tab comes back.
   // (A string: this project's TypeScript has no DOM types.)
@@ -183,7 +209,7 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   expect(await page.getByTestId('sign-in-error').textContent()).toContain('That API key is not valid.');
   expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
   expect(await sessionCookie(page)).toBeUndefined();
-  await screenshot(page, 'sign-in-refused');
+  await visited(page, 'sign-in-refused');
   // The refused sign-in answers 401, which Chromium logs as a failed resource load: that one
   // message is expected; anything else stays and fails the test.
   const expected = errors.findIndex((e) => /Failed to load resource: the server responded with a status of 401/.test(e));
@@ -198,13 +224,13 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   await expect.poll(() => page.url()).toBe(consoleUrl());
   expect(await page.getByTestId('workspace-name').textContent()).toBe('Workspace: Acme Support');
   expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent()).toBe('Overview');
-  await screenshot(page, 'overview');
+  await visited(page, 'overview');
 
   const cookie = await sessionCookie(page);
   expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
   expect(cookie!.value).not.toContain(acme.apiKey);
   expect(await page.content()).not.toContain(acme.apiKey);
-});
+}, TEST_TIMEOUT_MS);
 
 it('runs an import from the Imports page and watches its progress bars move, live, to done with the fake account\'s counts', async (t) => {
   const connection = await connectZendesk(db.pool, acme.workspace.id, fake.url, { pageSize: 10 });
@@ -215,7 +241,7 @@ it('runs an import from the Imports page and watches its progress bars move, liv
   const card = page.getByTestId(`connection-${connection.id}`);
   expect(await card.getByTestId('connection-status').textContent()).toBe('active');
   expect(await card.getByTestId('run-progress').getAttribute('data-run-status')).toBe('none');
-  await screenshot(page, 'imports');
+  await visited(page, 'imports');
 
   await card.getByTestId('run-now').click();
   await expect.poll(() => new URL(page.url()).pathname).toBe('/console/imports');
@@ -233,14 +259,14 @@ it('runs an import from the Imports page and watches its progress bars move, liv
       if (processed > 0 && !seen.includes(processed)) seen.push(processed);
       if (processed > 0 && !shotWhileRunning) {
         shotWhileRunning = true;
-        await screenshot(page, 'imports-running');
+        await visited(page, 'imports-running');
       }
     }
     if (Date.now() > until) throw new Error(`the run is still ${status} on the page after 40 s; processed values seen: ${seen.join(', ')}`);
     await sleep(100);
   }
   expect(status).toBe('succeeded');
-  await screenshot(page, 'imports-done');
+  await visited(page, 'imports-done');
 
   // The page's final figures are the fake account's records and the API's counts, stream by stream.
   const runId = (await progress.getAttribute('data-run-id'))!;
@@ -272,12 +298,12 @@ it('runs an import from the Imports page and watches its progress bars move, liv
   // The connection's page and the run's page show the same run.
   await card.getByTestId('connection-link').click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/${connection.id}`));
-  await screenshot(page, 'import-connection');
+  await visited(page, 'import-connection');
   await page.getByRole('link', { name: runId }).first().click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/runs/${runId}`));
   expect(await page.getByTestId('run-status').first().textContent()).toBe('succeeded');
-  await screenshot(page, 'import-run');
-}, 60_000);
+  await visited(page, 'import-run');
+}, TEST_TIMEOUT_MS);
 
 it('opens a rejected email and replays it (rejected again, a second attempt); replays an unroutable one after the operator adds the address (processed, refused .exe shown); downloads the raw message', async (t) => {
   const inbound = `${acme.workspace.inboundToken}@${INBOUND_DOMAIN}`;
@@ -296,11 +322,11 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await rejectedRow.getAttribute('data-status')).toBe('rejected');
   expect(await rejectedRow.getByTestId('reason').textContent()).toMatch(/^no_sender: the email has no usable From address/);
   expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('unroutable');
-  await screenshot(page, 'inbound');
+  await visited(page, 'inbound');
   await page.getByTestId('filter-rejected').click();
   await expect.poll(() => page.url()).toBe(consoleUrl('/inbound?status=rejected'));
   expect(await page.locator('tr[data-testid^="email-"]').count()).toBe(1);
-  await screenshot(page, 'inbound-rejected');
+  await visited(page, 'inbound-rejected');
 
   // The rejected email: why, what it carried (not stored), no thread; Replay runs it again.
   await rejectedRow.getByRole('link').click();
@@ -311,7 +337,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await page.getByTestId('email-thread').textContent()).toContain('none: the email did not land in a thread');
   expect(await page.getByTestId('attachments').textContent()).toContain('tool.exe');
   expect(await page.getByTestId('email-text').textContent()).toContain('No sender here.');
-  await screenshot(page, 'inbound-email-rejected');
+  await visited(page, 'inbound-email-rejected');
   await page.getByTestId('replay').click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}?notice=replayed`));
   expect(await page.getByTestId('notice').textContent()).toBe('Replayed: the email is being processed again.');
@@ -319,7 +345,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   await page.reload();
   expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
   expect(await page.getByTestId('email-facts').textContent()).toContain('2 attempt(s)');
-  await screenshot(page, 'inbound-email-replayed-rejected');
+  await visited(page, 'inbound-email-replayed-rejected');
 
   // The raw message downloads byte for byte.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-raw').click()]);
@@ -335,7 +361,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(patched.status).toBe(200);
   await page.goto(consoleUrl(`/inbound/${unroutable}`));
   expect(await page.getByTestId('email-status').textContent()).toBe('unroutable');
-  await screenshot(page, 'inbound-email-unroutable');
+  await visited(page, 'inbound-email-unroutable');
   await page.getByTestId('replay').click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${unroutable}?notice=replayed`));
   expect(await settled(unroutable, 2)).toMatchObject({ status: 'processed', attempts: 2 });
@@ -347,7 +373,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await exeRow.getAttribute('data-status')).toBe('rejected');
   expect(await exeRow.textContent()).toContain('attachment_file_type_not_allowed');
   expect(await page.getByTestId('email-text').textContent()).toContain('Our printer is on fire <again>.');
-  await screenshot(page, 'inbound-email-processed');
+  await visited(page, 'inbound-email-processed');
 
   // The list shows the new status and the refused attachment with its code.
   await page.getByRole('link', { name: '← Inbound mail' }).click();
@@ -355,8 +381,8 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('processed');
   const refused = page.getByTestId('refused-attachments').locator('tr', { hasText: 'fix.exe' });
   expect(await refused.textContent()).toContain('attachment_file_type_not_allowed');
-  await screenshot(page, 'inbound-after-replays');
-});
+  await visited(page, 'inbound-after-replays');
+}, TEST_TIMEOUT_MS);
 
 it('resends a delivery to a real HTTP receiver and shows the new attempt; rotates the secret, shown once', async (t) => {
   const created = await fetch(`${intake.url}/v1/webhook-targets`, {
@@ -383,14 +409,14 @@ it('resends a delivery to a real HTTP receiver and shows the new attempt; rotate
   await expect.poll(() => page.url()).toBe(consoleUrl('/webhooks'));
   const row = page.getByTestId(`target-${target.id}`);
   expect(await row.getByTestId('target-version').textContent()).toBe(target.version);
-  await screenshot(page, 'webhooks');
+  await visited(page, 'webhooks');
   await row.getByRole('link', { name: `${receiver.url}/ok/console` }).click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}`));
   const delivery = page.getByTestId(`delivery-${deliveryId}`);
   expect(await delivery.getAttribute('data-status')).toBe('delivered');
   expect(await delivery.getByTestId('attempt-1').textContent()).toContain('200');
   expect(await delivery.getByTestId('attempt-2').count()).toBe(0);
-  await screenshot(page, 'webhook-target');
+  await visited(page, 'webhook-target');
 
   await delivery.getByTestId('resend').click();
   await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
@@ -405,17 +431,17 @@ it('resends a delivery to a real HTTP receiver and shows the new attempt; rotate
   await page.reload();
   expect(await delivery.getAttribute('data-status')).toBe('delivered');
   expect(await delivery.getByTestId('attempt-2').textContent()).toContain('200');
-  await screenshot(page, 'webhook-resent');
+  await visited(page, 'webhook-resent');
 
   // Rotate: the new secret is shown on this response only.
   await page.getByTestId('rotate-secret').click();
   const secret = await page.getByTestId('signing-secret').textContent();
   expect(secret).toMatch(/^whsec_/);
-  await screenshot(page, 'webhook-secret-rotated');
+  await visited(page, 'webhook-secret-rotated');
   await page.goto(consoleUrl(`/webhooks/${target.id}`));
   expect(await page.getByTestId('signing-secret').count()).toBe(0);
   expect(await page.content()).not.toContain(secret!);
-});
+}, TEST_TIMEOUT_MS);
 
 it('the overview draws its three charts with Chart.js from what the tests above did: emails, the import run, webhook attempts', async (t) => {
   const { page } = await openPage(browser, t);
@@ -433,8 +459,8 @@ it('the overview draws its three charts with Chart.js from what the tests above 
   );
   expect(inboundBars).toBe(rows[0].n);
   expect(await page.evaluate<number>("Chart.getChart(document.getElementById('chart-imports')).data.datasets.length")).toBe(1);
-  await screenshot(page, 'overview-with-data');
-});
+  await visited(page, 'overview-with-data');
+}, TEST_TIMEOUT_MS);
 
 it('signs out: /console goes back to the sign-in form and the old cookie no longer opens a page', async (t) => {
   const { page, context } = await openPage(browser, t);
@@ -445,7 +471,7 @@ it('signs out: /console goes back to the sign-in form and the old cookie no long
   await page.getByTestId('sign-out').click();
   await expect.poll(() => page.url()).toBe(consoleUrl('/sign-in'));
   expect(await sessionCookie(page)).toBeUndefined();
-  await screenshot(page, 'signed-out');
+  await visited(page, 'signed-out');
   await page.goto(consoleUrl());
   expect(page.url()).toBe(consoleUrl('/sign-in'));
 
@@ -460,4 +486,4 @@ it('signs out: /console goes back to the sign-in form and the old cookie no long
   const res = await fetch(consoleUrl(), { headers: { cookie: `${before!.name}=${before!.value}` }, redirect: 'manual' });
   expect(res.status).toBe(303);
   expect(res.headers.get('location')).toBe('/console/sign-in');
-});
+}, TEST_TIMEOUT_MS);

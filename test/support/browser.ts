@@ -59,7 +59,7 @@ export type WatchedPage = {
 export async function openPage(browser: Browser, test?: Pick<TestContext, 'onTestFinished'>, options: BrowserContextOptions = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   // Well inside the test's own timeout, so a missing element fails with its name, not a bare timeout.
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`page error on ${page.url()}: ${err.message}`));
