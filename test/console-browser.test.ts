@@ -487,3 +487,8 @@ it('signs out: /console goes back to the sign-in form and the old cookie no long
   expect(res.status).toBe(303);
   expect(res.headers.get('location')).toBe('/console/sign-in');
 }, TEST_TIMEOUT_MS);
+
+it('the service logged no error while the browser drove it', () => {
+  const errorLines = intake.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
+  expect(errorLines).toEqual([]);
+});
