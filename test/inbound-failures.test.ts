@@ -134,6 +134,44 @@ describe('emails left waiting', () => {
   }, 60_000);
 });
 
+describe('claims', () => {
+  it('gives each due email to one transaction at a time, ordinary and large mail in separate lanes', async () => {
+    await h.stopWorker();
+    try {
+      const post = async (raw: Buffer) =>
+        (await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: raw, headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } })).json().inboundEmailId as string;
+      const small = [await post(mime('lane-1', 'Lane 1')), await post(mime('lane-2', 'Lane 2')), await post(mime('lane-3', 'Lane 3'))];
+      const { LARGE_EMAIL_BYTES, claimDueInbound } = await import('../src/inbound/ledger.ts');
+      const large = await post(Buffer.concat([mime('lane-big', 'Big'), Buffer.alloc(LARGE_EMAIL_BYTES + 1, 0x61)]));
+      const a = await h.db.pool.connect();
+      const b = await h.db.pool.connect();
+      try {
+        await a.query('BEGIN');
+        await b.query('BEGIN');
+        const first = await claimDueInbound(a, 2);
+        // The other transaction skips what the first holds, and each lane has only its own.
+        const second = await claimDueInbound(b, 16);
+        const big = await claimDueInbound(b, 16, 'large');
+        expect(first.map((c) => c.record.id)).toEqual(small.slice(0, 2));
+        expect(second.map((c) => c.record.id)).toEqual(small.slice(2));
+        expect(big.map((c) => c.record.id)).toEqual([large]);
+        expect(big[0]!.raw.length).toBeGreaterThan(LARGE_EMAIL_BYTES);
+        expect(first[0]!.raw.toString()).toContain('Subject: Lane 1');
+        // Rolled back (a killed worker): claimable again at once (the other already holds the third).
+        await a.query('ROLLBACK');
+        expect((await claimDueInbound(b, 16)).map((c) => c.record.id)).toEqual(small);
+      } finally {
+        await a.query('ROLLBACK').catch(() => {});
+        await b.query('ROLLBACK').catch(() => {});
+        a.release();
+        b.release();
+      }
+    } finally {
+      await h.startWorker();
+    }
+  });
+});
+
 describe('hostile bytes', () => {
   it('stores and processes mail with NUL bytes and an absurd Message-ID instead of failing on every retry', async () => {
     const longId = `${'x'.repeat(5000)}@mail.initech.com`;

@@ -4,8 +4,12 @@ import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
 import { RAW_SLICE_BYTES, readRaw } from './raw-email.ts';
 
-/** Receipt, forks and replays notify this channel: processing loops LISTEN on it (and poll). */
+/**
+ * Receipt, forks and replays notify this channel: processing loops LISTEN on it (and poll). The
+ * payload names the lane an email is claimed in (`small`, `large`: LARGE_EMAIL_BYTES), or `all`.
+ */
 export const INBOUND_CHANNEL = 'intake_inbound_emails';
+export type InboundWake = 'small' | 'large' | 'all';
 
 /**
  * Attempts per email, the first included; the retry delays between them double from 5 s up to
@@ -93,8 +97,8 @@ export async function storeReceived(
        VALUES ($1, $2, $3, $4, $5, $6, 'received', (SELECT id FROM attributed))
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
      )
-     SELECT id, pg_notify('${INBOUND_CHANNEL}', '') FROM stored`,
-    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens],
+     SELECT id, pg_notify('${INBOUND_CHANNEL}', $8) FROM stored`,
+    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens, input.raw.length > LARGE_EMAIL_BYTES ? 'large' : 'small'],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await db.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
@@ -109,7 +113,7 @@ export async function makeDue(db: Queryable, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.query(
     `WITH due AS (UPDATE inbound_emails SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'received' RETURNING id)
-     SELECT pg_notify('${INBOUND_CHANNEL}', '') FROM due LIMIT 1`,
+     SELECT pg_notify('${INBOUND_CHANNEL}', 'all') FROM due LIMIT 1`,
     [ids],
   );
 }
@@ -117,17 +121,24 @@ export async function makeDue(db: Queryable, ids: string[]): Promise<void> {
 export type ClaimedInbound = { record: InboundEmailRecord; raw: Buffer };
 
 /**
- * Claims up to `limit` due emails for the caller's transaction, oldest due first, skipping those
- * another transaction holds: the row locks last until it commits or rolls back (a killed worker
- * releases them at once). Small raw payloads come with the claim; large ones are read in slices.
+ * Above this raw size an email is claimed in a lane of its own, one at a time: parsing it may take
+ * seconds (in a worker thread), and it must not hold a batch of ordinary mail meanwhile.
  */
-export async function claimDueInbound(tx: Queryable, limit: number): Promise<ClaimedInbound[]> {
+export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
+
+/**
+ * Claims up to `limit` due emails of one lane (up to LARGE_EMAIL_BYTES, or above it) for the
+ * caller's transaction, oldest due first, skipping those another transaction holds: the row
+ * locks last until it commits or rolls back (a killed worker releases them at once). Small raw
+ * payloads come with the claim; large ones are read in slices.
+ */
+export async function claimDueInbound(tx: Queryable, limit: number, lane: 'small' | 'large' = 'small'): Promise<ClaimedInbound[]> {
   const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(
     `SELECT ${COLUMNS}, CASE WHEN raw_size <= $2 THEN raw END AS raw FROM inbound_emails
-      WHERE status = 'received' AND next_attempt_at <= now()
+      WHERE status = 'received' AND next_attempt_at <= now() AND (raw_size > $2) = $3
       ORDER BY next_attempt_at, id LIMIT $1
       FOR UPDATE SKIP LOCKED`,
-    [limit, RAW_SLICE_BYTES],
+    [limit, LARGE_EMAIL_BYTES, lane === 'large'],
   );
   const claimed: ClaimedInbound[] = [];
   for (const { raw, ...record } of rows) claimed.push({ record, raw: raw ?? (await readRaw(tx, record.id)) });

@@ -15,11 +15,11 @@ import { memoTokenLookup } from './route.ts';
  * one bad email neither loses nor blocks the others, and only its own failure is recorded
  * against it (a retry after a delay, `failed` after the last). Returns how many were claimed.
  */
-export async function processInboundBatch(deps: InboundDeps, limit: number, logger: Logger): Promise<number> {
+export async function processInboundBatch(deps: InboundDeps, limit: number, logger: Logger, lane: 'small' | 'large' = 'small'): Promise<number> {
   let ids: string[] = [];
   try {
     return await withTransaction(deps.pool, async (tx) => {
-      const claimed = await claimDueInbound(tx, limit);
+      const claimed = await claimDueInbound(tx, limit, lane);
       ids = claimed.map((c) => c.record.id);
       const lookup = memoTokenLookup(tx);
       const prepared: Array<{ id: string; prepared: Prepared }> = [];

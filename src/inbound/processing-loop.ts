@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { INBOUND_CHANNEL } from './ledger.ts';
+import { INBOUND_CHANNEL, type InboundWake } from './ledger.ts';
 import { processInboundBatch } from './process-batch.ts';
 import type { InboundDeps } from './process-inbound-email.ts';
 
@@ -13,42 +13,52 @@ export const INBOUND_LOOP = Object.freeze({
   pollIntervalMs: 1000,
 });
 
-export type InboundLoop = { wake(): void; stop(): Promise<void> };
+export type InboundLoop = { wake(which?: InboundWake): void; stop(): Promise<void> };
+
+type Lane = { name: 'small' | 'large'; batchSize: number; maxBatches: number; runners: Set<Promise<void>>; pending: boolean };
 
 /**
  * Claims due emails from the inbound ledger in batches, woken by receipt's NOTIFY and by a poll.
  * One batch runs while mail trickles in (each wake-up claims what arrived meanwhile); a batch
- * that comes back full starts another, up to maxBatches. Several processes share the table:
- * FOR UPDATE SKIP LOCKED gives each email to one transaction at a time.
+ * that comes back full starts another, up to maxBatches. Emails above LARGE_EMAIL_BYTES (ledger.ts) go one
+ * at a time in a lane of their own, so a slow parse never holds a batch of ordinary mail.
+ * Several processes share the table: FOR UPDATE SKIP LOCKED gives each email to one
+ * transaction at a time.
  */
 export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Partial<typeof INBOUND_LOOP> = {}): InboundLoop {
   const settings = { ...INBOUND_LOOP, ...options };
-  const runners = new Set<Promise<void>>();
-  let pending = false;
+  const lanes: Lane[] = [
+    { name: 'small', batchSize: settings.batchSize, maxBatches: settings.maxBatches, runners: new Set(), pending: false },
+    { name: 'large', batchSize: 1, maxBatches: 1, runners: new Set(), pending: false },
+  ];
   let stopping = false;
 
-  const runner = () => {
+  const runner = (lane: Lane) => {
     const run = (async () => {
       try {
         while (!stopping) {
-          pending = false;
-          const claimed = await processInboundBatch(deps, settings.batchSize, logger);
-          if (claimed) logger.debug({ claimed }, 'inbound batch processed');
-          if (claimed >= settings.batchSize && runners.size < settings.maxBatches) runner();
-          if (claimed < settings.batchSize && !pending) break;
+          lane.pending = false;
+          const claimed = await processInboundBatch(deps, lane.batchSize, logger, lane.name);
+          if (claimed) logger.debug({ claimed, lane: lane.name }, 'inbound batch processed');
+          if (claimed >= lane.batchSize && lane.runners.size < lane.maxBatches) runner(lane);
+          if (claimed < lane.batchSize && !lane.pending) break;
         }
       } catch (err) {
         // The database is unreachable, say: the poll tries again.
         logger.error({ err }, 'claiming inbound emails failed');
       }
-    })().finally(() => runners.delete(run));
-    runners.add(run);
+    })().finally(() => lane.runners.delete(run));
+    lane.runners.add(run);
   };
 
-  const wake = () => {
+  // Receipt says which lane its email is for; anything else (a replay, a copy, the poll) wakes both.
+  const wake = (which: InboundWake = 'all') => {
     if (stopping) return;
-    pending = true;
-    if (runners.size === 0) runner();
+    for (const lane of lanes) {
+      if (which !== 'all' && which !== lane.name) continue;
+      lane.pending = true;
+      if (lane.runners.size === 0) runner(lane);
+    }
   };
 
   // LISTEN on a connection of its own, reopened by the poll if it is lost.
@@ -64,7 +74,7 @@ export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Par
         if (!released) client.release(err ?? false);
         released = true;
       };
-      client.on('notification', wake);
+      client.on('notification', (n) => wake(n.payload === 'small' || n.payload === 'large' ? n.payload : 'all'));
       client.on('error', (err) => release(err));
       try {
         await client.query(`LISTEN ${INBOUND_CHANNEL}`);
@@ -82,11 +92,11 @@ export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Par
   };
   const poll = setInterval(() => {
     listen();
-    wake();
+    wake('all');
   }, settings.pollIntervalMs);
   poll.unref();
   listen();
-  wake();
+  wake('all');
 
   return {
     wake,
@@ -94,7 +104,7 @@ export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Par
       stopping = true;
       clearInterval(poll);
       // Batches in flight finish (or roll back): nothing claimed is held past the stop.
-      while (runners.size) await Promise.allSettled([...runners]);
+      for (const lane of lanes) while (lane.runners.size) await Promise.allSettled([...lane.runners]);
       await listening;
       const client = listener;
       listener = null;

@@ -36,7 +36,7 @@ export async function sweepStuckInbound(pool: Pool, _boss?: unknown, options: Sw
         [failed],
       );
     }
-    if (requeued.length) await tx.query(`SELECT pg_notify('${INBOUND_CHANNEL}', '')`);
+    if (requeued.length) await tx.query(`SELECT pg_notify('${INBOUND_CHANNEL}', 'all')`);
     return { requeued, failed };
   });
 }
