@@ -11,6 +11,7 @@ import { decryptSecret } from '../src/secret-box.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { sessionCookieOptions } from '../src/console/auth-routes.ts';
 import { buildApp } from '../src/http/app.ts';
+import { countByStatus } from '../src/inbound/stats.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
@@ -393,6 +394,12 @@ describe('inbound mail', () => {
     expect(refused).toContain('attachment_file_type_not_allowed');
     expect(refused).not.toContain('report.pdf');
     expect((await get(b, '/console/inbound?status=nonsense')).statusCode).toBe(400);
+    // Counts stop one past their cap: the page never counts a whole large ledger.
+    expect(await countByStatus(db.pool, acme.workspace.id, 10)).toEqual({ processed: 1, rejected: 1 });
+    await db.pool.query(`INSERT INTO inbound_emails (id, source, dedupe_key, raw, raw_size, status, workspace_id) SELECT 'ie_cap' || g, 'mime', 'cap' || g, '\\x00', 1, 'failed', $1 FROM generate_series(1, 5) g`, [acme.workspace.id]);
+    expect(await countByStatus(db.pool, acme.workspace.id, 3)).toEqual({ processed: 1, rejected: 1, failed: 4 });
+    expect((await get(b, '/console/inbound')).body).toMatch(/data-testid="filter-failed">failed \(5\)</);
+    await db.pool.query(`DELETE FROM inbound_emails WHERE id LIKE 'ie_cap%'`);
   });
 
   it('shows one email: headers, text, attachments and the thread it landed in; the raw message downloads byte for byte', async () => {

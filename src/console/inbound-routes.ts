@@ -18,6 +18,8 @@ const idParams = z.object({ id: z.string().min(1).max(100) });
 
 const PAGE_SIZE = 50;
 const REFUSED_SHOWN = 20;
+/** Per-status counts stop here ("10000+"): the filter links need a size, not an exact figure. */
+const COUNT_CAP = 10_000;
 /** The text shown of one email; the raw download has all of it. */
 const TEXT_SHOWN = 100_000;
 export const REPLAYABLE = Object.freeze(['failed', 'unroutable', 'rejected']);
@@ -26,6 +28,9 @@ const NOTICES = {
   replayed: 'Replayed: the email is being processed again.',
   'not-replayable': 'Only failed, unroutable or rejected emails can be replayed.',
 };
+
+/** A count as shown: "10000+" when it reached the cap. */
+const shownCount = (n: number, capped: boolean) => (capped ? `${Math.min(n, COUNT_CAP)}+` : String(n));
 
 /** Why an email did not become (or did become) an entry, in a line. */
 export function reasonOf(r: InboundEmailRecord): string {
@@ -46,7 +51,7 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const q = parseInput(listQuery, request.query, 'query');
     const [emails, counts, refused] = await Promise.all([
       listInbound(deps.pool, { workspaceId, status: q.status, after: q.before, limit: PAGE_SIZE + 1, order: 'desc' }),
-      countByStatus(deps.pool, workspaceId),
+      countByStatus(deps.pool, workspaceId, COUNT_CAP),
       recentRefusedAttachments(deps.pool, workspaceId, REFUSED_SHOWN),
     ]);
     const more = emails.length > PAGE_SIZE;
@@ -56,8 +61,11 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       nav: 'inbound',
       status: q.status ?? null,
       statuses: INBOUND_STATUSES,
-      counts,
-      total: Object.values(counts).reduce((n, x) => n + (x ?? 0), 0),
+      counts: Object.fromEntries(Object.entries(counts).map(([s, n]) => [s, shownCount(n, n > COUNT_CAP)])),
+      total: shownCount(
+        Object.values(counts).reduce((t, n) => t + Math.min(n, COUNT_CAP), 0),
+        Object.values(counts).some((n) => n > COUNT_CAP),
+      ),
       emails: shown.map((e) => ({ ...e, reason: reasonOf(e) })),
       older: more ? `/console/inbound?${new URLSearchParams({ ...(q.status ? { status: q.status } : {}), before: shown[shown.length - 1]!.id })}` : null,
       refused,

@@ -1,12 +1,20 @@
 import type { Queryable } from '../db/pool.ts';
 import { firstIdAt } from '../domain/id-time.ts';
-import type { InboundStatus } from './ledger.ts';
+import { INBOUND_STATUSES, type InboundStatus } from './ledger.ts';
 
 /** Read-only views of the inbound ledger for the operator console. */
 
-export async function countByStatus(db: Queryable, workspaceId: string): Promise<Partial<Record<InboundStatus, number>>> {
-  const { rows } = await db.query<{ status: InboundStatus; n: number }>('SELECT status, count(*)::int AS n FROM inbound_emails WHERE workspace_id = $1 GROUP BY status', [workspaceId]);
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+/**
+ * Emails per status, each counted up to `cap` (an index range per status, never a scan of a
+ * large ledger): a count above the cap reads as `cap + 1`.
+ */
+export async function countByStatus(db: Queryable, workspaceId: string, cap: number): Promise<Partial<Record<InboundStatus, number>>> {
+  const { rows } = await db.query<{ status: InboundStatus; n: number }>(
+    `SELECT s.status, (SELECT count(*)::int FROM (SELECT 1 FROM inbound_emails e WHERE e.workspace_id = $1 AND e.status = s.status LIMIT $2) x) AS n
+       FROM unnest($3::text[]) AS s(status)`,
+    [workspaceId, cap + 1, INBOUND_STATUSES],
+  );
+  return Object.fromEntries(rows.filter((r) => r.n > 0).map((r) => [r.status, r.n]));
 }
 
 /** Emails received per hour since `since`, by their current status (an id range on the (workspace_id, status, id) index). */
