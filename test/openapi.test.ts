@@ -27,7 +27,7 @@ const BASIC = 'postmark:openapi-test';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 type Schema = Record<string, unknown>;
-type Operation = { responses: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>; parameters?: Array<{ name: string; in: string; required?: boolean }>; security?: Array<Record<string, string[]>> };
+type Operation = { requestBody?: { content: Record<string, { schema?: Schema }> }; responses: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>; parameters?: Array<{ name: string; in: string; required?: boolean }>; security?: Array<Record<string, string[]>> };
 type Doc = { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema>; securitySchemes: Record<string, { type: string; scheme?: string }> }; security?: Array<Record<string, string[]>> };
 
 let db: TestDatabase;
@@ -44,6 +44,8 @@ const FORMATS = Object.fromEntries(
 const ajv = new Ajv2020({ strict: false, allErrors: true, formats: { ...FORMATS, 'date-time': (s: string) => !Number.isNaN(Date.parse(s)) } });
 /** `METHOD /path/{param}` of each documented operation a real answer was validated for, by status. */
 const validated = new Map<string, Set<string>>();
+/** `METHOD /path` of each operation whose accepted JSON body was checked against its documented request schema. */
+const bodiesValidated = new Set<string>();
 
 /** The documented operation a concrete URL is an instance of (`/v1/threads/th_1` -> `/v1/threads/{id}`), a static path first. */
 function operationOf(url: string, method: string): { path: string; op: Operation } | null {
@@ -85,6 +87,14 @@ async function call(options: InjectOptions & { method: string; url: string }): P
       const ok = validate(res.json());
       expect(ok ? [] : validate.errors, `${options.method} ${path} ${res.statusCode} matches its documented schema`).toEqual([]);
     }
+  }
+  // A body the API took is one its documented request schema takes too.
+  const requestSchema = op.requestBody?.content['application/json']?.schema;
+  if (res.statusCode < 300 && requestSchema && options.payload && typeof options.payload === 'object' && !Buffer.isBuffer(options.payload)) {
+    const validate = ajv.compile({ ...requestSchema, components: doc.components });
+    const ok = validate(options.payload);
+    expect(ok ? [] : validate.errors, `${options.method} ${path}: the accepted body matches its documented schema`).toEqual([]);
+    bodiesValidated.add(`${options.method.toUpperCase()} ${path}`);
   }
   const key = `${options.method.toUpperCase()} ${path}`;
   if (!validated.has(key)) validated.set(key, new Set());
@@ -431,5 +441,12 @@ describe('real answers match the documented schemas', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
     const withoutSuccess = operations.filter((o) => ![...(validated.get(o) ?? [])].some((s) => s.startsWith('2')));
     expect(withoutSuccess).toEqual([]);
+    // And every JSON body the API took, documented as one its schema takes.
+    const withJsonBody = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op.requestBody?.content['application/json'])
+        .map(([m]) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(withJsonBody.filter((o) => !bodiesValidated.has(o))).toEqual([]);
   });
 });
