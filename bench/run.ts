@@ -2,6 +2,7 @@ import { benchAutoResponses } from './auto-responses.ts';
 import { benchCustomers } from './customers.ts';
 import { benchImportHelpScout } from './import-helpscout.ts';
 import { benchImportHubSpot } from './import-hubspot.ts';
+import { benchImportMemory } from './import-memory.ts';
 import { benchImportSalesforce } from './import-salesforce.ts';
 import { benchImportZendesk } from './import-zendesk.ts';
 import { benchInbound } from './inbound.ts';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   customers: () => benchCustomers(),
   'import-helpscout': () => benchImportHelpScout(),
   'import-hubspot': () => benchImportHubSpot(),
+  'import-memory': () => benchImportMemory(),
   'import-salesforce': () => benchImportSalesforce(),
   'import-zendesk': () => benchImportZendesk(),
   inbound: () => benchInbound(),

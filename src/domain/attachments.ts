@@ -75,19 +75,19 @@ export async function readAttachmentContent(ctx: ReadContext, attachmentId: stri
   return rows[0]?.content ?? null;
 }
 
-/** An imported file: accepted with its bytes, or refused (bytes only when they were fetched). */
+/** An imported file: accepted (its bytes already stored by `importAttachmentBlobs`), or refused (hashed only when its bytes were fetched). */
 export type ImportedAttachment = {
   timelineEntryId: string;
   position: number;
   fileName: string;
   contentType: string;
   inline: boolean;
-  /** The declared size when the bytes were never fetched. */
+  /** The fetched length, or the declared size when the bytes were never fetched. */
   size: number;
-  content: Buffer | null;
-} & ({ status: 'accepted' } | { status: 'rejected'; code: string });
+  sha256: string | null;
+} & ({ status: 'accepted'; sha256: string } | { status: 'rejected'; code: string });
 
-/** Imported attachments in two statements: the accepted bytes (once per hash), then the rows. */
+/** Imported attachments' rows in one statement; their bytes are stored beforehand. */
 export async function importAttachments(ctx: WriteContext, files: ImportedAttachment[]): Promise<void> {
   assertImport(ctx);
   if (files.length === 0) return;
@@ -97,46 +97,42 @@ export async function importAttachments(ctx: WriteContext, files: ImportedAttach
     position: f.position,
     file_name: stripNul(f.fileName),
     content_type: stripNul(f.contentType),
-    size: f.content?.length ?? f.size,
-    sha256: f.content ? createHash('sha256').update(f.content).digest('hex') : null,
+    size: f.size,
+    sha256: f.sha256,
     inline: f.inline,
     status: f.status,
     code: f.status === 'rejected' ? f.code : null,
-    content: f.status === 'accepted' && f.content ? f.content.toString('base64') : null,
   }));
-  // Bytes go in chunks of about 16 MB: one statement for a page's every file could outgrow a string.
-  for (const blobs of chunkBySize(rows.filter((r) => r.content !== null), (r) => r.content!.length, 16 * 1024 * 1024)) {
-    await ctx.db.query(
-      `INSERT INTO attachment_blobs (workspace_id, sha256, size, content)
-       SELECT DISTINCT ON (sha256) $1, sha256, size, decode(content, 'base64') FROM jsonb_to_recordset($2) AS x(sha256 text, size int, content text)
-       ON CONFLICT (workspace_id, sha256) DO NOTHING`,
-      [ctx.workspaceId, JSON.stringify(blobs)],
-    );
-  }
   await ctx.db.query(
     `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, inline, status, code, origin)
      SELECT x.id, $1, e.id, x.position, x.file_name, x.content_type, x.size, x.sha256, x.inline, x.status, x.code, 'import'
        FROM jsonb_to_recordset($2) AS x(id text, entry text, position int, file_name text, content_type text, size int, sha256 text, inline boolean, status text, code text)
        JOIN timeline_entries e ON e.workspace_id = $1 AND e.id = x.entry`,
-    [ctx.workspaceId, JSON.stringify(rows.map(({ content: _c, ...r }) => r))],
+    [ctx.workspaceId, JSON.stringify(rows)],
   );
 }
 
-function chunkBySize<T>(items: T[], size: (item: T) => number, max: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (current.length > 0 && bytes + size(item) > max) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += size(item);
+export type ImportedBlob = { sha256: string; content: Buffer };
+
+/** Rows per blob statement: far below PostgreSQL's 65,535 parameters. */
+const BLOBS_PER_STATEMENT = 1000;
+
+/**
+ * Accepted bytes of imported files, once per hash in the workspace, in statements of their own
+ * (outside any page's transaction): content-addressed, so writing one twice (a page fetched again
+ * after a crash) stores nothing new. The bytes travel as binary parameters, with no text copy.
+ */
+export async function importAttachmentBlobs(ctx: WriteContext, blobs: ImportedBlob[]): Promise<void> {
+  assertImport(ctx);
+  const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
+  for (let i = 0; i < unique.length; i += BLOBS_PER_STATEMENT) {
+    const chunk = unique.slice(i, i + BLOBS_PER_STATEMENT);
+    const values = chunk.map((_, k) => `($1, $${3 * k + 2}, $${3 * k + 3}::int, $${3 * k + 4}::bytea)`);
+    await ctx.db.query(
+      `INSERT INTO attachment_blobs (workspace_id, sha256, size, content) VALUES ${values.join(', ')} ON CONFLICT (workspace_id, sha256) DO NOTHING`,
+      [ctx.workspaceId, ...chunk.flatMap((b) => [b.sha256, b.content.length, b.content])],
+    );
   }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /** One attachment of the workspace with its stored bytes (null when it was refused or never fetched). */

@@ -5,7 +5,8 @@ import { afterRun, markNeedsReauth, openConnection, saveRotatedCredentials, type
 import { openSession, type OpenedSession } from './open-session.ts';
 import { mergeCounts, type RunCounts } from './counts.ts';
 import { AuthError, coerceError, CursorError, errorDisposition, RetryLaterError } from './errors.ts';
-import { fetchAttachments } from './fetch-attachments.ts';
+import { importAttachmentBlobs } from '../domain/attachments.ts';
+import { fetchAttachments, type StoreBlobs } from './fetch-attachments.ts';
 import { LedgerConflictError, lookupLedger, ledgerKey, type LedgerScope } from './ledger.ts';
 import { refreshImportStatistics, writePage } from './page-writer.ts';
 import { acquireLease, checkpoint, finishRun, LeaseLostError, loadCursor, parkRun, releaseLease, renewLease, type ImportRun, type StreamProgress } from './runs.ts';
@@ -109,6 +110,7 @@ async function walkStreams(
       }));
     },
   };
+  const storeBlobs: StoreBlobs = (blobs) => importAttachmentBlobs({ db: deps.pool, workspaceId: run.workspaceId, origin: 'import' }, blobs);
   let committed = 0;
   let analyzing: Promise<void> | undefined;
   try {
@@ -124,8 +126,9 @@ async function walkStreams(
       const cursor = checkedCursor(stream, await loadCursor(deps.pool, connection.id, stream.name));
       // The next page (with its attachments) is fetched while this one is written: network and
       // database overlap. The writer checks the ledger itself, so a prefetch that ran before the
-      // last commit is harmless.
-      const fetchPage = async (at: unknown) => fetchAttachments(opened.client, await stream.nextPage(at, ctx), ctx);
+      // last commit is harmless. A fetched page holds no file bytes: they are stored as they come
+      // (content-addressed, outside the page's transaction) within the process's byte budget.
+      const fetchPage = async (at: unknown) => fetchAttachments(opened.client, await stream.nextPage(at, ctx), ctx, storeBlobs);
       let next = prefetch(fetchPage(cursor));
       for (;;) {
         if (Date.now() >= sliceEnds) {

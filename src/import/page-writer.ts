@@ -8,7 +8,6 @@ import { importTenantCustomers, importTenants } from '../domain/tenants.ts';
 import { clip, stripNul } from '../domain/text.ts';
 import { importThreads, type ImportedThread } from '../domain/threads.ts';
 import { importTimelineEntries, type ImportedEntry } from '../domain/timeline-entries.ts';
-import { judgeAttachments } from '../domain/attachment-rules.ts';
 import type { LedgerEntry, PersonRecord, RecordFailure, RecordType, ThreadRecord } from './adapter.ts';
 import type { FetchedEntry, FetchedPage } from './fetch-attachments.ts';
 import { insertLedgerRows, ledgerKey, lookupLedger, type LedgerScope, type LedgerType, type NewLedgerRow } from './ledger.ts';
@@ -195,7 +194,7 @@ export async function writePage(
     newEntries.push({ id, threadId, ...entryAuthorAndKind(e, known), text: e.text, html: e.html, createdAt: e.createdAt });
     record({ type: 'entry', sourceId: e.sourceId, entityType: 'timeline_entry', entityId: id, disposition: 'created' });
     count('entry', 'created');
-    for (const file of judgeFiles(e)) {
+    for (const file of judgedFiles(e)) {
       files.push({ ...file, timelineEntryId: id } as ImportedAttachment);
       count('attachment', file.status === 'accepted' ? 'created' : 'skipped');
     }
@@ -264,16 +263,12 @@ function entryAuthorAndKind(e: FetchedEntry, known: (type: LedgerType, id: strin
   return { author: { type: 'system', name: e.author.fallbackName }, kind: message ? 'inbound_message' : 'note' };
 }
 
-/** Plain's attachment rules, as for inbound email: refusals the adapter made stand; the rest are judged on their bytes. */
-function judgeFiles(e: FetchedEntry): Array<Omit<ImportedAttachment, 'timelineEntryId'>> {
-  const fetched = e.attachments.filter((a) => !a.refusal && a.content !== null);
-  const decisions = judgeAttachments(fetched.map((a) => ({ fileName: a.fileName, contentType: a.contentType, content: a.content! })));
-  const decided = new Map(fetched.map((a, i) => [a, decisions[i]!]));
+/** The verdicts the fetch reached (Plain's rules, as for inbound email), in the entry's order; the accepted bytes are stored already. */
+function judgedFiles(e: FetchedEntry): Array<Omit<ImportedAttachment, 'timelineEntryId'>> {
   return e.attachments.map((a, position) => {
-    const base = { position, fileName: a.fileName, contentType: a.contentType || 'application/octet-stream', inline: a.inline, size: a.size, content: a.content };
-    const d = decided.get(a);
-    if (!d) return { ...base, status: 'rejected' as const, code: a.refusal?.code ?? ATTACHMENT_NOT_FETCHED };
-    return d.status === 'accepted' ? { ...base, fileName: d.fileName, status: 'accepted' as const } : { ...base, fileName: d.fileName, status: 'rejected' as const, code: d.code };
+    const base = { position, fileName: a.fileName, contentType: a.contentType || 'application/octet-stream', inline: a.inline, size: a.fetched?.size ?? a.size };
+    if (a.verdict.status === 'accepted' && a.fetched) return { ...base, status: 'accepted' as const, sha256: a.fetched.sha256 };
+    return { ...base, status: 'rejected' as const, sha256: a.fetched?.sha256 ?? null, code: a.verdict.status === 'rejected' ? a.verdict.code : ATTACHMENT_NOT_FETCHED };
   });
 }
 

@@ -193,6 +193,8 @@ export type GenerateOptions = {
   exeEvery?: number;
   /** Empty pages in the export streams, at these stream positions. Default none. */
   emptyPages?: { users?: number[]; tickets?: number[] };
+  /** Every comment also carries a PDF of this many bytes (its own content each), served by the attachment host. Default 0 (none). */
+  documentBytes?: number;
 };
 
 const USER_ID0 = 1_000_000;
@@ -225,6 +227,7 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
   const seed = options.seed ?? 1;
   const imageEvery = options.imageEvery ?? 7;
   const exeEvery = options.exeEvery ?? 50;
+  const documentBytes = options.documentBytes ?? 0;
 
   const roleOf = (i: number): ZUser['role'] => (i === 0 ? 'admin' : i % 50 === 1 ? 'agent' : 'end-user');
   const agentCount = Math.floor((N - 2) / 50) + 1;
@@ -317,9 +320,9 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
     };
   };
 
-  const attachment = (base: string, ticketId: number, k: number, n: number, kind: 'png' | 'exe'): ZAttachment => {
+  const attachment = (base: string, ticketId: number, k: number, n: number, kind: 'png' | 'exe' | 'pdf'): ZAttachment => {
     const token = `g-${ticketId}-${k}-${n}-${kind}`;
-    const file_name = kind === 'png' ? `screenshot-${ticketId}.png` : `tool-${ticketId}.exe`;
+    const file_name = kind === 'png' ? `screenshot-${ticketId}.png` : kind === 'pdf' ? `report-${ticketId}-${k}.pdf` : `tool-${ticketId}.exe`;
     const content_url = `${base}/attachments/token/${token}/?name=${encodeURIComponent(file_name)}`;
     return {
       id: ticketId * 10_000 + k * 10 + n,
@@ -327,8 +330,8 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
       file_name,
       content_url,
       mapped_content_url: content_url,
-      content_type: kind === 'png' ? 'image/png' : 'application/x-msdownload',
-      size: kind === 'png' ? TINY_PNG.length : 2048,
+      content_type: kind === 'png' ? 'image/png' : kind === 'pdf' ? 'application/pdf' : 'application/x-msdownload',
+      size: kind === 'png' ? TINY_PNG.length : kind === 'pdf' ? documentBytes : 2048,
       width: kind === 'png' ? 1 : null,
       height: kind === 'png' ? 1 : null,
       inline: false,
@@ -362,6 +365,7 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
       const attachments: ZAttachment[] = [];
       if (k === 0 && imageEvery > 0 && ticketId % imageEvery === 0) attachments.push(attachment(base, ticketId, k, 0, 'png'));
       if (k === 0 && exeEvery > 0 && ticketId % exeEvery === 0) attachments.push(attachment(base, ticketId, k, 1, 'exe'));
+      if (documentBytes > 0) attachments.push(attachment(base, ticketId, k, 2, 'pdf'));
       out.push({
         id: ticketId * 1000 + k,
         type: 'Comment',
@@ -389,7 +393,14 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
     ticketIndex: (id) => (id >= 1 && id <= M ? id - 1 : undefined),
     commentsFor: comments,
     blob: (token) => {
-      if (!/^g-\d+-\d+-\d+-(png|exe)$/.test(token)) return undefined;
+      if (!/^g-\d+-\d+-\d+-(png|exe|pdf)$/.test(token)) return undefined;
+      if (token.endsWith('pdf')) {
+        if (documentBytes === 0) return undefined;
+        // The generator's bytes repeat across seeds: the header makes each file's content its own.
+        const body = deterministicBytes(documentBytes, token);
+        body.write(`%PDF-1.7\n%${token}\n`, 0, 'latin1');
+        return { contentType: 'application/pdf', body };
+      }
       return token.endsWith('png')
         ? { contentType: 'image/png', body: TINY_PNG }
         : { contentType: 'application/x-msdownload', body: Buffer.concat([Buffer.from('MZ'), deterministicBytes(2046, token)]) };
