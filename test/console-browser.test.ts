@@ -460,6 +460,11 @@ it('the overview draws its three charts with Chart.js from what the tests above 
   expect(inboundBars).toBe(rows[0].n);
   expect(await page.evaluate<number>("Chart.getChart(document.getElementById('chart-imports')).data.datasets.length")).toBe(1);
   await visited(page, 'overview-with-data');
+  // Keyboard: the first Tab reaches the skip link, and Enter on it moves the focus to the main content.
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate<string>('document.activeElement.textContent.trim()')).toBe('Skip to main content');
+  await page.keyboard.press('Enter');
+  expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
 }, TEST_TIMEOUT_MS);
 
 it('signs out: /console goes back to the sign-in form and the old cookie no longer opens a page', async (t) => {
