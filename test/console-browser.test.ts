@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, openPage, screenshot } from './support/browser.ts';
 import { startIntake, type RunningIntake } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -16,9 +16,10 @@ import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
  * Issue 17's "tested in a real browser": headless Chromium (Debian's package, through
  * playwright-core) drives the console of a real `intake start` process: its import worker against
  * the fake Zendesk, its inbound worker behind the real webhook with Basic auth, its webhook
- * deliveries to a real HTTP receiver. Each test opens its own page (own cookies); a page error or
- * a browser console error fails the test that saw it; every page visited leaves a screenshot in
- * test-output/console/.
+ * deliveries to a real HTTP receiver. One browser for the file, a page (own cookies) per test; a
+ * page error or a browser console error fails the test that saw it; every page visited is checked
+ * for unnamed controls and leaves a screenshot in test-output/console/. The tests run in order on
+ * one workspace: the overview near the end shows what the ones before it did.
  */
 
 const INBOUND_AUTH = 'postmark:console-browser-test';
