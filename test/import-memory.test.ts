@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliMeasured } from './support/child-peak-rss.ts';
+import { runAndKill } from './support/kill-points.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
@@ -19,9 +20,12 @@ const MB = 1024 * 1024;
 const TICKETS = 120;
 const DOCUMENT_BYTES = 5 * MB;
 const PEAK_RSS_LIMIT = 300 * MB;
+const SMALL_TICKETS = 30;
 
 let db: TestDatabase;
 let fake: FakeProvider;
+/** A smaller account of 5 MB files for the crash test: still one page, and far more than the byte budget. */
+let small: FakeProvider;
 let dataDir: string;
 /** Comments to import: one per ticket the export does not list as deleted. */
 let comments = 0;
@@ -34,19 +38,38 @@ beforeAll(async () => {
     data: generateZendesk({ users: 40, tickets: TICKETS, commentsPerTicket: 1, seed: 3, imageEvery: 0, exeEvery: 0, documentBytes: DOCUMENT_BYTES }),
   });
   for (let i = 0; i < TICKETS; i++) if (fake.state.source.ticketAt(i, fake.url).status !== 'deleted') comments++;
+  small = await startFakeProvider({
+    rateLimit: false,
+    data: generateZendesk({ users: 20, tickets: SMALL_TICKETS, commentsPerTicket: 1, seed: 5, imageEvery: 0, exeEvery: 0, documentBytes: DOCUMENT_BYTES }),
+  });
 });
 
 afterAll(async () => {
   await fake?.close();
+  await small?.close();
   await db?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const env = () => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, SECRETS_KEY: TEST_SECRETS_KEY.toString('hex'), LOG_LEVEL: 'silent' });
-const importArgs = (workspaceId: string) => [
+// A killed worker's lease lapses in 1.5 s, so its successor takes the run over at once.
+const env = () => ({ DATABASE_URL: db.url, DATA_DIR: dataDir, SECRETS_KEY: TEST_SECRETS_KEY.toString('hex'), IMPORT_LEASE_SECONDS: '1.5', LOG_LEVEL: 'silent' });
+const importArgs = (workspaceId: string, from: FakeProvider = fake) => [
   'import', 'zendesk', '--workspace', workspaceId, '--subdomain', 'acme', '--email', DEFAULT_ZENDESK_AUTH.email, '--token', DEFAULT_ZENDESK_AUTH.apiToken,
-  '--base-url', fake.url, '--once', '--json',
+  '--base-url', from.url, '--once', '--json',
 ];
+
+async function stored(workspaceId: string) {
+  const { rows } = await db.pool.query(
+    `SELECT (SELECT count(*)::int FROM attachments WHERE workspace_id = $1) AS files,
+            (SELECT count(*)::int FROM attachment_blobs WHERE workspace_id = $1) AS blobs,
+            (SELECT count(*)::int FROM attachments a WHERE a.workspace_id = $1 AND a.status = 'accepted'
+                AND NOT EXISTS (SELECT 1 FROM attachment_blobs b WHERE b.workspace_id = a.workspace_id AND b.sha256 = a.sha256)) AS "filesWithoutBytes",
+            (SELECT count(*)::int FROM attachment_blobs b WHERE b.workspace_id = $1
+                AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = b.workspace_id AND a.sha256 = b.sha256)) AS "bytesWithoutFile"`,
+    [workspaceId],
+  );
+  return rows[0] as { files: number; blobs: number; filesWithoutBytes: number; bytesWithoutFile: number };
+}
 
 describe('import memory', () => {
   it('a Zendesk run where every comment carries a 5 MB file peaks under 300 MB RSS; every file is stored once', async () => {
@@ -85,10 +108,28 @@ describe('import memory', () => {
     expect(again.status).toBe('succeeded');
     for (const c of Object.values(again.streams) as Array<{ created: number; linked: number }>) expect(c.created + c.linked).toBe(0);
     expect(fake.attachmentRequests.length).toBe(downloadsBefore);
-    const after = await db.pool.query(
-      `SELECT (SELECT count(*)::int FROM attachments WHERE workspace_id = $1) AS files, (SELECT count(*)::int FROM attachment_blobs WHERE workspace_id = $1) AS blobs`,
-      [workspace.id],
-    );
-    expect(after.rows[0]).toEqual({ files: comments, blobs: comments });
+    expect(await stored(workspace.id)).toEqual({ files: comments, blobs: comments, filesWithoutBytes: 0, bytesWithoutFile: 0 });
+  }, 300_000);
+
+  it('killed after some of a page\'s files are stored but before the page commits: the restarted run stores each file once', async () => {
+    const { workspace } = await makeWorkspace(db.pool, 'Crash', 'help@crash.test');
+    let live = 0;
+    for (let i = 0; i < SMALL_TICKETS; i++) if (small.state.source.ticketAt(i, small.url).status !== 'deleted') live++;
+    // Bytes are stored as they come and the page (its rows, ledger and cursor) commits after its last file.
+    const killed = await runAndKill(importArgs(workspace.id, small), env(), async () => (await stored(workspace.id)).blobs >= 5);
+    expect(killed.killed, killed.stderr).toBe(true);
+    const atKill = await stored(workspace.id);
+    expect(atKill.files).toBe(0);
+    expect(atKill.blobs).toBeGreaterThanOrEqual(5);
+    expect(atKill.blobs).toBeLessThan(live);
+
+    const resumed = await runCliMeasured(importArgs(workspace.id, small), env());
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const out = JSON.parse(resumed.stdout);
+    expect(out).toMatchObject({ status: 'succeeded', recordErrors: 0 });
+    expect(out.streams.comments).toMatchObject({ created: live, failed: 0 });
+    expect(out.streams.attachments).toMatchObject({ created: live, skipped: 0, failed: 0 });
+    // The files stored before the kill were fetched again and stored nothing new.
+    expect(await stored(workspace.id)).toEqual({ files: live, blobs: live, filesWithoutBytes: 0, bytesWithoutFile: 0 });
   }, 300_000);
 });
