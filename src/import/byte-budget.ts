@@ -29,7 +29,7 @@ export class ByteBudget {
   }
 
   take(bytes: number, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.fits(bytes)) {
       this.#held += bytes;
       return Promise.resolve();
