@@ -1,4 +1,5 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import { z } from 'zod';
 import { pino } from 'pino';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { newId } from '../src/domain/ids.ts';
 import { threadTokenKey } from '../src/domain/thread-token.ts';
 import { createDeliveries, recordAttempts } from '../src/events/deliveries.ts';
 import { buildApp } from '../src/http/app.ts';
+import { registerOpenApi, routeSchema } from '../src/http/openapi.ts';
 import { executeRun } from '../src/import/execute-run.ts';
 import { startInboundWorker } from '../src/jobs/inbound-worker.ts';
 import { startJobs, type Jobs } from '../src/queue/boss.ts';
@@ -266,6 +268,27 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/inbound/mime']!.post!.security).toEqual([{ inboundBasic: [] }]);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
     expect(doc.paths['/metrics']!.get!.security).toEqual([]);
+  });
+});
+
+describe('route schemas', () => {
+  it('are documentation only: a body the schema would refuse still reaches the handler, the answer keeps fields the schema lacks', async () => {
+    const bare = Fastify();
+    await registerOpenApi(bare);
+    const body = z.object({ n: z.number() }).strict();
+    bare.post('/echo', { schema: routeSchema({ tags: ['t'], summary: 's', body, response: { 200: z.object({ n: z.number() }) } }) }, async (request) => ({ ...(request.body as object), extra: true }));
+    const res = await bare.inject({ method: 'POST', url: '/echo', payload: { n: 'not a number', other: 1 } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ n: 'not a number', other: 1, extra: true });
+    await bare.close();
+  });
+
+  it('must be zod: a JSON-schema one fails at startup, naming the route', async () => {
+    const bare = Fastify();
+    await registerOpenApi(bare);
+    bare.post('/json-schema', { schema: { body: { type: 'object' } } }, async () => ({}));
+    await expect(bare.ready()).rejects.toThrow(/\/json-schema: declare its request schema with zod/);
+    await bare.close();
   });
 });
 
