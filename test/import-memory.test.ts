@@ -5,6 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliMeasured } from './support/child-peak-rss.ts';
 import { runAndKill } from './support/kill-points.ts';
+import { attachmentBytesInMemory } from '../src/import/fetch-attachments.ts';
+import { executeRun } from '../src/import/execute-run.ts';
+import { createRun } from '../src/import/runs.ts';
+import { connectZendesk, executeDeps } from './support/imports.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { DEFAULT_ZENDESK_AUTH, generateZendesk, startFakeProvider, type FakeProvider } from './support/fake-provider/index.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
@@ -132,4 +136,34 @@ describe('import memory', () => {
     // The files stored before the kill were fetched again and stored nothing new.
     expect(await stored(workspace.id)).toEqual({ files: live, blobs: live, filesWithoutBytes: 0, bytesWithoutFile: 0 });
   }, 300_000);
+
+  it('a run stopped while its files download and wait for room gives every byte of the budget back; the next run stores each file once', async () => {
+    const { workspace } = await makeWorkspace(db.pool, 'Stopped', 'help@stopped.test');
+    let live = 0;
+    for (let i = 0; i < SMALL_TICKETS; i++) if (small.state.source.ticketAt(i, small.url).status !== 'deleted') live++;
+    const connection = await connectZendesk(db.pool, workspace.id, small.url);
+    const run = await createRun(db.pool, connection.id);
+    // One file never answers: the page's fetch is held there, with other files in memory or waiting.
+    small.setFaults([{ path: '/attachments/token/g-9-0-2-pdf', hang: true }]);
+    const hung = () => small.requests.filter((r) => r.path.includes('g-9-0-2-pdf')).length;
+    const before = hung();
+    const shutdown = new AbortController();
+    const executing = executeRun(executeDeps(db.pool, { signal: shutdown.signal }), run!.id);
+    for (let i = 0; i < 800 && hung() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(hung()).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(attachmentBytesInMemory().held).toBeGreaterThan(0);
+    shutdown.abort(new Error('shutting down'));
+    expect(await executing).toEqual({ status: 'continue' });
+    expect(attachmentBytesInMemory()).toEqual({ held: 0, waiting: 0 });
+    expect((await stored(workspace.id)).files).toBe(0);
+
+    small.setFaults([]);
+    // The same run, taken up again as the next job would.
+    let outcome = await executeRun(executeDeps(db.pool), run!.id);
+    while (outcome.status === 'continue' || outcome.status === 'busy') outcome = await executeRun(executeDeps(db.pool), run!.id);
+    expect(outcome.status).toBe('succeeded');
+    expect(await stored(workspace.id)).toEqual({ files: live, blobs: live, filesWithoutBytes: 0, bytesWithoutFile: 0 });
+    expect(attachmentBytesInMemory()).toEqual({ held: 0, waiting: 0 });
+  }, 120_000);
 });

@@ -47,6 +47,11 @@ const DOWNLOAD_COPIES = 2;
 
 const processBudget = new ByteBudget(ATTACHMENT_BYTES_IN_MEMORY);
 
+/** Attachment bytes this process holds now, and fetches waiting for room (zero between runs: nothing leaks). */
+export function attachmentBytesInMemory(): { held: number; waiting: number } {
+  return { held: processBudget.held, waiting: processBudget.waiting };
+}
+
 /**
  * Large files' bytes are kept in slabs reused from one file to the next, and the download's own
  * buffer is dropped at once: it dies young and is freed by the next minor collection. Bytes held
@@ -93,7 +98,14 @@ export async function fetchAttachments(client: ProviderClient, page: StreamPage,
   const failures: RecordFailure[] = [...(page.failures ?? [])];
   // The first failure stops the page's other downloads.
   const failed = new AbortController();
-  const deps: EntryDeps = { limit: pLimit(DOWNLOAD_CONCURRENCY), budget, store: new BlobBatch(storeBlobs, budget), failures, signal: AbortSignal.any([ctx.signal, failed.signal]) };
+  const deps: EntryDeps = {
+    limit: pLimit(DOWNLOAD_CONCURRENCY),
+    budget,
+    store: new BlobBatch(storeBlobs, budget),
+    failures,
+    signal: AbortSignal.any([ctx.signal, failed.signal]),
+    fail: (err) => failed.abort(err),
+  };
   const fetchingEntries: Array<Promise<void>> = [];
   const fetched = entries.map((entry): FetchedEntry => {
     // An entry already imported is skipped whole by the writer: its files are not fetched again.
@@ -111,7 +123,7 @@ export async function fetchAttachments(client: ProviderClient, page: StreamPage,
       planned.push({ file, source, content: null, release: () => {} });
       return file;
     });
-    if (planned.length > 0) fetchingEntries.push(fetchEntry(client, planned, deps).catch((err: unknown) => (failed.abort(err), Promise.reject(err))));
+    if (planned.length > 0) fetchingEntries.push(fetchEntry(client, planned, deps).catch((err: unknown) => (deps.fail(err), Promise.reject(err))));
     return { ...entry, attachments };
   });
   // Every entry ends (and gives its bytes back) before the page does, failed or not.
@@ -125,7 +137,7 @@ export async function fetchAttachments(client: ProviderClient, page: StreamPage,
   return { ...page, entries: fetched, failures };
 }
 
-type EntryDeps = { limit: ReturnType<typeof pLimit>; budget: ByteBudget; store: BlobBatch; failures: RecordFailure[]; signal: AbortSignal };
+type EntryDeps = { limit: ReturnType<typeof pLimit>; budget: ByteBudget; store: BlobBatch; failures: RecordFailure[]; signal: AbortSignal; fail: (err: unknown) => void };
 
 /**
  * One entry's files: room for their declared sizes is taken first, they are downloaded, judged
@@ -141,11 +153,15 @@ async function fetchEntry(client: ProviderClient, planned: Planned[], deps: Entr
   await deps.budget.take(downloading, deps.signal);
   let held = downloading;
   try {
-    await Promise.all(
+    // Every download of the entry ends before its bytes are counted back; the first failure stops the others.
+    const downloads = await Promise.allSettled(
       planned.map((p) =>
         deps.limit(async () => {
           deps.signal.throwIfAborted();
-          const bytes = await download(client, p.file, p.source, deps.signal, deps.failures);
+          const bytes = await download(client, p.file, p.source, deps.signal, deps.failures).catch((err: unknown) => {
+            deps.fail(err);
+            throw err;
+          });
           if (bytes) ({ content: p.content, release: p.release } = processSlabs.adopt(bytes));
           // A file larger than it said: the debt holds back later entries, never this one.
           const extra = (p.content?.length ?? 0) - p.file.size;
@@ -160,6 +176,8 @@ async function fetchEntry(client: ProviderClient, planned: Planned[], deps: Entr
         }),
       ),
     );
+    const failure = downloads.find((d) => d.status === 'rejected');
+    if (failure) throw failure.reason;
     const got = planned.filter((p) => p.content !== null);
     const decisions = judgeAttachments(got.map((p) => ({ fileName: p.file.fileName, contentType: p.file.contentType, content: p.content! })));
     const accepted: Pending[] = [];
