@@ -16,6 +16,7 @@ import { createAutoResponse } from '../src/events/auto-responses.ts';
 import { registerApiKeyAuth } from '../src/http/auth.ts';
 import { registerErrorHandling } from '../src/http/errors.ts';
 import { autoResponseRoutes } from '../src/http/routes/auto-responses.ts';
+import { registerOpenApi } from '../src/http/openapi.ts';
 import { findThreadForEmail } from '../src/inbound/resolve-thread.ts';
 import { readThreadToken, threadTokenKey } from '../src/domain/thread-token.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -284,6 +285,7 @@ describe('/v1/auto-responses', () => {
     // As src/http/app.ts mounts the API.
     app = Fastify({ logger: false });
     registerErrorHandling(app, () => {});
+    await registerOpenApi(app);
     await app.register(async (api) => {
       registerApiKeyAuth(api, db.pool);
       autoResponseRoutes(api, { db: db.pool });
