@@ -167,8 +167,14 @@ async function signIn(page: Page, apiKey = acme.apiKey) {
   await page.goto(consoleUrl('/sign-in'));
   await page.getByLabel('API key').fill(apiKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl());
+  await arrivedAt(page, consoleUrl());
   await page.getByTestId('workspace-name').waitFor();
+}
+
+/** Waits (up to the page's 15 s) until the page is at exactly this URL: a navigation under load can take seconds. */
+async function arrivedAt(page: Page, url: string) {
+  await page.waitForURL((u) => u.href === url);
+  expect(page.url()).toBe(url);
 }
 
 /** The session cookie the browser holds, if any. */
@@ -179,7 +185,7 @@ async function sessionCookie(page: Page) {
 it('the harness fails a test on a page error or a console error, and on a missing Chromium; the accessible-name check finds unnamed controls', async (t) => {
   const { page, errors } = await openPage(browser, t);
   await page.setContent('<p>harness check</p><script>console.error("a console error"); setTimeout(() => { throw new Error("an uncaught error"); });</script>');
-  await expect.poll(() => errors.length).toBe(2);
+  await expect.poll(() => errors.length, { timeout: 15_000 }).toBe(2);
   expect(errors[0]).toMatch(/^console error on about:blank: a console error/);
   expect(errors[1]).toMatch(/^page error on about:blank: an uncaught error/);
   errors.length = 0; // seen: this test passes
@@ -222,7 +228,7 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   await page.keyboard.press('ControlOrMeta+a');
   await page.keyboard.type(acme.apiKey);
   await page.keyboard.press('Enter');
-  await expect.poll(() => page.url()).toBe(consoleUrl());
+  await arrivedAt(page, consoleUrl());
   expect(await page.getByTestId('workspace-name').textContent()).toBe('Workspace: Acme Support');
   expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent()).toBe('Overview');
   await visited(page, 'overview');
@@ -238,14 +244,14 @@ it('runs an import from the Imports page and watches its progress bars move, liv
   const { page } = await openPage(browser, t);
   await signIn(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Imports' }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/imports'));
+  await arrivedAt(page, consoleUrl('/imports'));
   const card = page.getByTestId(`connection-${connection.id}`);
   expect(await card.getByTestId('connection-status').textContent()).toBe('active');
   expect(await card.getByTestId('run-progress').getAttribute('data-run-status')).toBe('none');
   await visited(page, 'imports');
 
   await card.getByTestId('run-now').click();
-  await expect.poll(() => new URL(page.url()).pathname).toBe('/console/imports');
+  await page.waitForURL((url) => url.pathname === '/console/imports');
   // From here on the test only reads the page: every change comes from the page's own polling.
   const progress = card.getByTestId('run-progress');
   const seen: number[] = [];
@@ -298,10 +304,10 @@ it('runs an import from the Imports page and watches its progress bars move, liv
 
   // The connection's page and the run's page show the same run.
   await card.getByTestId('connection-link').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/${connection.id}`));
+  await arrivedAt(page, consoleUrl(`/imports/${connection.id}`));
   await visited(page, 'import-connection');
   await page.getByRole('link', { name: runId }).first().click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/imports/runs/${runId}`));
+  await arrivedAt(page, consoleUrl(`/imports/runs/${runId}`));
   expect(await page.getByTestId('run-status').first().textContent()).toBe('succeeded');
   await visited(page, 'import-run');
 }, TEST_TIMEOUT_MS);
@@ -318,20 +324,20 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   const { page } = await openPage(browser, t);
   await signIn(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbound mail' }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+  await arrivedAt(page, consoleUrl('/inbound'));
   const rejectedRow = page.getByTestId(`email-${rejected}`);
   expect(await rejectedRow.getAttribute('data-status')).toBe('rejected');
   expect(await rejectedRow.getByTestId('reason').textContent()).toMatch(/^no_sender: the email has no usable From address/);
   expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('unroutable');
   await visited(page, 'inbound');
   await page.getByTestId('filter-rejected').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound?status=rejected'));
+  await arrivedAt(page, consoleUrl('/inbound?status=rejected'));
   expect(await page.locator('tr[data-testid^="email-"]').count()).toBe(1);
   await visited(page, 'inbound-rejected');
 
   // The rejected email: why, what it carried (not stored), no thread; Replay runs it again.
   await rejectedRow.getByRole('link').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}`));
+  await arrivedAt(page, consoleUrl(`/inbound/${rejected}`));
   expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Who am I');
   expect(await page.getByTestId('email-status').textContent()).toBe('rejected');
   expect(await page.getByTestId('email-reason').textContent()).toMatch(/^no_sender/);
@@ -340,7 +346,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await page.getByTestId('email-text').textContent()).toContain('No sender here.');
   await visited(page, 'inbound-email-rejected');
   await page.getByTestId('replay').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${rejected}?notice=replayed`));
+  await arrivedAt(page, consoleUrl(`/inbound/${rejected}?notice=replayed`));
   expect(await page.getByTestId('notice').textContent()).toBe('Replayed: the email is being processed again.');
   expect(await settled(rejected, 2)).toMatchObject({ status: 'rejected', attempts: 2 });
   await page.reload();
@@ -364,7 +370,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
   expect(await page.getByTestId('email-status').textContent()).toBe('unroutable');
   await visited(page, 'inbound-email-unroutable');
   await page.getByTestId('replay').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/inbound/${unroutable}?notice=replayed`));
+  await arrivedAt(page, consoleUrl(`/inbound/${unroutable}?notice=replayed`));
   expect(await settled(unroutable, 2)).toMatchObject({ status: 'processed', attempts: 2 });
   await page.reload();
   expect(await page.getByTestId('email-status').textContent()).toBe('processed');
@@ -378,7 +384,7 @@ it('opens a rejected email and replays it (rejected again, a second attempt); re
 
   // The list shows the new status and the refused attachment with its code.
   await page.getByRole('link', { name: '← Inbound mail' }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/inbound'));
+  await arrivedAt(page, consoleUrl('/inbound'));
   expect(await page.getByTestId(`email-${unroutable}`).getAttribute('data-status')).toBe('processed');
   const refused = page.getByTestId('refused-attachments').locator('tr', { hasText: 'fix.exe' });
   expect(await refused.textContent()).toContain('attachment_file_type_not_allowed');
@@ -407,12 +413,12 @@ it('resends a delivery to a real HTTP receiver and shows the new attempt; rotate
   const { page } = await openPage(browser, t);
   await signIn(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/webhooks'));
+  await arrivedAt(page, consoleUrl('/webhooks'));
   const row = page.getByTestId(`target-${target.id}`);
   expect(await row.getByTestId('target-version').textContent()).toBe(target.version);
   await visited(page, 'webhooks');
   await row.getByRole('link', { name: `${receiver.url}/ok/console` }).click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}`));
+  await arrivedAt(page, consoleUrl(`/webhooks/${target.id}`));
   const delivery = page.getByTestId(`delivery-${deliveryId}`);
   expect(await delivery.getAttribute('data-status')).toBe('delivered');
   expect(await delivery.getByTestId('attempt-1').textContent()).toContain('200');
@@ -420,7 +426,7 @@ it('resends a delivery to a real HTTP receiver and shows the new attempt; rotate
   await visited(page, 'webhook-target');
 
   await delivery.getByTestId('resend').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
+  await arrivedAt(page, consoleUrl(`/webhooks/${target.id}?notice=resent#delivery-${deliveryId}`));
   expect(await page.getByTestId('notice').textContent()).toBe('Resent: the delivery is due now as its next attempt.');
   // The receiver gets the same event again as attempt 2, and the page shows that attempt.
   await expect.poll(() => posts().length, { timeout: 15_000 }).toBe(2);
@@ -475,7 +481,7 @@ it('signs out: /console goes back to the sign-in form and the old cookie no long
   expect(before).toBeDefined();
 
   await page.getByTestId('sign-out').click();
-  await expect.poll(() => page.url()).toBe(consoleUrl('/sign-in'));
+  await arrivedAt(page, consoleUrl('/sign-in'));
   expect(await sessionCookie(page)).toBeUndefined();
   await visited(page, 'signed-out');
   await page.goto(consoleUrl());
