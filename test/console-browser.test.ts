@@ -205,6 +205,9 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   // Keyboard only: the form puts the focus in the field; Tab reaches the button and Shift+Tab comes back.
   // (A string: this project's TypeScript has no DOM types.)
   const focused = () => page.evaluate<string>('document.activeElement.id || document.activeElement.textContent.trim()');
+  // (autofocus is applied at a rendering step, which can come after the load event)
+  const autofocused = () => page.waitForFunction("document.activeElement && document.activeElement.id === 'apiKey'");
+  await autofocused();
   expect(await focused()).toBe('apiKey');
   await page.keyboard.press('Tab');
   expect(await focused()).toBe('Sign in');
@@ -224,6 +227,7 @@ it('signs in from the keyboard alone with the API key, after refusing a wrong on
   errors.splice(expected, 1);
 
   // The refusal's page has the focus in the field again.
+  await autofocused();
   expect(await focused()).toBe('apiKey');
   await page.keyboard.press('ControlOrMeta+a');
   await page.keyboard.type(acme.apiKey);
