@@ -278,7 +278,8 @@ describe('imports', () => {
     expect(started.headers.location).toBe(`/console/imports/${connectionId}?notice=run-started`);
     const { rows } = await db.pool.query(`SELECT id, status FROM import_runs WHERE connection_id = $1 AND status = 'queued'`, [connectionId]);
     expect(rows).toHaveLength(1);
-    const again = await post(b, `/console/imports/${connectionId}/run`);
+    // An unknown `back` goes back to the list.
+    const again = await post(b, `/console/imports/${connectionId}/run`, { back: 'https://evil.example' });
     expect(again.headers.location).toBe('/console/imports?notice=already-running');
 
     const fragment = await get(b, `/console/imports/${connectionId}/progress`, { 'hx-request': 'true' });

@@ -8,7 +8,7 @@ import { listRuns } from '../import/run-stats.ts';
 import { getRun, latestRuns, listRecordErrors } from '../import/runs.ts';
 import { startRun } from '../import/start-run.ts';
 import type { ConsoleDeps } from './plugin.ts';
-import { fmt, noticeFrom, renderPage } from './render.ts';
+import { fmt, noticeFrom, renderPage, type Notices } from './render.ts';
 import { sessionOf } from './request.ts';
 import { credentialsHint } from './credentials-hint.ts';
 import { formatRate, formatSeconds, runView } from './run-view.ts';
@@ -22,13 +22,12 @@ const RUNS_SHOWN = 20;
 const RECORD_ERRORS_SHOWN = 50;
 
 const NOTICES = {
-  'run-started': 'A run has started.',
-  'already-running': 'This connection already has a run under way.',
-  'not-active': 'Only an active connection can run: re-authorise it first.',
-  disconnected: 'Disconnected: no more runs; what was imported stays.',
-  reauthorised: 'New credentials saved: the connection is active again.',
-};
-const ERROR_NOTICES = new Set(['already-running', 'not-active']);
+  'run-started': { text: 'A run has started.' },
+  'already-running': { text: 'This connection already has a run under way.', error: true },
+  'not-active': { text: 'Only an active connection can run: re-authorise it first.', error: true },
+  disconnected: { text: 'Disconnected: no more runs; what was imported stays.' },
+  reauthorised: { text: 'New credentials saved: the connection is active again.' },
+} satisfies Notices;
 
 /** Everything a template needs to draw one run's progress (the live fragment and the pages around it). */
 export const progressHelpers = { fmt, formatRate, formatSeconds };
@@ -45,13 +44,8 @@ export function importRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     return c;
   };
   const backTo = (request: FastifyRequest, reply: FastifyReply, c: ImportConnection, notice: keyof typeof NOTICES) => {
-    const { back } = backField.parse(request.body ?? {});
+    const back = backField.safeParse(request.body ?? {}).data?.back ?? 'list';
     return reply.redirect(`${back === 'detail' ? `/console/imports/${c.id}` : '/console/imports'}?notice=${notice}`, 303);
-  };
-  const notice = (request: FastifyRequest) => {
-    const text = noticeFrom(request, NOTICES);
-    const key = (request.query as { notice?: string }).notice;
-    return text ? { text, error: ERROR_NOTICES.has(key ?? '') } : null;
   };
 
   app.get('/imports', async (request, reply) => {
@@ -61,7 +55,7 @@ export function importRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const items = connections
       .sort((a, b) => Number(a.status === 'disconnected') - Number(b.status === 'disconnected'))
       .map((c) => ({ connection: c, name: displayName(c.provider), run: latest.get(c.id) ? runView(latest.get(c.id)!) : null }));
-    return renderPage(deps.pool, request, reply, 'imports', { title: 'Imports', nav: 'imports', items, enabled, notice: notice(request), h: progressHelpers });
+    return renderPage(deps.pool, request, reply, 'imports', { title: 'Imports', nav: 'imports', items, enabled, notice: noticeFrom(request, NOTICES), h: progressHelpers });
   });
 
   app.get('/imports/:id', async (request, reply) => {
@@ -76,7 +70,7 @@ export function importRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       run: latest ? runView(latest) : null,
       runs,
       enabled,
-      notice: notice(request),
+      notice: noticeFrom(request, NOTICES),
       h: progressHelpers,
     });
   });

@@ -10,7 +10,7 @@ import { parseStoredEmail } from '../inbound/parse-stored.ts';
 import { findRawEmail } from '../inbound/raw-email.ts';
 import { countByStatus, recentRefusedAttachments } from '../inbound/stats.ts';
 import type { ConsoleDeps } from './plugin.ts';
-import { fmt, noticeFrom, renderPage } from './render.ts';
+import { fmt, noticeFrom, renderPage, type Notices } from './render.ts';
 import { sessionOf } from './request.ts';
 
 const listQuery = z.object({ status: z.enum(INBOUND_STATUSES).optional(), before: z.string().max(100).optional() });
@@ -25,9 +25,9 @@ const TEXT_SHOWN = 100_000;
 export const REPLAYABLE = Object.freeze(['failed', 'unroutable', 'rejected']);
 
 const NOTICES = {
-  replayed: 'Replayed: the email is being processed again.',
-  'not-replayable': 'Only failed, unroutable or rejected emails can be replayed.',
-};
+  replayed: { text: 'Replayed: the email is being processed again.' },
+  'not-replayable': { text: 'Only failed, unroutable or rejected emails can be replayed.', error: true },
+} satisfies Notices;
 
 /** A count as shown: "10000+" when it reached the cap. */
 const shownCount = (n: number, capped: boolean) => (capped ? `${Math.min(n, COUNT_CAP)}+` : String(n));
@@ -102,7 +102,6 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       thread,
       replayable: REPLAYABLE.includes(record.status) && Boolean(deps.boss),
       notice: noticeFrom(request, NOTICES),
-      noticeIsError: (request.query as { notice?: string }).notice === 'not-replayable',
       fmt,
     });
   });

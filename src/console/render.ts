@@ -12,10 +12,13 @@ export async function renderPage(db: Queryable, request: FastifyRequest, reply: 
   return reply.view(view, { ...data, session: { csrfToken: session.csrfToken }, workspaceName: workspace?.name ?? session.workspaceId });
 }
 
+export type Notices = Readonly<Record<string, { text: string; error?: boolean }>>;
+
 /** A notice passed along a redirect (`?notice=...`): one of a fixed set of words, never page text from the URL. */
-export function noticeFrom(request: FastifyRequest, notices: Record<string, string>): string | null {
+export function noticeFrom(request: FastifyRequest, notices: Notices): { text: string; error: boolean } | null {
   const key = (request.query as Record<string, unknown> | undefined)?.notice;
-  return typeof key === 'string' && Object.hasOwn(notices, key) ? notices[key]! : null;
+  const notice = typeof key === 'string' && Object.hasOwn(notices, key) ? notices[key]! : null;
+  return notice ? { text: notice.text, error: notice.error ?? false } : null;
 }
 
 /** Formats for templates. */

@@ -5,7 +5,7 @@ import { resendDelivery } from '../events/resend-delivery.ts';
 import { getWebhookTarget, listWebhookTargets, rotateSigningSecret, type WebhookTarget } from '../events/webhook-targets.ts';
 import { AppError, parseInput } from '../http/errors.ts';
 import type { ConsoleDeps } from './plugin.ts';
-import { fmt, noticeFrom, renderPage } from './render.ts';
+import { fmt, noticeFrom, renderPage, type Notices } from './render.ts';
 import { sessionOf } from './request.ts';
 
 const idParams = z.object({ id: z.string().min(1).max(100) });
@@ -15,11 +15,10 @@ const DELIVERIES_SHOWN = 50;
 const WINDOW_MS = 48 * 3600_000;
 
 const NOTICES = {
-  resent: 'Resent: the delivery is due now as its next attempt.',
-  'in-flight': 'That delivery is being sent right now; wait for its attempt.',
-  'target-disabled': 'This target is disabled: enable it (PATCH /v1/webhook-targets/:id) before resending.',
-};
-const ERROR_NOTICES = new Set(['in-flight', 'target-disabled']);
+  resent: { text: 'Resent: the delivery is due now as its next attempt.' },
+  'in-flight': { text: 'That delivery is being sent right now; wait for its attempt.', error: true },
+  'target-disabled': { text: 'This target is disabled: enable it (PATCH /v1/webhook-targets/:id) before resending.', error: true },
+} satisfies Notices;
 
 /** The URL as the API shows it: a password it carried is never shown back. */
 export function shownUrl(t: WebhookTarget): string {
@@ -37,8 +36,6 @@ export function webhookRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   };
   const targetPage = async (request: FastifyRequest, reply: FastifyReply, target: WebhookTarget, signingSecret: string | null) => {
     const deliveries = await recentDeliveries(deps.pool, target.workspaceId, target.id, DELIVERIES_SHOWN);
-    const key = (request.query as { notice?: string }).notice ?? '';
-    const text = noticeFrom(request, NOTICES);
     return renderPage(deps.pool, request, reply, 'webhook-target', {
       title: `Webhook target ${target.id}`,
       nav: 'webhooks',
@@ -46,7 +43,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       deliveries,
       signingSecret,
       canAct: Boolean(deps.secretsKey),
-      notice: text ? { text, error: ERROR_NOTICES.has(key) } : null,
+      notice: noticeFrom(request, NOTICES),
       fmt,
     });
   };
