@@ -40,9 +40,9 @@ beforeAll(async () => {
   [db, browser, fake, receiver, dataDir] = await Promise.all([
     createTestDatabase(),
     launchBrowser(),
-    // Zendesk's per-minute budget scaled down to 20 requests a second, and pages of 10 tickets: the
+    // Zendesk's per-minute budget scaled down to 12 requests a second, and pages of 10 tickets: the
     // import takes several seconds and commits a page at a time, so the bars move between polls.
-    startFakeProvider({ data: zendeskData, rateLimit: { limit: 20, windowMs: 1000 } }),
+    startFakeProvider({ data: zendeskData, rateLimit: { limit: 12, windowMs: 1000 } }),
     startWebhookReceiver(),
     mkdtemp(path.join(tmpdir(), 'intake-console-browser-')),
   ]);
