@@ -18,6 +18,8 @@ const idParams = z.object({ id: z.string().min(1).max(100) });
 
 const PAGE_SIZE = 50;
 const REFUSED_SHOWN = 20;
+/** Refused attachments are looked for among this many latest processed emails. */
+const REFUSED_AMONG = 2000;
 /** Per-status counts stop here ("10000+"): the filter links need a size, not an exact figure. */
 const COUNT_CAP = 10_000;
 /** The text shown of one email; the raw download has all of it. */
@@ -52,7 +54,7 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const [emails, counts, refused] = await Promise.all([
       listInbound(deps.pool, { workspaceId, status: q.status, after: q.before, limit: PAGE_SIZE + 1, order: 'desc' }),
       countByStatus(deps.pool, workspaceId, COUNT_CAP),
-      recentRefusedAttachments(deps.pool, workspaceId, REFUSED_SHOWN),
+      recentRefusedAttachments(deps.pool, workspaceId, REFUSED_SHOWN, REFUSED_AMONG),
     ]);
     const more = emails.length > PAGE_SIZE;
     const shown = emails.slice(0, PAGE_SIZE);
@@ -69,6 +71,7 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       emails: shown.map((e) => ({ ...e, reason: reasonOf(e) })),
       older: more ? `/console/inbound?${new URLSearchParams({ ...(q.status ? { status: q.status } : {}), before: shown[shown.length - 1]!.id })}` : null,
       refused,
+      refusedAmong: REFUSED_AMONG,
       fmt,
     });
   });

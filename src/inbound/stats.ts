@@ -40,14 +40,18 @@ export async function volumeByHour(db: Queryable, workspaceId: string, since: Da
 
 export type RefusedAttachment = { inboundEmailId: string; fileName: string; contentType: string; size: number; code: string; createdAt: Date };
 
-/** The latest attachments refused on inbound emails (the email itself landed), newest first. */
-export async function recentRefusedAttachments(db: Queryable, workspaceId: string, limit: number): Promise<RefusedAttachment[]> {
+/**
+ * Attachments refused on the workspace's latest `ofLast` processed emails (the emails themselves
+ * landed), newest first: the emails through their (workspace_id, status, id) index, their files
+ * through (timeline_entry_id, position), so the cost is bounded whatever the attachment table holds.
+ */
+export async function recentRefusedAttachments(db: Queryable, workspaceId: string, limit: number, ofLast: number): Promise<RefusedAttachment[]> {
   const { rows } = await db.query<RefusedAttachment>(
     `SELECT e.id AS "inboundEmailId", a.file_name AS "fileName", a.content_type AS "contentType", a.size, a.code, a.created_at AS "createdAt"
-       FROM attachments a JOIN inbound_emails e ON e.timeline_entry_id = a.timeline_entry_id AND e.workspace_id = a.workspace_id
-      WHERE a.workspace_id = $1 AND a.status = 'rejected' AND a.origin = 'email'
-      ORDER BY a.id DESC LIMIT $2`,
-    [workspaceId, limit],
+       FROM (SELECT id, timeline_entry_id FROM inbound_emails WHERE workspace_id = $1 AND status = 'processed' ORDER BY id DESC LIMIT $3) e
+       JOIN attachments a ON a.timeline_entry_id = e.timeline_entry_id AND a.workspace_id = $1 AND a.status = 'rejected'
+      ORDER BY e.id DESC, a.position LIMIT $2`,
+    [workspaceId, limit, ofLast],
   );
   return rows;
 }
