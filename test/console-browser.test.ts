@@ -491,9 +491,9 @@ it('signs out: /console goes back to the sign-in form and the old cookie no long
   await page.goto(consoleUrl());
   expect(page.url()).toBe(consoleUrl('/sign-in'));
 
-  // The old cookie, put back into the browser, opens nothing: the session is gone on the server.
-  await context.addCookies([{ name: before!.name, value: before!.value, domain: before!.domain, path: before!.path }]);
+  // The old cookie, put back into the browser (before each page, in case a redirect cleared it), opens nothing: the session is gone on the server.
   for (const p of ['', '/imports', '/inbound', '/webhooks']) {
+    await context.addCookies([{ name: before!.name, value: before!.value, domain: before!.domain, path: before!.path }]);
     await page.goto(consoleUrl(p));
     expect(page.url(), p).toBe(consoleUrl('/sign-in'));
   }
