@@ -415,6 +415,7 @@ describe('inbound mail', () => {
     expect(view.body).toMatch(/fix\.exe[\s\S]*?refused[\s\S]*?attachment_file_type_not_allowed/);
     const { rows } = await db.pool.query('SELECT t.id, t.title FROM inbound_emails e JOIN threads t ON t.id = e.thread_id WHERE e.id = $1', [landed]);
     expect(view.body).toContain(rows[0].id);
+    expect(view.body).toMatch(/data-testid="email-customer">Jane Doe &lt;jane@initech.com&gt;/);
     expect(view.body).not.toContain('data-testid="replay"');
     const raw = await get(b, `/console/inbound/${landed}/raw`);
     expect(raw.statusCode).toBe(200);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { withTransaction } from '../db/pool.ts';
 import { listAttachmentsForEntries } from '../domain/attachments.ts';
+import { getCustomer } from '../domain/customers.ts';
 import { getThread } from '../domain/threads.ts';
 import { AppError, parseInput } from '../http/errors.ts';
 import { enqueueProcessing } from '../inbound/enqueue.ts';
@@ -92,6 +93,7 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const ctx = { db: deps.pool, workspaceId };
     const stored = record.timelineEntryId ? await listAttachmentsForEntries(ctx, [record.timelineEntryId]) : [];
     const thread = record.threadId ? await getThread(ctx, record.threadId) : null;
+    const customer = record.customerId ? await getCustomer(ctx, record.customerId) : null;
     const text = parsed?.text ?? null;
     return renderPage(deps.pool, request, reply, 'inbound-email', {
       title: parsed?.subject ? `Email: ${parsed.subject}` : `Email ${id}`,
@@ -103,6 +105,7 @@ export function inboundRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       textClipped: Boolean(text && text.length > TEXT_SHOWN),
       stored,
       thread,
+      customer,
       replayable: REPLAYABLE.includes(record.status) && Boolean(deps.boss),
       notice: noticeFrom(request, NOTICES),
       fmt,
