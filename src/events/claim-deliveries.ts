@@ -8,6 +8,8 @@ export type ClaimedDelivery = {
   target: { id: string; url: string; urlPasswordEncrypted: string | null; version: string; signingSecretEncrypted: string; previousSigningSecretEncrypted: string | null };
   workspaceSecretEncrypted: string;
   event: EventRow;
+  /** When this process's claim returned it (Date.now()). */
+  claimedAt: number;
 };
 
 /**
@@ -54,6 +56,7 @@ export async function claimDueDeliveries(
       ORDER BY c.id`,
     [options.limit, options.perTarget, busy.map(([id]) => id), busy.map(([, n]) => n), options.leaseSeconds],
   );
+  const claimedAt = Date.now();
   return rows.map((r) => ({
     id: r.id,
     attempt: r.attempts + 1,
@@ -67,5 +70,6 @@ export async function claimDueDeliveries(
     },
     workspaceSecretEncrypted: r.webhook_secret_encrypted,
     event: { id: r.event_id, workspaceId: r.workspace_id, type: r.type, payload: r.payload, createdAt: r.created_at },
+    claimedAt,
   }));
 }

@@ -8,9 +8,12 @@ import { disableWebhookTarget } from './webhook-targets.ts';
 
 // Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
 export const DELIVERIES_PER_TARGET = 2;
-// Per target and process: claimed ahead, waiting for one of its slots. Deep enough that its slots
-// never wait for a claim when the database is slow to answer one (a loaded machine: 50-100 ms).
+// Per target and process: claimed ahead, waiting for one of its slots. Deep enough that a fast
+// target's slots never wait for a claim when the database is slow to answer one (a loaded
+// machine: 50-100 ms); a target answering slowly gets fewer, so that what waits is sent within
+// about SEND_WITHIN_MS of its claim (its target's settings as claimed are that fresh).
 const PREFETCH_PER_TARGET = 14;
+const SEND_WITHIN_MS = 1000;
 // A target whose waiting deliveries fall below this (as its POSTs are answered) is topped up; above
 // it, an answer claims nothing, so a claim brings a batch rather than the one row just freed.
 const REFILL_BELOW = 8;
@@ -27,6 +30,8 @@ const RECORD_WRITERS = 3;
 // A second (third) writer starts only when this many attempts wait for the busy one: otherwise
 // attempts answered together go in one statement rather than one each.
 const RECORD_BACKLOG = 32;
+// An attempt answered while no writer is busy waits this long for others to share its statement.
+const RECORD_GATHER_MS = 10;
 
 export type DeliveryLoop = { wake(): void; stop(): Promise<void> };
 
@@ -43,6 +48,15 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
   const held = new Map<string, number>();
   const sending = new Map<string, number>();
   const waiting = new Map<string, ClaimedDelivery[]>();
+  // Per target: how long its POSTs take (moving average), setting how many are claimed ahead.
+  const answerMs = new Map<string, number>();
+  const aheadOf = (targetId: string) => {
+    const ms = answerMs.get(targetId);
+    return ms === undefined ? PREFETCH_PER_TARGET : Math.max(1, Math.min(PREFETCH_PER_TARGET, Math.floor((SEND_WITHIN_MS / Math.max(1, ms)) * DELIVERIES_PER_TARGET)));
+  };
+  // A claimed delivery not sent by then is handed back rather than sent: its POST could outlast
+  // the lease, and another worker could claim and send it meanwhile.
+  const sendBy = (d: ClaimedDelivery) => d.claimedAt + leaseSeconds * 1000 - deps.timeoutMs - 5000;
   const tasks = new Set<Promise<void>>();
   let heldTotal = 0;
   let unrecorded = 0;
@@ -67,12 +81,19 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       add(held, d.target.id, -1);
       heldTotal--;
       const queue = waiting.get(d.target.id);
-      const next = queue?.shift();
-      if (next && !stopping) send(next);
+      if (stopping) return;
+      let next = queue?.shift();
+      const stale: ClaimedDelivery[] = [];
+      for (const now = Date.now(); next && now > sendBy(next); next = queue!.shift()) stale.push(next);
+      if (next) send(next);
+      if (stale.length) handBack(stale);
       if (!queue || queue.length < REFILL_BELOW) wake();
     };
     const task = attemptDelivery(deps, ctx, d)
       .then((outcome) => {
+        const ms = answerMs.get(d.target.id);
+        if (ms === undefined && answerMs.size >= 10_000) answerMs.clear();
+        answerMs.set(d.target.id, ms === undefined ? outcome.durationMs : 0.8 * ms + 0.2 * outcome.durationMs);
         answer();
         return record(outcome);
       })
@@ -84,6 +105,16 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
         if (unrecorded-- === MAX_UNRECORDED) wake();
       });
     tasks.add(task);
+  };
+
+  // Claimed, never sent: released at once (due again for whoever claims first).
+  const handBack = (ds: ClaimedDelivery[]) => {
+    for (const d of ds) add(held, d.target.id, -1);
+    heldTotal -= ds.length;
+    unrecorded -= ds.length;
+    releaseDeliveries(deps.pool, ds.map((d) => d.id), 0)
+      .catch((err) => logger.warn({ err }, 'handing back claimed webhook deliveries failed; their leases will expire'))
+      .finally(wake);
   };
 
   const wake = () => {
@@ -100,7 +131,10 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
             // Each target's next ones are claimed while its current ones are being sent, so a
             // slot never waits for a claim; they are sent DELIVERIES_PER_TARGET at a time.
             const limit = MAX_HELD - heldTotal;
-            const claimed = await claimDueDeliveries(deps.pool, { limit, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight: held });
+            // A slow target counts as holding the ahead-claims it is not given.
+            const inFlight = new Map(held);
+            for (const id of answerMs.keys()) inFlight.set(id, (held.get(id) ?? 0) + PREFETCH_PER_TARGET - aheadOf(id));
+            const claimed = await claimDueDeliveries(deps.pool, { limit, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight });
             for (const d of claimed) {
               // Its payload is read now, while it waits for a slot, not in the slot.
               void ctx.payload(d).catch(() => {});
@@ -129,13 +163,17 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
   // Attempts that finish while a writer is busy wait and go together in its next record.
   let queue: Array<{ outcome: AttemptOutcome; done: () => void }> = [];
   let writers = 0;
+  let gathering: NodeJS.Timeout | null = null;
   const record = (outcome: AttemptOutcome) =>
     new Promise<void>((done) => {
       queue.push({ outcome, done });
-      void flush();
+      if (writers === 0 && queue.length < RECORD_BACKLOG) gathering ??= setTimeout(() => void flush(), RECORD_GATHER_MS);
+      else void flush();
     });
   const flush = async () => {
     if (writers >= RECORD_WRITERS || (writers > 0 && queue.length < RECORD_BACKLOG)) return;
+    if (gathering) clearTimeout(gathering);
+    gathering = null;
     writers++;
     try {
       while (queue.length) {
