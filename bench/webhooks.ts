@@ -202,59 +202,64 @@ export async function benchWebhooks(events = Number(process.env.BENCH_WEBHOOK_EV
     const { rows: attempts } = await db.pool.query<{ ms: number }>('SELECT duration_ms AS ms FROM webhook_delivery_attempts');
     const attemptMs = attempts.map((r) => Number(r.ms));
 
-    // Baseline, same run, same receivers, same work shape as the worker's: each receiver is sent
-    // the very bodies it received above, by DELIVERIES_PER_TARGET keep-alive fetch lanes per
-    // receiver (so RECEIVERS x DELIVERIES_PER_TARGET POSTs in flight, what the per-target cap
-    // lets the worker have), each body signed as the worker signs it (Plain-Request-Signature with
-    // the workspace's secret, Standard Webhooks headers with the target's secret). Until
-    // 2026-11-30 the baseline ran 16 lanes over the 5 receivers, 3.2 per target: more in flight
-    // than the cap allows a real deliverer, which measured the cap rather than the worker.
-    // The client is node:http on a keep-alive agent, as the worker's; BENCH_BASELINE_CLIENT=fetch
-    // uses fetch (undici) instead, which was the baseline's client before and is slower here.
-    const client = process.env.BENCH_BASELINE_CLIENT === 'fetch' ? 'fetch' : 'node:http';
-    const post = client === 'fetch' ? postByFetch : postByHttp(new http.Agent({ keepAlive: true }));
+    // Baselines, same run, same receivers, same work shape as the worker's: each receiver is sent
+    // the very bodies it received above, by DELIVERIES_PER_TARGET keep-alive lanes per receiver
+    // (so RECEIVERS x DELIVERIES_PER_TARGET POSTs in flight, what the per-target cap lets the
+    // worker have), each body signed as the worker signs it (Plain-Request-Signature with the
+    // workspace's secret, Standard Webhooks headers with the target's secret). Until 2026-11-30
+    // the baseline ran 16 lanes over the 5 receivers, 3.2 per target: more in flight than the cap
+    // allows any deliverer, so it measured the cap rather than the worker.
+    // Two clients: fetch (undici), the baseline's client since the issue was filed, whose ratio is
+    // the target; and node:http on a keep-alive agent, the worker's own client, a stricter bar.
     const lanesPerTarget = DELIVERIES_PER_TARGET;
     const concurrency = RECEIVERS * lanesPerTarget;
     const eventIdOf = new Map(bodies.flat().map((b) => [b, (JSON.parse(b) as { id: string }).id]));
-    const before = received();
-    const b0 = performance.now();
-    const baselineCpu0 = process.cpuUsage();
-    const postLatencies: number[] = [];
-    await Promise.all(
-      receivers.flatMap((receiver, r) =>
-        Array.from({ length: lanesPerTarget }, async (_, lane) => {
-          const mine = bodies[r]!;
-          for (let i = lane; i < events; i += lanesPerTarget) {
-            const body = mine[i % Math.max(1, mine.length)] ?? '{}';
-            const t0 = performance.now();
-            const headers = {
-              'content-type': 'application/json',
-              'user-agent': 'bench',
-              'plain-request-signature': plainSignature(body, webhookSecret),
-              ...standardHeaders(eventIdOf.get(body) ?? 'ev', body, signingSecrets[r]!),
-            };
-            const status = await post(receiver.url, body, headers);
-            if (status !== 200) throw new Error(`receiver answered ${status}`);
-            postLatencies.push(performance.now() - t0);
-          }
-        }),
-      ),
-    );
-    const baselinePerSec = n / ((performance.now() - b0) / 1000);
-    const baselineCpu = process.cpuUsage(baselineCpu0);
-    if (received() - before !== n) throw new Error(`baseline: receivers counted ${received() - before} of ${n} POSTs`);
+    const runBaseline = async (post: Post) => {
+      const before = received();
+      const b0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const latencies: number[] = [];
+      await Promise.all(
+        receivers.flatMap((receiver, r) =>
+          Array.from({ length: lanesPerTarget }, async (_, lane) => {
+            const mine = bodies[r]!;
+            for (let i = lane; i < events; i += lanesPerTarget) {
+              const body = mine[i % Math.max(1, mine.length)] ?? '{}';
+              const t0 = performance.now();
+              const headers = {
+                'content-type': 'application/json',
+                'user-agent': 'bench',
+                'plain-request-signature': plainSignature(body, webhookSecret),
+                ...standardHeaders(eventIdOf.get(body) ?? 'ev', body, signingSecrets[r]!),
+              };
+              const status = await post(receiver.url, body, headers);
+              if (status !== 200) throw new Error(`receiver answered ${status}`);
+              latencies.push(performance.now() - t0);
+            }
+          }),
+        ),
+      );
+      const perSec = n / ((performance.now() - b0) / 1000);
+      const cpu = process.cpuUsage(cpu0);
+      if (received() - before !== n) throw new Error(`baseline: receivers counted ${received() - before} of ${n} POSTs`);
+      return { perSec, cpu, latencies };
+    };
+    const byFetch = await runBaseline(postByFetch);
+    const byHttp = await runBaseline(postByHttp(new http.Agent({ keepAlive: true })));
 
     const f = (x: number) => x.toFixed(1);
     const deliveriesPerSec = delivered / deliverySec;
     const allBodies = bodies.flat();
     const avgKb = allBodies.reduce((s, b) => s + Buffer.byteLength(b), 0) / Math.max(1, allBodies.length) / 1024;
     console.log(`webhooks (${events} thread.thread_created events x ${RECEIVERS} local receivers = ${n} deliveries, avg body ${avgKb.toFixed(1)} KB, ${pendingEvents[0]!.n} outbox events incl. customer_created, in-process worker on ${db.describe})`);
-    console.log(`  baseline plain signed POSTs (${client}, keep-alive, ${lanesPerTarget} per receiver = ${concurrency} in flight, same bodies, receivers and signatures): ${Math.round(baselinePerSec)}/s  latency p50 ${f(percentile(postLatencies, 50))} ms  p99 ${f(percentile(postLatencies, 99))} ms`);
-    console.log(`  delivered: ${Math.round(deliveriesPerSec)}/s  (ratio ${(deliveriesPerSec / baselinePerSec).toFixed(3)}x of baseline)  ${delivered} delivered, ${receivedCount} received in ${f(deliverySec)} s${timedOut ? `  TIMED OUT after ${deadlineMs / 1000} s` : ''}`);
+    for (const [client, b] of [['fetch', byFetch], ['node:http', byHttp]] as const) {
+      console.log(`  baseline plain signed POSTs (${client}, keep-alive, ${lanesPerTarget} per receiver = ${concurrency} in flight, same bodies, receivers and signatures): ${Math.round(b.perSec)}/s  latency p50 ${f(percentile(b.latencies, 50))} ms  p99 ${f(percentile(b.latencies, 99))} ms`);
+    }
+    console.log(`  delivered: ${Math.round(deliveriesPerSec)}/s  (ratio ${(deliveriesPerSec / byFetch.perSec).toFixed(3)}x of baseline; ${(deliveriesPerSec / byHttp.perSec).toFixed(3)}x of the node:http one)  ${delivered} delivered, ${receivedCount} received in ${f(deliverySec)} s${timedOut ? `  TIMED OUT after ${deadlineMs / 1000} s` : ''}`);
     console.log(`  outbox relayed after ${relayedAt === null ? 'n/a' : f((relayedAt - start) / 1000) + ' s'}; first delivery received at ${arrivals.length ? f(percentile(arrivals, 0)) : 'n/a'} ms, half at ${f(percentile(arrivals, 50) / 1000)} s, last at ${f(Math.max(...arrivals, 0) / 1000)} s`);
     // This process's CPU (worker and receivers, or POSTer and receivers; PostgreSQL is another process).
     const cpuMs = (u: NodeJS.CpuUsage, count: number) => ((u.user + u.system) / 1000 / count).toFixed(3);
-    console.log(`  CPU of this process: ${cpuMs(deliveryCpu, delivered)} ms per delivery, baseline ${cpuMs(baselineCpu, n)} ms per POST`);
+    console.log(`  CPU of this process: ${cpuMs(deliveryCpu, delivered)} ms per delivery; baselines ${cpuMs(byFetch.cpu, n)} ms (fetch), ${cpuMs(byHttp.cpu, n)} ms (node:http) per POST`);
     console.log(`  worker statements to PostgreSQL: ${(workerStatements / Math.max(1, delivered)).toFixed(2)} per delivery (${workerStatements} incl. relay, BEGIN/COMMIT)`);
     if (process.env.BENCH_STATEMENTS) for (const [kind, k] of [...statements.kinds].sort((a, b) => b[1] - a[1])) console.log(`    ${String(k).padStart(6)}  ${kind}`);
     console.log(`  attempt POST duration as recorded by the worker: p50 ${f(percentile(attemptMs, 50))} ms  p99 ${f(percentile(attemptMs, 99))} ms  (${attemptMs.length} attempts)`);

@@ -155,7 +155,10 @@ describe('webhook delivery', () => {
       }
       expect((await api('DELETE', `/v1/webhook-targets/${t.id}`)).statusCode).toBe(204);
     }
-  });
+    // 27 bodies each read by three SDK releases' schemas: 30-45 s on a loaded 2-core machine
+    // (before and after the delivery changes alike), and a test left running past its timeout
+    // sends its threads to the next test's targets.
+  }, 90_000);
 
   it('retries a receiver that fails 3 times on the schedule, and records attempts 1-4', async () => {
     const flaky = await target('/flaky/3');
