@@ -77,8 +77,10 @@ function countStatements(): { stop(): number; kinds: Map<string, number> } {
   const query = proto.query;
   let n = 0;
   const kinds = new Map<string, number>();
+  const byKind = Boolean(process.env.BENCH_STATEMENTS);
   proto.query = function (this: unknown, ...args: unknown[]) {
     n++;
+    if (!byKind) return query.apply(this, args);
     const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text ?? '?');
     const kind = text.replace(/\s+/g, ' ').trim().slice(0, 60);
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
