@@ -1,3 +1,4 @@
+import { createCipheriv, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Blob } from './core.ts';
@@ -103,6 +104,17 @@ function deterministicBytes(size: number, seed: string): Buffer {
     buf[i] = h & 0xff;
   }
   return buf;
+}
+
+/**
+ * A large file's bytes, its own for each token and the same on every request: AES-CTR of zeros
+ * under a key from the token (megabytes in milliseconds), behind a PDF header.
+ */
+function documentBody(size: number, token: string): Buffer {
+  const key = createHash('sha256').update(token).digest().subarray(0, 16);
+  const body = createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+  body.write('%PDF-1.7\n', 0, 'latin1');
+  return body;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,10 +408,7 @@ export function generateZendesk(options: GenerateOptions): ZendeskSource {
       if (!/^g-\d+-\d+-\d+-(png|exe|pdf)$/.test(token)) return undefined;
       if (token.endsWith('pdf')) {
         if (documentBytes === 0) return undefined;
-        // The generator's bytes repeat across seeds: the header makes each file's content its own.
-        const body = deterministicBytes(documentBytes, token);
-        body.write(`%PDF-1.7\n%${token}\n`, 0, 'latin1');
-        return { contentType: 'application/pdf', body };
+        return { contentType: 'application/pdf', body: documentBody(documentBytes, token) };
       }
       return token.endsWith('png')
         ? { contentType: 'image/png', body: TINY_PNG }
