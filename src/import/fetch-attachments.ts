@@ -35,7 +35,7 @@ export type FetchedPage = Omit<StreamPage, 'entries'> & { entries?: FetchedEntry
 export type StoreBlobs = (blobs: ImportedBlob[]) => Promise<void>;
 
 /** Attachment bytes in memory at once, across every run of this process. */
-export const ATTACHMENT_BYTES_IN_MEMORY = 16 * 1024 * 1024;
+export const ATTACHMENT_BYTES_IN_MEMORY = 12 * 1024 * 1024;
 /**
  * Accepted bytes gathered before they are stored in one statement: small files share a statement,
  * a large one has its own (the driver copies a statement's parameters into one more buffer).
