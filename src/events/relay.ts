@@ -13,7 +13,7 @@ export type RelayDeps = { pool: Pool; boss: PgBoss; autoResponseDelaySeconds: nu
  * delay. Events, deliveries, jobs and the delivery workers' wake-up commit together; concurrent
  * relays skip each other's rows.
  */
-export async function relayEvents(deps: RelayDeps, batch = 200): Promise<number> {
+export async function relayEvents(deps: RelayDeps, batch = 500): Promise<number> {
   // Polled every 200 ms: when nothing waits, one read on the unrelayed index, not a transaction.
   const { rows: waiting } = await deps.pool.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM events WHERE relayed_at IS NULL) AS any');
   if (!waiting[0]?.any) return 0;
