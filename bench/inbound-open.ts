@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createWorkspace } from '../src/domain/workspaces.ts';
-import { AUTH, payloads, startServer, watchUntilReadable } from './inbound.ts';
-import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
+import { AUTH, prepareInboundBench, startServer, watchUntilReadable } from './inbound.ts';
+import { percentile } from './support/bench-database.ts';
 
 /**
  * Open loop: emails offered at a fixed rate on a schedule, each POST sent at its time whether or
@@ -14,17 +12,8 @@ const MAX_FOLLOWING = 2;
 
 export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_RATE ?? 200), seconds = Number(process.env.BENCH_INBOUND_SECONDS ?? 10)): Promise<void> {
   const n = rate * seconds;
-  const db = await openBenchDatabase();
-  const dataDir = `/tmp/intake-bench-data-${randomBytes(4).toString('hex')}`;
-  const { workspace, apiKey } = await createWorkspace(db.pool, randomBytes(32), { name: 'Bench', supportAddress: 'help@acme.com' });
-  const bodies = payloads(n, workspace.inboundToken);
-  const avgKb = bodies.reduce((s, b) => s + b.length, 0) / n / 1024;
-
-  // Baseline, same run, same database: one single-row INSERT per raw payload, at concurrency 16.
-  await db.pool.query('CREATE TABLE bench_raw (id bigserial PRIMARY KEY, raw bytea NOT NULL)');
-  const b0 = performance.now();
-  await runConcurrently(n, 16, (i) => db.pool.query('INSERT INTO bench_raw (raw) VALUES ($1)', [bodies[i]]));
-  const baselinePerSec = n / ((performance.now() - b0) / 1000);
+  // Baseline as the closed-loop bench's: single-row INSERTs of the raw payloads at concurrency 16.
+  const { db, dataDir, workspace, apiKey, bodies, avgKb, baselinePerSec } = await prepareInboundBench(n, 16);
 
   const server = await startServer(db.url, dataDir);
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;

@@ -77,18 +77,22 @@ export async function startServer(databaseUrl: string, dataDir: string): Promise
   };
 }
 
-export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000), concurrency = 16): Promise<void> {
+/** A bench database with one workspace, n payloads for it, and the baseline: one single-row INSERT per raw payload, same run, same database. */
+export async function prepareInboundBench(n: number, concurrency: number) {
   const db = await openBenchDatabase();
   const dataDir = `/tmp/intake-bench-data-${randomBytes(4).toString('hex')}`;
   const { workspace, apiKey } = await createWorkspace(db.pool, randomBytes(32), { name: 'Bench', supportAddress: 'help@acme.com' });
   const bodies = payloads(n, workspace.inboundToken);
   const avgKb = bodies.reduce((s, b) => s + b.length, 0) / n / 1024;
-
-  // Baseline, same run, same database: one single-row INSERT per raw payload.
   await db.pool.query('CREATE TABLE bench_raw (id bigserial PRIMARY KEY, raw bytea NOT NULL)');
   const b0 = performance.now();
   await runConcurrently(n, concurrency, (i) => db.pool.query('INSERT INTO bench_raw (raw) VALUES ($1)', [bodies[i]]));
   const baselinePerSec = n / ((performance.now() - b0) / 1000);
+  return { db, dataDir, workspace, apiKey, bodies, avgKb, baselinePerSec };
+}
+
+export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000), concurrency = 16): Promise<void> {
+  const { db, dataDir, workspace, apiKey, bodies, avgKb, baselinePerSec } = await prepareInboundBench(n, concurrency);
 
   const server = await startServer(db.url, dataDir);
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;

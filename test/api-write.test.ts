@@ -19,6 +19,7 @@ import { fieldsOutsideSchema, PLAIN_SDKS } from './support/plain-sdks.ts';
 import { startSmtpSink } from './support/smtp-sink.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
+import { until } from './support/until.ts';
 
 const INBOUND_DOMAIN = 'inbound.intake.test';
 const NEW_EVENT_TYPES = ['customer.customer_created', 'customer.customer_updated', 'thread.thread_created', 'thread.note_created', 'thread.thread_status_transitioned'];
@@ -80,15 +81,6 @@ function call(ws: Creds, method: 'GET' | 'POST' | 'PATCH', url: string, body?: u
 async function eventsAbout(ws: Creds, id: string): Promise<Array<{ id: string; type: string; origin: string; payload: any }>> {
   const { rows } = await db.pool.query(`SELECT id, type, origin, payload FROM events WHERE workspace_id = $1 AND payload::text LIKE '%' || $2 || '%' ORDER BY id`, [ws.workspace.id, id]);
   return rows;
-}
-
-async function until<T>(check: () => T | undefined | false, ms = 20_000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The body delivered for this event to each version's target, checked by that version's SDK and closed schema. */

@@ -16,6 +16,7 @@ import { INBOUND_DOMAIN, startInboundHarness, type InboundHarness } from './supp
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 import { fieldsOutsideSchema, PLAIN_SDKS } from './support/plain-sdks.ts';
 import { makeWorkspace } from './support/workspaces.ts';
+import { until } from './support/until.ts';
 
 const TIME_SCALE = 0.01; // 10 s -> 100 ms, 30 s -> 300 ms, 5 min -> 3 s
 
@@ -60,15 +61,6 @@ async function newThread(title: string) {
   await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: customer.id }, text: `Hello from ${title}`, messageId: `${thread.id}@initech.com` });
   worker.kick();
   return thread;
-}
-
-async function until<T>(check: () => T | undefined | false, ms = 20_000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('webhook delivery', () => {

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import { channelListener } from '../db/channel-listener.ts';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/pool.ts';
 import { claimDueDeliveries, type ClaimedDelivery } from './claim-deliveries.ts';
@@ -221,48 +221,14 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
     timer.unref();
   };
 
-  // LISTEN on a connection of its own, reopened by the poll if it is lost.
-  let listener: pg.PoolClient | null = null;
-  let listening: Promise<void> | null = null;
-  let unlisten: (() => Promise<void>) | null = null;
-  const listen = () => {
-    if (listener || listening || stopping) return;
-    listening = (async () => {
-      const client = await deps.pool.connect();
-      let released = false;
-      const release = (err?: Error) => {
-        if (listener === client) listener = null;
-        if (!released) client.release(err ?? false);
-        released = true;
-      };
-      client.on('notification', wake);
-      client.on('error', (err) => release(err));
-      try {
-        await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
-      } catch (err) {
-        release(err as Error);
-        throw err;
-      }
-      if (stopping) release();
-      else {
-        listener = client;
-        unlisten = async () => {
-          await client.query(`UNLISTEN ${DELIVERIES_CHANNEL}`).catch(() => {});
-          release();
-        };
-      }
-    })()
-      .catch((err) => logger.warn({ err }, 'webhook delivery LISTEN failed; polling'))
-      .finally(() => {
-        listening = null;
-      });
-  };
+  // NOTIFY from the relay and from resends; the poll below reopens a lost LISTEN connection.
+  const channel = channelListener(deps.pool, DELIVERIES_CHANNEL, () => wake(), logger);
   const poll = setInterval(() => {
-    listen();
+    channel.ensure();
     wake();
   }, POLL_INTERVAL_MS);
   poll.unref();
-  listen();
+  channel.ensure();
   wake();
 
   return {
@@ -278,8 +244,7 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       unrecorded -= unsent.length;
       await releaseDeliveries(deps.pool, unsent.map((d) => d.id), 0).catch(() => {});
       await Promise.allSettled([...tasks]);
-      await listening;
-      if (listener && unlisten) await unlisten();
+      await channel.close();
     },
   };
 }

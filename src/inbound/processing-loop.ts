@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import { channelListener } from '../db/channel-listener.ts';
 import type { Logger } from 'pino';
 import { INBOUND_CHANNEL, type InboundWake } from './ledger.ts';
 import { processInboundBatch } from './process-batch.ts';
@@ -61,41 +61,14 @@ export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Par
     }
   };
 
-  // LISTEN on a connection of its own, reopened by the poll if it is lost.
-  let listener: pg.PoolClient | null = null;
-  let listening: Promise<void> | null = null;
-  const listen = () => {
-    if (listener || listening || stopping) return;
-    listening = (async () => {
-      const client = await deps.pool.connect();
-      let released = false;
-      const release = (err?: Error) => {
-        if (listener === client) listener = null;
-        if (!released) client.release(err ?? false);
-        released = true;
-      };
-      client.on('notification', (n) => wake(n.payload === 'small' || n.payload === 'large' ? n.payload : 'all'));
-      client.on('error', (err) => release(err));
-      try {
-        await client.query(`LISTEN ${INBOUND_CHANNEL}`);
-      } catch (err) {
-        release(err as Error);
-        throw err;
-      }
-      if (stopping) release();
-      else listener = client;
-    })()
-      .catch((err) => logger.warn({ err }, 'inbound LISTEN failed; polling'))
-      .finally(() => {
-        listening = null;
-      });
-  };
+  // NOTIFY from receipt names the lane; the poll below reopens a lost LISTEN connection.
+  const channel = channelListener(deps.pool, INBOUND_CHANNEL, (payload) => wake(payload === 'small' || payload === 'large' ? payload : 'all'), logger);
   const poll = setInterval(() => {
-    listen();
+    channel.ensure();
     wake('all');
   }, settings.pollIntervalMs);
   poll.unref();
-  listen();
+  channel.ensure();
   wake('all');
 
   return {
@@ -105,14 +78,7 @@ export function startInboundLoop(deps: InboundDeps, logger: Logger, options: Par
       clearInterval(poll);
       // Batches in flight finish (or roll back): nothing claimed is held past the stop.
       for (const lane of lanes) while (lane.runners.size) await Promise.allSettled([...lane.runners]);
-      await listening;
-      const client = listener;
-      listener = null;
-      if (client) {
-        await client.query(`UNLISTEN ${INBOUND_CHANNEL}`).catch(() => {});
-        client.removeAllListeners('notification');
-        client.release();
-      }
+      await channel.close();
     },
   };
 }
