@@ -14,7 +14,7 @@ export type ChannelListener = {
  * notification lost with its connection. A failed LISTEN is logged and left to the next poll.
  */
 export function channelListener(pool: Pool, channel: string, onNotify: (payload: string | undefined) => void, logger: Logger): ChannelListener {
-  let listener: pg.PoolClient | null = null;
+  let listener: { client: pg.PoolClient; release: (err?: Error) => void } | null = null;
   let listening: Promise<void> | null = null;
   let closed = false;
 
@@ -23,12 +23,16 @@ export function channelListener(pool: Pool, channel: string, onNotify: (payload:
     listening = (async () => {
       const client = await pool.connect();
       let released = false;
+      // Once only: a server shutting down raises 'error' on a client already released by close().
       const release = (err?: Error) => {
-        if (listener === client) listener = null;
-        if (!released) client.release(err ?? false);
+        if (listener?.client === client) listener = null;
+        if (released) return;
         released = true;
+        client.removeAllListeners('notification');
+        client.release(err ?? false);
       };
       client.on('notification', (n) => onNotify(n.payload));
+      // Stays for the client's life: a dead server can raise more than one error on it.
       client.on('error', (err) => release(err));
       try {
         await client.query(`LISTEN ${channel}`);
@@ -37,7 +41,7 @@ export function channelListener(pool: Pool, channel: string, onNotify: (payload:
         throw err;
       }
       if (closed) release();
-      else listener = client;
+      else listener = { client, release };
     })()
       .catch((err) => logger.warn({ err, channel }, 'LISTEN failed; polling'))
       .finally(() => {
@@ -50,12 +54,10 @@ export function channelListener(pool: Pool, channel: string, onNotify: (payload:
     close: async () => {
       closed = true;
       await listening;
-      const client = listener;
-      listener = null;
-      if (client) {
-        await client.query(`UNLISTEN ${channel}`).catch(() => {});
-        client.removeAllListeners('notification');
-        client.release();
+      const current = listener;
+      if (current) {
+        await current.client.query(`UNLISTEN ${channel}`).catch(() => {});
+        current.release();
       }
     },
   };

@@ -18,6 +18,9 @@ export function createPool(connectionString: string, options: { max?: number; ap
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor a checked-out one between its statements (a dying server sends its FATAL to every backend):
+  // pg-pool takes its own listener off while a client is out. The next statement on it fails.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
