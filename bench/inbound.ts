@@ -119,8 +119,8 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     // Every statement the server ran for phase 1 (receipt, processing, events, queue upkeep), not the benchmark's polling.
     const phase1 = statements
       ? (
-          await db.pool.query<{ calls: number; ms: number }>(
-            `SELECT sum(calls)::int AS calls, round(sum(total_exec_time))::int AS ms FROM pg_stat_statements
+          await db.pool.query<{ calls: number; ms: number; planMs: number }>(
+            `SELECT sum(calls)::int AS calls, round(sum(total_exec_time))::int AS ms, round(sum(total_plan_time))::int AS "planMs" FROM pg_stat_statements
               WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE 'SELECT EXISTS (SELECT 1 FROM inbound_emails WHERE status%'`,
           )
         ).rows[0]
@@ -151,10 +151,10 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     console.log(`  receipt -> processed under that load (database clock, includes the queue backlog): p50 ${f(percentile(dbLag.slice(0, n), 50))} ms  p99 ${f(percentile(dbLag.slice(0, n), 99))} ms`);
     console.log(`  200 -> thread readable through the API at 20 emails/s (${readable.length} followed, 2 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
-    if (phase1) console.log(`  phase 1 on the database: ${(phase1.calls / n).toFixed(1)} statements per email (${phase1.calls} in all), ${(phase1.ms / n).toFixed(2)} ms of execution per email`);
+    if (phase1) console.log(`  phase 1 on the database: ${(phase1.calls / n).toFixed(1)} statements per email (${phase1.calls} in all), ${(phase1.ms / n).toFixed(2)} ms of execution per email${phase1.planMs ? `, ${(phase1.planMs / n).toFixed(2)} ms of planning (pg_stat_statements.track_planning)` : ''}`);
     if (statements) {
-      const { rows } = await db.pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`);
-      for (const r of rows) console.log(`    ${String(r.ms).padStart(6)} ms ${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
+      const { rows } = await db.pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`);
+      for (const r of rows) console.log(`    ${String(r.ms).padStart(6)} ms ${r.plan ? `(+${r.plan} ms planning) ` : ''}${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
     }
   } finally {
     await server.stop();

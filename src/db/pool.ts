@@ -3,6 +3,8 @@ import pg from 'pg';
 /** The one port to the database: the pool or a transaction's client, so any write can join a caller's transaction. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** A statement from `prepared()` (src/db/prepared.ts), with its values. */
+  query<R extends pg.QueryResultRow = any>(statement: Readonly<pg.QueryConfig>, values: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 export type Pool = pg.Pool;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
+import { prepared } from '../db/prepared.ts';
 
 export type AttachmentStatus = 'accepted' | 'rejected';
 
@@ -29,6 +30,17 @@ export type Attachment = {
 const COLUMNS = `id, timeline_entry_id AS "timelineEntryId", file_name AS "fileName", content_type AS "contentType", size,
                  sha256, content_id AS "contentId", inline, status, code`;
 
+const STORE_BLOB = prepared(
+  'attachments.store-blob',
+  `INSERT INTO attachment_blobs (workspace_id, sha256, size, content) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, sha256) DO NOTHING`,
+);
+const ADD = prepared(
+  'attachments.add',
+  `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, origin)
+   SELECT $1, $2, e.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM timeline_entries e WHERE e.workspace_id = $2 AND e.id = $3
+   RETURNING ${COLUMNS}`,
+);
+
 /**
  * Records an entry's attachments in order. Accepted bytes are stored once per sha256 in the
  * workspace; a refused file keeps only its name, size, hash and code (the raw payload keeps its bytes).
@@ -38,17 +50,10 @@ export async function addAttachments(ctx: WriteContext, timelineEntryId: string,
   for (const [position, file] of files.entries()) {
     const sha256 = createHash('sha256').update(file.content).digest('hex');
     if (file.status === 'accepted') {
-      await ctx.db.query(
-        `INSERT INTO attachment_blobs (workspace_id, sha256, size, content) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (workspace_id, sha256) DO NOTHING`,
-        [ctx.workspaceId, sha256, file.content.length, file.content],
+      await ctx.db.query(STORE_BLOB, [ctx.workspaceId, sha256, file.content.length, file.content],
       );
     }
-    const { rows } = await ctx.db.query<Attachment>(
-      `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, origin)
-       SELECT $1, $2, e.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM timeline_entries e WHERE e.workspace_id = $2 AND e.id = $3
-       RETURNING ${COLUMNS}`,
-      [newId('attachment'), ctx.workspaceId, timelineEntryId, position, stripNul(file.fileName), stripNul(file.contentType), file.content.length, sha256, stripNul(file.contentId) ?? null, file.inline ?? false, file.status, file.status === 'rejected' ? file.code : null, ctx.origin],
+    const { rows } = await ctx.db.query<Attachment>(ADD, [newId('attachment'), ctx.workspaceId, timelineEntryId, position, stripNul(file.fileName), stripNul(file.contentType), file.content.length, sha256, stripNul(file.contentId) ?? null, file.inline ?? false, file.status, file.status === 'rejected' ? file.code : null, ctx.origin],
     );
     if (!rows[0]) throw new Error(`timeline entry ${timelineEntryId} is not in workspace ${ctx.workspaceId}`);
     out.push(rows[0]);

@@ -5,6 +5,7 @@ import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
+import { prepared } from '../db/prepared.ts';
 
 /** One per registrable domain per workspace, created with the first customer from it. */
 export type Company = { id: string; name: string; domain: string };
@@ -91,6 +92,27 @@ export type NewCustomer = {
   externalId?: string | null;
 };
 
+// Company and customer in one round trip: this is on every new sender's path.
+const CREATE_WITH_COMPANY = prepared(
+  'customers.create-with-company',
+  `WITH new_company AS (
+     INSERT INTO companies (id, workspace_id, domain, name, origin)
+     SELECT $7, $2, $8, $9, $6 WHERE $8::text IS NOT NULL
+     ON CONFLICT (workspace_id, domain) DO NOTHING RETURNING id),
+   company AS (
+     SELECT id FROM new_company
+     UNION ALL SELECT id FROM companies WHERE workspace_id = $2 AND domain = $8
+     LIMIT 1),
+   created AS (
+     INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
+     VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
+     ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
+     RETURNING id, email, full_name AS "fullName", short_name AS "shortName", external_id AS "externalId", origin,
+               created_at AS "createdAt", company_id AS "companyId"),
+   ${eventCte('created', 'customer', EVENT_TYPES.customerCreated, { id: '$11', workspace: '$2', origin: '$6' }, CUSTOMER_EVENT_PAYLOAD)}
+   SELECT id, "createdAt", "companyId" FROM created`,
+);
+
 /**
  * The workspace's customer with this email, created if new. Safe under concurrency: of any number
  * of transactions creating the same email, one inserts and the rest read its row. Never changes
@@ -104,25 +126,7 @@ export async function findOrCreateCustomerByEmail(
   const existing = await findCustomerByEmail(ctx, email);
   if (existing) return { customer: existing, created: false };
   const inferred = inferCompany(email);
-  // Company and customer in one round trip: this is on every new sender's path.
-  const { rows } = await ctx.db.query<{ id: string; createdAt: Date; companyId: string | null }>(
-    `WITH new_company AS (
-       INSERT INTO companies (id, workspace_id, domain, name, origin)
-       SELECT $7, $2, $8, $9, $6 WHERE $8::text IS NOT NULL
-       ON CONFLICT (workspace_id, domain) DO NOTHING RETURNING id),
-     company AS (
-       SELECT id FROM new_company
-       UNION ALL SELECT id FROM companies WHERE workspace_id = $2 AND domain = $8
-       LIMIT 1),
-     created AS (
-       INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
-       VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
-       ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
-       RETURNING id, email, full_name AS "fullName", short_name AS "shortName", external_id AS "externalId", origin,
-                 created_at AS "createdAt", company_id AS "companyId"),
-     ${eventCte('created', 'customer', EVENT_TYPES.customerCreated, { id: '$11', workspace: '$2', origin: '$6' }, CUSTOMER_EVENT_PAYLOAD)}
-     SELECT id, "createdAt", "companyId" FROM created`,
-    [newId('customer'), ctx.workspaceId, email, stripNul(input.fullName)?.trim() || fallbackName(email), stripNul(input.shortName)?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
+  const { rows } = await ctx.db.query<{ id: string; createdAt: Date; companyId: string | null }>(CREATE_WITH_COMPANY, [newId('customer'), ctx.workspaceId, email, stripNul(input.fullName)?.trim() || fallbackName(email), stripNul(input.shortName)?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
   );
   const row = rows[0];
   if (row && inferred && !row.companyId) {
@@ -168,8 +172,10 @@ export async function createCustomerWithoutEmail(
   return (await getCustomer(ctx, id))!;
 }
 
+const FIND_BY_EMAIL = prepared('customers.find-by-email', `${SELECT} WHERE c.workspace_id = $1 AND c.email = $2`);
+
 export async function findCustomerByEmail(ctx: ReadContext, email: string): Promise<Customer | null> {
-  const { rows } = await ctx.db.query<CustomerRow>(`${SELECT} WHERE c.workspace_id = $1 AND c.email = $2`, [ctx.workspaceId, email.trim().toLowerCase()]);
+  const { rows } = await ctx.db.query<CustomerRow>(FIND_BY_EMAIL, [ctx.workspaceId, email.trim().toLowerCase()]);
   return rows[0] ? toCustomer(rows[0]) : null;
 }
 

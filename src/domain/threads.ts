@@ -2,6 +2,7 @@ import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { clip, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
+import { prepared } from '../db/prepared.ts';
 
 export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
 export type ThreadStatus = (typeof THREAD_STATUSES)[number];
@@ -24,39 +25,46 @@ export type Thread = {
 const COLUMNS = `id, customer_id AS "customerId", title, status, channel, external_id AS "externalId", origin,
                  status_changed_at AS "statusChangedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+const CREATE = prepared(
+  'threads.create',
+  `WITH created AS (
+     INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
+     SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
+     RETURNING ${COLUMNS}),
+   ${eventCte('created', 'thread', EVENT_TYPES.threadCreated, { id: '$10', workspace: '$2', origin: '$8' })}
+   SELECT * FROM created`,
+);
+
 export async function createThread(
   ctx: WriteContext,
   input: { customerId: string; title: string; status?: ThreadStatus; channel: Channel; externalId?: string | null; createdAt?: Date },
 ): Promise<Thread> {
-  const { rows } = await ctx.db.query<Thread>(
-    `WITH created AS (
-       INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
-       SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
-       RETURNING ${COLUMNS}),
-     ${eventCte('created', 'thread', EVENT_TYPES.threadCreated, { id: '$10', workspace: '$2', origin: '$8' })}
-     SELECT * FROM created`,
-    [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, stripNul(input.title).trim() || '(no subject)', input.status ?? 'TODO', input.channel, stripNul(input.externalId) ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
+  const { rows } = await ctx.db.query<Thread>(CREATE, [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, stripNul(input.title).trim() || '(no subject)', input.status ?? 'TODO', input.channel, stripNul(input.externalId) ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
   );
   if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
   return rows[0];
 }
 
+const SET_STATUS = prepared(
+  'threads.set-status',
+  `UPDATE threads t SET status = $3, status_changed_at = now(), updated_at = now()
+     FROM (SELECT id, status AS previous FROM threads WHERE workspace_id = $1 AND id = $2 FOR UPDATE) old
+    WHERE t.id = old.id AND old.previous <> $3
+    RETURNING old.previous`,
+);
+
 /** Moves a thread to a status; returns the previous status, or null when it already had it. */
 export async function setThreadStatus(ctx: WriteContext, threadId: string, status: ThreadStatus): Promise<ThreadStatus | null> {
-  const { rows } = await ctx.db.query<{ previous: ThreadStatus }>(
-    `UPDATE threads t SET status = $3, status_changed_at = now(), updated_at = now()
-       FROM (SELECT id, status AS previous FROM threads WHERE workspace_id = $1 AND id = $2 FOR UPDATE) old
-      WHERE t.id = old.id AND old.previous <> $3
-      RETURNING old.previous`,
-    [ctx.workspaceId, threadId, status],
-  );
+  const { rows } = await ctx.db.query<{ previous: ThreadStatus }>(SET_STATUS, [ctx.workspaceId, threadId, status]);
   const previous = rows[0]?.previous ?? null;
   if (previous) await recordEvent(ctx, EVENT_TYPES.threadStatusTransitioned, { threadId, previousStatus: previous, status });
   return previous;
 }
 
+const GET = prepared('threads.get', `SELECT ${COLUMNS} FROM threads WHERE workspace_id = $1 AND id = $2`);
+
 export async function getThread(ctx: ReadContext, id: string): Promise<Thread | null> {
-  const { rows } = await ctx.db.query<Thread>(`SELECT ${COLUMNS} FROM threads WHERE workspace_id = $1 AND id = $2`, [ctx.workspaceId, id]);
+  const { rows } = await ctx.db.query<Thread>(GET, [ctx.workspaceId, id]);
   return rows[0] ?? null;
 }
 

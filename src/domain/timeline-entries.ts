@@ -2,6 +2,7 @@ import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
+import { prepared } from '../db/prepared.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -68,25 +69,28 @@ const cappedRead = (column: string, max: number, alias: string) =>
 const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textChars, 'text')}, ${cappedRead('html', ENTRY_LIMITS.htmlChars, 'html')},
                       left(reply_text, ${ENTRY_LIMITS.textChars}) AS "replyText"`;
 
+// Entry, the thread's updated_at and (for an inbound email) its event: one statement. The event
+// carries the entry without its HTML and reply text, which no webhook sends.
+const ADD_ENTRY = prepared(
+  'timeline-entries.add',
+  `WITH entry AS (
+     INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
+                                   text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text,
+                                   text_full_size, html_full_size)
+     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19, $20
+       FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
+     RETURNING ${COLUMNS}),
+   touched AS (UPDATE threads SET updated_at = greatest(updated_at, $16) WHERE workspace_id = $2 AND id = (SELECT "threadId" FROM entry)),
+   ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" }, `to_jsonb(entry) - 'html' - 'replyText'`)}
+   SELECT * FROM entry`,
+);
+
 export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
   const author = input.author;
   const createdAt = input.createdAt ?? new Date();
   const text = capText(input.text, ENTRY_LIMITS.textChars, input.textSize);
   const html = capText(input.html, ENTRY_LIMITS.htmlChars);
-  // Entry, the thread's updated_at and (for an inbound email) its event: one statement. The event
-  // carries the entry without its HTML and reply text, which no webhook sends.
-  const { rows } = await ctx.db.query<TimelineEntry>(
-    `WITH entry AS (
-       INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
-                                     text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text,
-                                     text_full_size, html_full_size)
-       SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19, $20
-         FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
-       RETURNING ${COLUMNS}),
-     touched AS (UPDATE threads SET updated_at = greatest(updated_at, $16) WHERE workspace_id = $2 AND id = (SELECT "threadId" FROM entry)),
-     ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" }, `to_jsonb(entry) - 'html' - 'replyText'`)}
-     SELECT * FROM entry`,
-    [
+  const { rows } = await ctx.db.query<TimelineEntry>(ADD_ENTRY, [
       newId('timelineEntry', createdAt.getTime()),
       ctx.workspaceId,
       input.threadId,

@@ -5,6 +5,7 @@ import { encryptSecret } from '../secret-box.ts';
 import { inferCompany } from './company-inference.ts';
 import { newId } from './ids.ts';
 import { InputError, type FieldError } from './input-error.ts';
+import { prepared } from '../db/prepared.ts';
 
 export const MAX_ALTERNATE_ADDRESSES = 10;
 
@@ -169,8 +170,10 @@ export async function createDefaultWorkspaceIfNone(tx: Queryable, secretsKey: Bu
   return createWorkspace(tx, secretsKey, { name: 'Default' });
 }
 
+const BY_INBOUND_TOKEN = prepared('workspaces.by-inbound-token', `SELECT ${COLUMNS} FROM workspaces WHERE inbound_token = $1`);
+
 export async function findWorkspaceByInboundToken(db: Queryable, token: string): Promise<Workspace | null> {
-  const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE inbound_token = $1`, [token.toLowerCase()]);
+  const { rows } = await db.query<WorkspaceRow>(BY_INBOUND_TOKEN, [token.toLowerCase()]);
   return rows[0] ? toWorkspace(rows[0]) : null;
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import type { EventRow } from './plain-payloads.ts';
+import { prepared } from '../db/prepared.ts';
 
 export type ClaimedDelivery = {
   id: string;
@@ -12,20 +13,9 @@ export type ClaimedDelivery = {
   claimedAt: number;
 };
 
-/**
- * Claims due deliveries of enabled targets for `leaseSeconds`, in due order, skipping rows another
- * worker is claiming (SKIP LOCKED) or holds (an unexpired lease). Candidates are taken per target
- * (its index, at most the slots it has left: `perTarget` minus what `inFlight` says this worker
- * already sends it), so a slow target's backlog never crowds the others out and the plan stays an
- * index walk however many rows are pending. One statement: claim and load.
- */
-export async function claimDueDeliveries(
-  db: Queryable,
-  options: { limit: number; perTarget: number; leaseSeconds: number; inFlight: ReadonlyMap<string, number> },
-): Promise<ClaimedDelivery[]> {
-  const busy = [...options.inFlight].filter(([, n]) => n > 0);
-  const { rows } = await db.query(
-    `WITH busy AS (
+const CLAIM_DUE = prepared(
+  'webhooks.claim-due',
+  `WITH busy AS (
        SELECT * FROM unnest($3::text[], $4::int[]) AS b(target_id, n)
      ), candidates AS (
        SELECT d.id, d.next_attempt_at
@@ -54,8 +44,21 @@ export async function claimDueDeliveries(
        JOIN workspaces w ON w.id = c.workspace_id
        JOIN events e ON e.id = c.event_id AND e.workspace_id = c.workspace_id
       ORDER BY c.id`,
-    [options.limit, options.perTarget, busy.map(([id]) => id), busy.map(([, n]) => n), options.leaseSeconds],
-  );
+);
+
+/**
+ * Claims due deliveries of enabled targets for `leaseSeconds`, in due order, skipping rows another
+ * worker is claiming (SKIP LOCKED) or holds (an unexpired lease). Candidates are taken per target
+ * (its index, at most the slots it has left: `perTarget` minus what `inFlight` says this worker
+ * already sends it), so a slow target's backlog never crowds the others out and the plan stays an
+ * index walk however many rows are pending. One statement: claim and load.
+ */
+export async function claimDueDeliveries(
+  db: Queryable,
+  options: { limit: number; perTarget: number; leaseSeconds: number; inFlight: ReadonlyMap<string, number> },
+): Promise<ClaimedDelivery[]> {
+  const busy = [...options.inFlight].filter(([, n]) => n > 0);
+  const { rows } = await db.query(CLAIM_DUE, [options.limit, options.perTarget, busy.map(([id]) => id), busy.map(([, n]) => n), options.leaseSeconds]);
   const claimedAt = Date.now();
   return rows.map((r) => ({
     id: r.id,

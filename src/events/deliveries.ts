@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
+import { prepared } from '../db/prepared.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -8,34 +9,28 @@ export type Attempt = { number: number; attemptedAt: Date; statusCode: number | 
 /** Delivery workers LISTEN here; the relay notifies in the transaction that creates deliveries. */
 export const DELIVERIES_CHANNEL = 'intake_webhook_deliveries';
 
+const CREATE_DELIVERIES = prepared(
+  'webhooks.create-deliveries',
+  `INSERT INTO webhook_deliveries (id, workspace_id, target_id, event_id, status, next_attempt_at)
+     SELECT id, workspace_id, target_id, event_id, 'pending', now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS p(id, workspace_id, target_id, event_id)
+     ON CONFLICT (target_id, event_id) DO NOTHING`,
+);
+
 /**
  * One delivery per (event, target), due now; a replayed relay creates none twice. One statement
  * for the whole batch. Returns how many are new.
  */
 export async function createDeliveries(tx: Queryable, pairs: Array<{ workspaceId: string; eventId: string; targetId: string }>): Promise<number> {
   if (!pairs.length) return 0;
-  const { rowCount } = await tx.query(
-    `INSERT INTO webhook_deliveries (id, workspace_id, target_id, event_id, status, next_attempt_at)
-     SELECT id, workspace_id, target_id, event_id, 'pending', now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS p(id, workspace_id, target_id, event_id)
-     ON CONFLICT (target_id, event_id) DO NOTHING`,
-    [pairs.map(() => newId('webhookDelivery')), pairs.map((p) => p.workspaceId), pairs.map((p) => p.targetId), pairs.map((p) => p.eventId)],
-  );
+  const { rowCount } = await tx.query(CREATE_DELIVERIES, [pairs.map(() => newId('webhookDelivery')), pairs.map((p) => p.workspaceId), pairs.map((p) => p.targetId), pairs.map((p) => p.eventId)]);
   return rowCount ?? 0;
 }
 
 export type RecordedAttempt = Attempt & { id: string; deliveryId: string; workspaceId: string; status: DeliveryStatus; nextAttemptAt: Date | null };
 
-/**
- * Records each attempt `number` (once, even when a crashed attempt is re-run) and its chain's new
- * state, releasing the claim. A chain already finished by another
- * worker (a stale re-run) is not moved back.
- */
-export async function recordAttempts(db: Queryable, attempts: RecordedAttempt[]): Promise<void> {
-  if (!attempts.length) return;
-  const col = <T>(f: (a: RecordedAttempt) => T) => attempts.map(f);
-  // One statement (one round trip, atomic on its own): the attempts, then their chains.
-  await db.query(
-    `WITH a AS (
+const RECORD_ATTEMPTS = prepared(
+  'webhooks.record-attempts',
+  `WITH a AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::int[], $7::int[], $8::text[], $9::text[], $10::timestamptz[])
          AS a(id, workspace_id, delivery_id, number, attempted_at, status_code, duration_ms, error, status, next_attempt_at)
      ), recorded AS (
@@ -47,8 +42,18 @@ export async function recordAttempts(db: Queryable, attempts: RecordedAttempt[])
      )
      UPDATE webhook_deliveries d SET status = a.status, attempts = greatest(d.attempts, a.number), next_attempt_at = a.next_attempt_at, lease_until = NULL
        FROM a WHERE d.id = a.delivery_id AND d.status = 'pending' AND a.delivery_id IN (SELECT delivery_id FROM recorded)`,
-    [col((a) => a.id), col((a) => a.workspaceId), col((a) => a.deliveryId), col((a) => a.number), col((a) => a.attemptedAt), col((a) => a.statusCode), col((a) => a.durationMs), col((a) => a.error), col((a) => a.status), col((a) => a.nextAttemptAt)],
-  );
+);
+
+/**
+ * Records each attempt `number` (once, even when a crashed attempt is re-run) and its chain's new
+ * state, releasing the claim. A chain already finished by another
+ * worker (a stale re-run) is not moved back.
+ */
+export async function recordAttempts(db: Queryable, attempts: RecordedAttempt[]): Promise<void> {
+  if (!attempts.length) return;
+  const col = <T>(f: (a: RecordedAttempt) => T) => attempts.map(f);
+  // One statement (one round trip, atomic on its own): the attempts, then their chains.
+  await db.query(RECORD_ATTEMPTS, [col((a) => a.id), col((a) => a.workspaceId), col((a) => a.deliveryId), col((a) => a.number), col((a) => a.attemptedAt), col((a) => a.statusCode), col((a) => a.durationMs), col((a) => a.error), col((a) => a.status), col((a) => a.nextAttemptAt)]);
 }
 
 /** Hands claimed deliveries back unrecorded (their record failed): due again after `afterMs`. */

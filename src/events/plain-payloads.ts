@@ -43,6 +43,7 @@ import { PLAIN_ID } from '../domain/ids.ts';
 import { clip } from '../domain/text.ts';
 import { ENTRY_LIMITS } from '../domain/timeline-entries.ts';
 import { isWebhookVersion, WEBHOOK_VERSIONS, type WebhookVersion } from './webhook-versions.ts';
+import { prepared } from '../db/prepared.ts';
 
 export type EventRow = { id: string; workspaceId: string; type: string; payload: unknown; createdAt: Date; origin?: string };
 
@@ -150,8 +151,10 @@ const THREAD_SQL = `SELECT t.id, t.title, t.status, t.channel, t.external_id AS 
   LEFT JOIN companies co ON co.id = c.company_id AND co.workspace_id = c.workspace_id
  WHERE t.workspace_id = $1 AND t.id = $2`;
 
+const LOAD_THREAD = prepared('plain-payloads.thread', THREAD_SQL);
+
 async function loadThread(db: Queryable, workspaceId: string, threadId: string, asOf: Date): Promise<ThreadData> {
-  const { rows } = await db.query(THREAD_SQL, [workspaceId, threadId, asOf]);
+  const { rows } = await db.query(LOAD_THREAD, [workspaceId, threadId, asOf]);
   const row = rows[0];
   if (!row) throw new PlainPayloadError(`thread ${threadId} is not in workspace ${workspaceId}`);
   const c = row.customer;
@@ -207,11 +210,9 @@ function plainThread(t: ThreadData, s: StatusView = currentStatus(t), updatedBy:
 type AttachmentRow = { id: string; fileName: string; size: number; contentType: string; createdAt: string; origin: string };
 type EmailExtras = { support_address: string | null; author: { email: string | null; fullName: string } | null; attachments: AttachmentRow[]; in_reply_to: string | null; is_start: boolean };
 
-async function emailReceived(db: Queryable, event: EventRow): Promise<Json> {
-  const { entry } = parsePayload(event, EVENT_TYPES.emailReceived);
-  const thread = await loadThread(db, event.workspaceId, entry.threadId, entry.createdAt);
-  const { rows } = await db.query<EmailExtras>(
-    `SELECT w.support_address,
+const EMAIL_EXTRAS = prepared(
+  'plain-payloads.email-extras',
+  `SELECT w.support_address,
        (SELECT json_build_object('email', email, 'fullName', full_name) FROM customers WHERE workspace_id = $1 AND id = $3) AS author,
        (SELECT coalesce(json_agg(json_build_object('id', id, 'fileName', file_name, 'size', size, 'contentType', content_type,
            'createdAt', created_at, 'origin', origin) ORDER BY position), '[]')
@@ -220,8 +221,12 @@ async function emailReceived(db: Queryable, event: EventRow): Promise<Json> {
        NOT EXISTS (SELECT 1 FROM timeline_entries WHERE workspace_id = $1 AND thread_id = $5
                      AND kind IN ('inbound_email', 'outbound_email') AND (created_at, id) < ($6, $2)) AS is_start
      FROM workspaces w WHERE w.id = $1`,
-    [event.workspaceId, entry.id, entry.authorCustomerId, entry.inReplyTo, entry.threadId, entry.createdAt],
-  );
+);
+
+async function emailReceived(db: Queryable, event: EventRow): Promise<Json> {
+  const { entry } = parsePayload(event, EVENT_TYPES.emailReceived);
+  const thread = await loadThread(db, event.workspaceId, entry.threadId, entry.createdAt);
+  const { rows } = await db.query<EmailExtras>(EMAIL_EXTRAS, [event.workspaceId, entry.id, entry.authorCustomerId, entry.inReplyTo, entry.threadId, entry.createdAt]);
   const x = rows[0];
   if (!x) throw new PlainPayloadError(`workspace ${event.workspaceId} does not exist`);
   if (entry.authorType === 'customer' && !x.author) throw new PlainPayloadError(`author ${entry.authorCustomerId} of entry ${entry.id} is not in workspace ${event.workspaceId}`);

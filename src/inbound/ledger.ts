@@ -3,6 +3,7 @@ import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
 import { RAW_SLICE_BYTES, readRaw } from './raw-email.ts';
+import { prepared } from '../db/prepared.ts';
 
 /**
  * Receipt, forks and replays notify this channel: processing loops LISTEN on it (and poll). The
@@ -85,20 +86,23 @@ export async function storeInbound(
  * the workspace of the first of `tokens` (inbound address tokens, in routing's order) that names
  * one. Returns the existing row's id when this delivery was already stored.
  */
+const STORE_RECEIVED = prepared(
+  'inbound.store-received',
+  `WITH attributed AS (
+     SELECT w.id FROM unnest($7::text[]) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1
+   ), stored AS (
+     INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
+     VALUES ($1, $2, $3, $4, $5, $6, 'received', (SELECT id FROM attributed))
+     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+   )
+   SELECT id, pg_notify('${INBOUND_CHANNEL}', $8) FROM stored`,
+);
+
 export async function storeReceived(
   db: Queryable,
   input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[] },
 ): Promise<{ id: string; duplicate: boolean }> {
-  const inserted = await db.query<{ id: string }>(
-    `WITH attributed AS (
-       SELECT w.id FROM unnest($7::text[]) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1
-     ), stored AS (
-       INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
-       VALUES ($1, $2, $3, $4, $5, $6, 'received', (SELECT id FROM attributed))
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-     )
-     SELECT id, pg_notify('${INBOUND_CHANNEL}', $8) FROM stored`,
-    [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens, input.raw.length > LARGE_EMAIL_BYTES ? 'large' : 'small'],
+  const inserted = await db.query<{ id: string }>(STORE_RECEIVED, [newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens, input.raw.length > LARGE_EMAIL_BYTES ? 'large' : 'small'],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
   const { rows } = await db.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
@@ -132,14 +136,16 @@ export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
  * locks last until it commits or rolls back (a killed worker releases them at once). Small raw
  * payloads come with the claim; large ones are read in slices.
  */
+const CLAIM_DUE = prepared(
+  'inbound.claim-due',
+  `SELECT ${COLUMNS}, CASE WHEN raw_size <= $2 THEN raw END AS raw FROM inbound_emails
+    WHERE status = 'received' AND next_attempt_at <= now() AND (raw_size > $2) = $3
+    ORDER BY next_attempt_at, id LIMIT $1
+    FOR UPDATE SKIP LOCKED`,
+);
+
 export async function claimDueInbound(tx: Queryable, limit: number, lane: 'small' | 'large' = 'small'): Promise<ClaimedInbound[]> {
-  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(
-    `SELECT ${COLUMNS}, CASE WHEN raw_size <= $2 THEN raw END AS raw FROM inbound_emails
-      WHERE status = 'received' AND next_attempt_at <= now() AND (raw_size > $2) = $3
-      ORDER BY next_attempt_at, id LIMIT $1
-      FOR UPDATE SKIP LOCKED`,
-    [limit, LARGE_EMAIL_BYTES, lane === 'large'],
-  );
+  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(CLAIM_DUE, [limit, LARGE_EMAIL_BYTES, lane === 'large']);
   const claimed: ClaimedInbound[] = [];
   for (const { raw, ...record } of rows) claimed.push({ record, raw: raw ?? (await readRaw(tx, record.id)) });
   return claimed;
@@ -198,17 +204,20 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
 /**
  * The outcomes of several emails in one statement (a batch's), as recordOutcome writes each.
  */
+const RECORD_OUTCOMES = prepared(
+  'inbound.record-outcomes',
+  `UPDATE inbound_emails e SET status = o.status, workspace_id = coalesce(o.workspace_id, e.workspace_id, e.target_workspace_id), message_id = coalesce(o.message_id, e.message_id),
+     classification = o.classification, error_code = o.error_code, error_message = o.error_message, duplicate_of = o.duplicate_of, customer_id = o.customer_id,
+     thread_id = o.thread_id, timeline_entry_id = o.timeline_entry_id, bounce_of_entry_id = o.bounce_of_entry_id, processed_at = clock_timestamp(), attempts = e.attempts + 1
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+      AS o(id, status, workspace_id, message_id, classification, error_code, error_message, duplicate_of, customer_id, thread_id, timeline_entry_id, bounce_of_entry_id)
+   WHERE e.id = o.id`,
+);
+
 export async function recordOutcomes(tx: Queryable, outcomes: Array<{ id: string; outcome: Outcome }>): Promise<void> {
   if (outcomes.length === 0) return;
   const col = <T>(f: (o: Outcome) => T) => outcomes.map(({ outcome }) => f(outcome));
-  await tx.query(
-    `UPDATE inbound_emails e SET status = o.status, workspace_id = coalesce(o.workspace_id, e.workspace_id, e.target_workspace_id), message_id = coalesce(o.message_id, e.message_id),
-       classification = o.classification, error_code = o.error_code, error_message = o.error_message, duplicate_of = o.duplicate_of, customer_id = o.customer_id,
-       thread_id = o.thread_id, timeline_entry_id = o.timeline_entry_id, bounce_of_entry_id = o.bounce_of_entry_id, processed_at = clock_timestamp(), attempts = e.attempts + 1
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-        AS o(id, status, workspace_id, message_id, classification, error_code, error_message, duplicate_of, customer_id, thread_id, timeline_entry_id, bounce_of_entry_id)
-     WHERE e.id = o.id`,
-    [
+  await tx.query(RECORD_OUTCOMES, [
       outcomes.map((o) => o.id),
       col((o) => o.status),
       col((o) => o.workspaceId),
@@ -256,14 +265,17 @@ export async function findProcessedByMessageId(tx: Queryable, workspaceId: strin
  * For each (workspace, Message-ID): the earliest processed email with it, keyed `workspace Message-ID`
  * (a batch's lookups in one statement; see findProcessedByMessageId for the plan).
  */
+const FIND_PROCESSED = prepared(
+  'inbound.find-processed',
+  `WITH same AS MATERIALIZED (
+     SELECT e.workspace_id, e.message_id, e.id FROM unnest($1::text[], $2::text[]) AS k(workspace_id, message_id)
+       JOIN inbound_emails e ON e.workspace_id = k.workspace_id AND e.message_id = k.message_id AND e.status = 'processed')
+   SELECT workspace_id, message_id, min(id) AS id FROM same GROUP BY workspace_id, message_id`,
+);
+
 export async function findProcessedByMessageIds(tx: Queryable, keys: Array<{ workspaceId: string; messageId: string }>): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
-  const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(
-    `WITH same AS MATERIALIZED (
-       SELECT e.workspace_id, e.message_id, e.id FROM unnest($1::text[], $2::text[]) AS k(workspace_id, message_id)
-         JOIN inbound_emails e ON e.workspace_id = k.workspace_id AND e.message_id = k.message_id AND e.status = 'processed')
-     SELECT workspace_id, message_id, min(id) AS id FROM same GROUP BY workspace_id, message_id`,
-    [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId)],
+  const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(FIND_PROCESSED, [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId)],
   );
   return new Map(rows.map((r) => [`${r.workspace_id} ${r.message_id}`, r.id]));
 }

@@ -5,6 +5,7 @@ import { InputError } from '../domain/input-error.ts';
 import { claimDueInbound, findProcessedByMessageIds, recordFailure, recordOutcomes, type Outcome } from './ledger.ts';
 import { messageIdLock, prepareEmail, processInboundEmail, writeEmail, type InboundDeps, type Prepared } from './process-inbound-email.ts';
 import { memoTokenLookup } from './route.ts';
+import { prepared } from '../db/prepared.ts';
 
 /**
  * Claims up to `limit` due emails and processes them in ONE transaction: one BEGIN/COMMIT, one
@@ -54,10 +55,15 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
   }
 }
 
+const LOCK_MESSAGE_IDS = prepared(
+  'inbound.lock-message-ids',
+  `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) s`,
+);
+
 /** Transaction-scoped advisory locks on `keys`, taken in one order by every batch (no deadlock between two). */
 async function lockMessageIds(tx: Queryable, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await tx.query(`SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) s`, [keys]);
+  await tx.query(LOCK_MESSAGE_IDS, [keys]);
 }
 
 /** One email in its own transaction; a failure is recorded against it. */

@@ -2,6 +2,13 @@ import { getThread, type Thread } from '../domain/threads.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import type { NormalisedEmail } from './email.ts';
 import { readThreadToken } from '../domain/thread-token.ts';
+import { prepared } from '../db/prepared.ts';
+
+const THREADS_BY_MESSAGE_ID = prepared(
+  'inbound.threads-by-message-id',
+  `SELECT DISTINCT ON (message_id) message_id, thread_id FROM timeline_entries
+    WHERE workspace_id = $1 AND message_id = ANY($2) ORDER BY message_id, created_at`,
+);
 
 /**
  * The existing thread an email continues: In-Reply-To, then References (newest first), against
@@ -16,11 +23,7 @@ export async function findThreadForEmail(
 ): Promise<Thread | null> {
   const ids = [...new Set([...email.inReplyTo, ...[...email.references].reverse()])];
   if (ids.length > 0) {
-    const { rows } = await ctx.db.query<{ thread_id: string; message_id: string }>(
-      `SELECT DISTINCT ON (message_id) message_id, thread_id FROM timeline_entries
-        WHERE workspace_id = $1 AND message_id = ANY($2) ORDER BY message_id, created_at`,
-      [ctx.workspaceId, ids],
-    );
+    const { rows } = await ctx.db.query<{ thread_id: string; message_id: string }>(THREADS_BY_MESSAGE_ID, [ctx.workspaceId, ids]);
     const byId = new Map(rows.map((r) => [r.message_id, r.thread_id]));
     const threadId = ids.map((id) => byId.get(id)).find(Boolean);
     if (threadId) return getThread(ctx, threadId);
