@@ -143,6 +143,15 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     const { rows: lag } = await db.pool.query<{ ms: number }>(`SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM inbound_emails ORDER BY id`);
     const dbLag = lag.map((r) => Number(r.ms));
 
+    if (process.env.BENCH_TIMELINE) {
+      const { rows: perSecond } = await db.pool.query(
+        `SELECT s, count(*) FILTER (WHERE kind = 'r')::int AS received, count(*) FILTER (WHERE kind = 'p')::int AS processed FROM (
+           SELECT floor(extract(epoch FROM received_at - t0))::int AS s, 'r' AS kind FROM inbound_emails, (SELECT min(received_at) AS t0 FROM inbound_emails) z
+           UNION ALL SELECT floor(extract(epoch FROM processed_at - t0))::int, 'p' FROM inbound_emails, (SELECT min(received_at) AS t0 FROM inbound_emails) z WHERE processed_at IS NOT NULL) x
+         GROUP BY s ORDER BY s`,
+      );
+      console.log(`  per second of the run (received / processed): ${perSecond.map((r) => `${r.received}/${r.processed}`).join(' ')}`);
+    }
     const f = (x: number) => x.toFixed(1);
     console.log(`inbound (${n} Postmark payloads, avg ${avgKb.toFixed(1)} KB, concurrency ${concurrency}, server process on ${db.describe})`);
     console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s`);

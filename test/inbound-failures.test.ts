@@ -54,12 +54,15 @@ describe('crash mid-transaction', () => {
       // customer (whose customer_created event is the first event it writes).
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE events IN EXCLUSIVE MODE');
+      const blockerPid = (await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       const res = await h.app.inject({ method: 'POST', url: '/inbound/mime', payload: mime('crash-1', 'Crash me', 'crash@initech.com'), headers: { 'content-type': 'message/rfc822', authorization: AUTH_HEADER } });
       const id = res.json().inboundEmailId;
       let victim: number | undefined;
       for (let i = 0; i < 200 && !victim; i++) {
         const { rows } = await h.db.pool.query(
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO events%'`,
+          // Waiting for our lock on events (the statement's text can be longer than pg_stat_activity shows).
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid))`,
+          [blockerPid],
         );
         victim = rows[0]?.pid;
         if (!victim) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { inferCompany } from './company-inference.ts';
-import { EVENT_TYPES, eventCte } from './events.ts';
+import { EVENT_TYPES } from './events.ts';
 import { newId } from './ids.ts';
 import { stripNul } from './text.ts';
 import { InputError } from './input-error.ts';
@@ -54,9 +54,9 @@ function toCustomer(row: CustomerRow): Customer {
   };
 }
 
-// The event carries the customer as the API shows it, company included.
+// The event carries the customer as the API shows it, company included (`x`: the statement's input row).
 const CUSTOMER_EVENT_PAYLOAD = `to_jsonb(created) - 'companyId' || jsonb_build_object('company',
-  CASE WHEN created."companyId" IS NULL THEN NULL ELSE jsonb_build_object('id', created."companyId", 'name', $9::text, 'domain', $8::text) END)`;
+  CASE WHEN created."companyId" IS NULL THEN NULL ELSE jsonb_build_object('id', created."companyId", 'name', x.company_name, 'domain', x.domain) END)`;
 
 // Lenient on the local part, as real senders are (`user=tag@`, `first&last@`, Japanese carriers'
 // `o.k.@`, quoted strings, non-ASCII): the mail reached us, so the address exists. Strict on the
@@ -92,69 +92,124 @@ export type NewCustomer = {
   externalId?: string | null;
 };
 
-// Company and customer in one round trip: this is on every new sender's path.
-const CREATE_WITH_COMPANY = prepared(
-  'customers.create-with-company',
-  `WITH new_company AS (
+// Companies, customers and their customer.customer_created events in one round trip, for any
+// number of new senders: this is on every new sender's path.
+const CREATE_WITH_COMPANIES = prepared(
+  'customers.create-with-companies',
+  `WITH x AS (
+     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+       AS x(id, email, full_name, short_name, external_id, company_id, domain, company_name, event_id, n)
+   ), new_company AS (
      INSERT INTO companies (id, workspace_id, domain, name, origin)
-     SELECT $7, $2, $8, $9, $6 WHERE $8::text IS NOT NULL
-     ON CONFLICT (workspace_id, domain) DO NOTHING RETURNING id),
+     SELECT DISTINCT ON (domain) company_id, $1, domain, company_name, $11 FROM x WHERE domain IS NOT NULL ORDER BY domain, n
+     ON CONFLICT (workspace_id, domain) DO NOTHING RETURNING id, domain),
    company AS (
-     SELECT id FROM new_company
-     UNION ALL SELECT id FROM companies WHERE workspace_id = $2 AND domain = $8
-     LIMIT 1),
+     SELECT id, domain FROM new_company
+     UNION ALL SELECT id, domain FROM companies WHERE workspace_id = $1 AND domain IN (SELECT domain FROM x)),
    created AS (
      INSERT INTO customers (id, workspace_id, email, full_name, short_name, external_id, company_id, origin)
-     VALUES ($1, $2, $3, $4, $5, $10, (SELECT id FROM company), $6)
+     SELECT x.id, $1, x.email, x.full_name, x.short_name, x.external_id, (SELECT c.id FROM company c WHERE c.domain = x.domain LIMIT 1), $11
+       FROM x ORDER BY x.n
      ON CONFLICT (workspace_id, email) WHERE email IS NOT NULL DO NOTHING
      RETURNING id, email, full_name AS "fullName", short_name AS "shortName", external_id AS "externalId", origin,
                created_at AS "createdAt", company_id AS "companyId"),
-   ${eventCte('created', 'customer', EVENT_TYPES.customerCreated, { id: '$11', workspace: '$2', origin: '$6' }, CUSTOMER_EVENT_PAYLOAD)}
+   created_event AS (
+     INSERT INTO events (id, workspace_id, type, origin, payload)
+     SELECT x.event_id, $1, '${EVENT_TYPES.customerCreated}', $11, jsonb_build_object('customer', ${CUSTOMER_EVENT_PAYLOAD})
+       FROM created JOIN x ON x.id = created.id WHERE $11::text <> 'import')
    SELECT id, "createdAt", "companyId" FROM created`,
 );
+
+const FIND_BY_EMAILS = prepared('customers.find-by-emails', `${SELECT} WHERE c.workspace_id = $1 AND c.email = ANY($2)`);
 
 /**
  * The workspace's customer with this email, created if new. Safe under concurrency: of any number
  * of transactions creating the same email, one inserts and the rest read its row. Never changes
  * an existing customer.
  */
-export async function findOrCreateCustomerByEmail(
-  ctx: WriteContext,
-  input: NewCustomer & { email: string },
-): Promise<{ customer: Customer; created: boolean }> {
-  const email = normaliseEmail(input.email);
-  const existing = await findCustomerByEmail(ctx, email);
-  if (existing) return { customer: existing, created: false };
-  const inferred = inferCompany(email);
-  const { rows } = await ctx.db.query<{ id: string; createdAt: Date; companyId: string | null }>(CREATE_WITH_COMPANY, [newId('customer'), ctx.workspaceId, email, stripNul(input.fullName)?.trim() || fallbackName(email), stripNul(input.shortName)?.trim() || null, ctx.origin, newId('company'), inferred?.domain ?? null, inferred?.name ?? null, input.externalId ?? null, newId('event')],
-  );
-  const row = rows[0];
-  if (row && inferred && !row.companyId) {
-    // The company was committed by another transaction after this statement's snapshot: link
-    // it (our own new row) and correct the event this statement recorded without it.
-    await ctx.db.query('UPDATE customers SET company_id = (SELECT id FROM companies WHERE workspace_id = $1 AND domain = $2) WHERE id = $3', [ctx.workspaceId, inferred.domain, row.id]);
-    const customer = (await getCustomer(ctx, row.id))!;
-    await ctx.db.query(`UPDATE events SET payload = $2 WHERE workspace_id = $1 AND type = $3 AND payload->'customer'->>'id' = $4`, [ctx.workspaceId, JSON.stringify({ customer }), EVENT_TYPES.customerCreated, row.id]);
-    return { customer, created: true };
+export async function findOrCreateCustomerByEmail(ctx: WriteContext, input: NewCustomer & { email: string }): Promise<{ customer: Customer; created: boolean }> {
+  return (await findOrCreateCustomersByEmail(ctx, [input]))[0]!;
+}
+
+/**
+ * findOrCreateCustomerByEmail for several people at once (a batch of inbound mail), answered in the
+ * order given: two statements whatever the count (a lookup, then the new ones with their companies
+ * and events). The first of several inputs with one email names the customer, as if one by one.
+ */
+export async function findOrCreateCustomersByEmail(ctx: WriteContext, inputs: Array<NewCustomer & { email: string }>): Promise<Array<{ customer: Customer; created: boolean }>> {
+  const emails = inputs.map((input) => normaliseEmail(input.email));
+  const found = new Map<string, { customer: Customer; created: boolean }>();
+  const { rows: existing } = await ctx.db.query<CustomerRow>(FIND_BY_EMAILS, [ctx.workspaceId, [...new Set(emails)]]);
+  for (const row of existing) found.set(row.email!, { customer: toCustomer(row), created: false });
+
+  const fresh = new Map<string, NewCustomer & { email: string }>();
+  emails.forEach((email, i) => {
+    if (!found.has(email) && !fresh.has(email)) fresh.set(email, { ...inputs[i]!, email });
+  });
+  if (fresh.size > 0) {
+    const rows = [...fresh.values()].map((input) => {
+      const company = inferCompany(input.email);
+      return {
+        input,
+        company,
+        id: newId('customer'),
+        email: input.email,
+        fullName: stripNul(input.fullName)?.trim() || fallbackName(input.email),
+        shortName: stripNul(input.shortName)?.trim() || null,
+        externalId: input.externalId ?? null,
+        companyId: company ? newId('company') : null,
+        eventId: newId('event'),
+      };
+    });
+    const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+    const { rows: created } = await ctx.db.query<{ id: string; createdAt: Date; companyId: string | null }>(CREATE_WITH_COMPANIES, [
+      ctx.workspaceId,
+      col((r) => r.id), col((r) => r.email), col((r) => r.fullName), col((r) => r.shortName), col((r) => r.externalId),
+      col((r) => r.companyId), col((r) => r.company?.domain ?? null), col((r) => r.company?.name ?? null), col((r) => r.eventId),
+      ctx.origin,
+    ]);
+    const byId = new Map(created.map((c) => [c.id, c]));
+    for (const r of rows) {
+      const row = byId.get(r.id);
+      if (!row) continue;
+      if (r.company && !row.companyId) {
+        // The company was committed by another transaction after this statement's snapshot: link
+        // it (our own new row) and correct the event this statement recorded without it.
+        await ctx.db.query('UPDATE customers SET company_id = (SELECT id FROM companies WHERE workspace_id = $1 AND domain = $2) WHERE id = $3', [ctx.workspaceId, r.company.domain, row.id]);
+        const customer = (await getCustomer(ctx, row.id))!;
+        await ctx.db.query(`UPDATE events SET payload = $2 WHERE workspace_id = $1 AND type = $3 AND payload->'customer'->>'id' = $4`, [ctx.workspaceId, JSON.stringify({ customer }), EVENT_TYPES.customerCreated, row.id]);
+        found.set(r.email, { customer, created: true });
+        continue;
+      }
+      const customer: Customer = {
+        id: row.id,
+        email: r.email,
+        fullName: r.fullName,
+        shortName: r.shortName,
+        externalId: r.externalId,
+        company: r.company && row.companyId ? { id: row.companyId, ...r.company } : null,
+        origin: ctx.origin,
+        createdAt: row.createdAt,
+        updatedAt: row.createdAt,
+      };
+      found.set(r.email, { customer, created: true });
+    }
+    // Lost a race: another transaction committed these customers after our statement's snapshot.
+    const lost = rows.filter((r) => !byId.has(r.id)).map((r) => r.email);
+    if (lost.length > 0) {
+      const { rows: raced } = await ctx.db.query<CustomerRow>(FIND_BY_EMAILS, [ctx.workspaceId, lost]);
+      for (const row of raced) found.set(row.email!, { customer: toCustomer(row), created: false });
+    }
   }
-  if (!row) {
-    // Lost a race: another transaction committed this customer after our statement's snapshot.
-    const customer = await findCustomerByEmail(ctx, email);
-    if (!customer) throw new Error(`customer ${email} vanished after insert`);
-    return { customer, created: false };
-  }
-  const customer: Customer = {
-    id: row.id,
-    email,
-    fullName: stripNul(input.fullName)?.trim() || fallbackName(email),
-    shortName: stripNul(input.shortName)?.trim() || null,
-    externalId: input.externalId ?? null,
-    company: inferred && row.companyId ? { id: row.companyId, ...inferred } : null,
-    origin: ctx.origin,
-    createdAt: row.createdAt,
-    updatedAt: row.createdAt,
-  };
-  return { customer, created: true };
+  // Every input is answered; the first input of an email created it, the rest found it.
+  const answered = new Set<string>();
+  return emails.map((email) => {
+    const result = found.get(email);
+    if (!result) throw new Error(`customer ${email} vanished after insert`);
+    const first = !answered.has(email);
+    answered.add(email);
+    return first ? result : { customer: result.customer, created: false };
+  });
 }
 
 /** A customer the source knows no email for (imports only), keyed by its external id. */

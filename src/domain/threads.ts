@@ -1,4 +1,4 @@
-import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
+import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { clip, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
@@ -25,24 +25,53 @@ export type Thread = {
 const COLUMNS = `id, customer_id AS "customerId", title, status, channel, external_id AS "externalId", origin,
                  status_changed_at AS "statusChangedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+// Threads and their thread.thread_created events: one statement for any number of threads.
 const CREATE = prepared(
   'threads.create',
-  `WITH created AS (
+  `WITH x AS (
+     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])
+       AS x(id, customer_id, title, status, channel, external_id, created_at, event_id)
+   ), created AS (
      INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
-     SELECT $1, $2, c.id, $4, $5, $6, $7, $8, $9, $9, $9 FROM customers c WHERE c.workspace_id = $2 AND c.id = $3
+     SELECT x.id, $1, c.id, x.title, x.status, x.channel, x.external_id, $10, x.created_at, x.created_at, x.created_at
+       FROM x JOIN customers c ON c.workspace_id = $1 AND c.id = x.customer_id
      RETURNING ${COLUMNS}),
-   ${eventCte('created', 'thread', EVENT_TYPES.threadCreated, { id: '$10', workspace: '$2', origin: '$8' })}
+   created_event AS (
+     INSERT INTO events (id, workspace_id, type, origin, payload)
+     SELECT x.event_id, $1, '${EVENT_TYPES.threadCreated}', $10, jsonb_build_object('thread', to_jsonb(created))
+       FROM created JOIN x ON x.id = created.id WHERE $10::text <> 'import')
    SELECT * FROM created`,
 );
 
-export async function createThread(
-  ctx: WriteContext,
-  input: { customerId: string; title: string; status?: ThreadStatus; channel: Channel; externalId?: string | null; createdAt?: Date },
-): Promise<Thread> {
-  const { rows } = await ctx.db.query<Thread>(CREATE, [newId('thread', input.createdAt?.getTime()), ctx.workspaceId, input.customerId, stripNul(input.title).trim() || '(no subject)', input.status ?? 'TODO', input.channel, stripNul(input.externalId) ?? null, ctx.origin, input.createdAt ?? new Date(), newId('event')],
-  );
-  if (!rows[0]) throw new Error(`customer ${input.customerId} is not in workspace ${ctx.workspaceId}`);
-  return rows[0];
+export type NewThread = { id?: string; customerId: string; title: string; status?: ThreadStatus; channel: Channel; externalId?: string | null; createdAt?: Date };
+
+/** Several threads (of one workspace) in one statement, returned in the order given; `id` when the caller chose it (newId('thread')). */
+export async function createThreads(ctx: WriteContext, inputs: NewThread[]): Promise<Thread[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input) => ({
+    id: input.id ?? newId('thread', input.createdAt?.getTime()),
+    customerId: input.customerId,
+    title: stripNul(input.title).trim() || '(no subject)',
+    status: input.status ?? 'TODO',
+    channel: input.channel,
+    externalId: stripNul(input.externalId) ?? null,
+    createdAt: input.createdAt ?? new Date(),
+    eventId: newId('event'),
+  }));
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const { rows: threads } = await ctx.db.query<Thread>(CREATE, [
+    ctx.workspaceId, col('id'), col('customerId'), col('title'), col('status'), col('channel'), col('externalId'), col('createdAt'), col('eventId'), ctx.origin,
+  ]);
+  const byId = new Map(threads.map((t) => [t.id, t]));
+  return rows.map((r) => {
+    const thread = byId.get(r.id);
+    if (!thread) throw new Error(`customer ${r.customerId} is not in workspace ${ctx.workspaceId}`);
+    return thread;
+  });
+}
+
+export async function createThread(ctx: WriteContext, input: NewThread): Promise<Thread> {
+  return (await createThreads(ctx, [input]))[0]!;
 }
 
 const SET_STATUS = prepared(
@@ -62,6 +91,14 @@ export async function setThreadStatus(ctx: WriteContext, threadId: string, statu
 }
 
 const GET = prepared('threads.get', `SELECT ${COLUMNS} FROM threads WHERE workspace_id = $1 AND id = $2`);
+
+const GET_MANY = prepared('threads.get-many', `SELECT ${COLUMNS} FROM threads WHERE workspace_id = $1 AND id = ANY($2)`);
+
+export async function getThreads(ctx: ReadContext, ids: string[]): Promise<Thread[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await ctx.db.query<Thread>(GET_MANY, [ctx.workspaceId, ids]);
+  return rows;
+}
 
 export async function getThread(ctx: ReadContext, id: string): Promise<Thread | null> {
   const { rows } = await ctx.db.query<Thread>(GET, [ctx.workspaceId, id]);

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, eventCte, recordEvent } from './events.ts';
+import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
@@ -69,52 +69,84 @@ const cappedRead = (column: string, max: number, alias: string) =>
 const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textChars, 'text')}, ${cappedRead('html', ENTRY_LIMITS.htmlChars, 'html')},
                       left(reply_text, ${ENTRY_LIMITS.textChars}) AS "replyText"`;
 
-// Entry, the thread's updated_at and (for an inbound email) its event: one statement. The event
-// carries the entry without its HTML and reply text, which no webhook sends.
-const ADD_ENTRY = prepared(
+// Entries, their threads' updated_at and (for inbound email) their events: one statement for any
+// number of entries. An event carries its entry without HTML and reply text, which no webhook sends.
+const ADD_ENTRIES = prepared(
   'timeline-entries.add',
-  `WITH entry AS (
+  `WITH x AS (
+     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                          $12::text[], $13::jsonb[], $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::int[], $19::int[])
+       AS x(id, thread_id, kind, author_type, author_customer_id, author_name, author_email, text, html, message_id,
+            in_reply_to, refs, support_address, created_at, reply_text, event_id, text_full_size, html_full_size)
+   ), entry AS (
      INSERT INTO timeline_entries (id, workspace_id, thread_id, kind, author_type, author_customer_id, author_name, author_email,
                                    text, html, message_id, in_reply_to, "references", support_address, origin, created_at, reply_text,
                                    text_full_size, html_full_size)
-     SELECT $1, $2, t.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19, $20
-       FROM threads t WHERE t.workspace_id = $2 AND t.id = $3
+     SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html, x.message_id, x.in_reply_to,
+            ARRAY(SELECT jsonb_array_elements_text(x.refs)), x.support_address, $20, x.created_at, x.reply_text, x.text_full_size, x.html_full_size
+       FROM x JOIN threads t ON t.workspace_id = $1 AND t.id = x.thread_id
      RETURNING ${COLUMNS}),
-   touched AS (UPDATE threads SET updated_at = greatest(updated_at, $16) WHERE workspace_id = $2 AND id = (SELECT "threadId" FROM entry)),
-   ${eventCte('entry', 'entry', EVENT_TYPES.emailReceived, { id: '$18', workspace: '$2', origin: "(CASE WHEN $4 = 'inbound_email' THEN $15 ELSE 'import' END)" }, `to_jsonb(entry) - 'html' - 'replyText'`)}
+   touched AS (
+     UPDATE threads t SET updated_at = greatest(t.updated_at, latest.at)
+       FROM (SELECT "threadId", max("createdAt") AS at FROM entry GROUP BY "threadId") latest
+      WHERE t.workspace_id = $1 AND t.id = latest."threadId"),
+   entry_event AS (
+     INSERT INTO events (id, workspace_id, type, origin, payload)
+     SELECT x.event_id, $1, '${EVENT_TYPES.emailReceived}', $20, jsonb_build_object('entry', to_jsonb(entry) - 'html' - 'replyText')
+       FROM entry JOIN x ON x.id = entry.id
+      WHERE entry.kind = 'inbound_email' AND $20::text <> 'import')
    SELECT * FROM entry`,
 );
 
-export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
-  const author = input.author;
-  const createdAt = input.createdAt ?? new Date();
-  const text = capText(input.text, ENTRY_LIMITS.textChars, input.textSize);
-  const html = capText(input.html, ENTRY_LIMITS.htmlChars);
-  const { rows } = await ctx.db.query<TimelineEntry>(ADD_ENTRY, [
-      newId('timelineEntry', createdAt.getTime()),
-      ctx.workspaceId,
-      input.threadId,
-      input.kind,
-      author.type,
-      author.type === 'customer' ? author.customerId : null,
-      author.type === 'customer' ? null : (stripNul(author.name) ?? null),
-      author.type === 'user' ? (stripNul(author.email) ?? null) : null,
-      stripNul(text.value),
-      stripNul(html.value),
-      stripNul(input.messageId) ?? null,
-      stripNul(input.inReplyTo) ?? null,
-      (input.references ?? []).map(stripNul),
-      stripNul(input.supportAddress) ?? null,
-      ctx.origin,
+/**
+ * Several entries (of one workspace) in one statement, returned in the order given. An inbound
+ * email's entry fires thread.email_received (never an imported one's).
+ */
+export async function addTimelineEntries(ctx: WriteContext, inputs: NewTimelineEntry[]): Promise<TimelineEntry[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input) => {
+    const author = input.author;
+    const createdAt = input.createdAt ?? new Date();
+    const text = capText(input.text, ENTRY_LIMITS.textChars, input.textSize);
+    const html = capText(input.html, ENTRY_LIMITS.htmlChars);
+    return {
+      id: newId('timelineEntry', createdAt.getTime()),
+      threadId: input.threadId,
+      kind: input.kind,
+      authorType: author.type,
+      authorCustomerId: author.type === 'customer' ? author.customerId : null,
+      authorName: author.type === 'customer' ? null : (stripNul(author.name) ?? null),
+      authorEmail: author.type === 'user' ? (stripNul(author.email) ?? null) : null,
+      text: stripNul(text.value),
+      html: stripNul(html.value),
+      messageId: stripNul(input.messageId) ?? null,
+      inReplyTo: stripNul(input.inReplyTo) ?? null,
+      references: JSON.stringify((input.references ?? []).map(stripNul)),
+      supportAddress: stripNul(input.supportAddress) ?? null,
       createdAt,
-      stripNul(capText(input.replyText, ENTRY_LIMITS.textChars).value),
-      newId('event'),
-      text.fullSize,
-      html.fullSize,
-    ],
-  );
-  if (!rows[0]) throw new Error(`thread ${input.threadId} is not in workspace ${ctx.workspaceId}`);
-  return rows[0];
+      replyText: stripNul(capText(input.replyText, ENTRY_LIMITS.textChars).value),
+      eventId: newId('event'),
+      textFullSize: text.fullSize,
+      htmlFullSize: html.fullSize,
+    };
+  });
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const { rows: entries } = await ctx.db.query<TimelineEntry>(ADD_ENTRIES, [
+    ctx.workspaceId,
+    col('id'), col('threadId'), col('kind'), col('authorType'), col('authorCustomerId'), col('authorName'), col('authorEmail'), col('text'), col('html'), col('messageId'),
+    col('inReplyTo'), col('references'), col('supportAddress'), col('createdAt'), col('replyText'), col('eventId'), col('textFullSize'), col('htmlFullSize'),
+    ctx.origin,
+  ]);
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  return rows.map((r) => {
+    const entry = byId.get(r.id);
+    if (!entry) throw new Error(`thread ${r.threadId} is not in workspace ${ctx.workspaceId}`);
+    return entry;
+  });
+}
+
+export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
+  return (await addTimelineEntries(ctx, [input]))[0]!;
 }
 
 /** Plain's note text is at most 5,000 characters in its older webhook versions (10,000 in the latest). */

@@ -261,8 +261,11 @@ export async function findProcessedByMessageId(tx: Queryable, workspaceId: strin
   return rows[0]?.id ?? null;
 }
 
+/** How a (workspace, Message-ID) is keyed in duplicate lookups. */
+export const duplicateKey = (workspaceId: string, messageId: string) => `${workspaceId} ${messageId}`;
+
 /**
- * For each (workspace, Message-ID): the earliest processed email with it, keyed `workspace Message-ID`
+ * For each (workspace, Message-ID): the earliest processed email with it, keyed by duplicateKey
  * (a batch's lookups in one statement; see findProcessedByMessageId for the plan).
  */
 const FIND_PROCESSED = prepared(
@@ -277,7 +280,7 @@ export async function findProcessedByMessageIds(tx: Queryable, keys: Array<{ wor
   if (keys.length === 0) return new Map();
   const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(FIND_PROCESSED, [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId)],
   );
-  return new Map(rows.map((r) => [`${r.workspace_id} ${r.message_id}`, r.id]));
+  return new Map(rows.map((r) => [duplicateKey(r.workspace_id, r.message_id), r.id]));
 }
 
 /** Puts an email back to `received` for another run; only outcomes that can change are replayable. */

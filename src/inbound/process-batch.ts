@@ -3,15 +3,16 @@ import type { Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { InputError } from '../domain/input-error.ts';
 import { claimDueInbound, findProcessedByMessageIds, recordFailure, recordOutcomes, type Outcome } from './ledger.ts';
-import { messageIdLock, prepareEmail, processInboundEmail, writeEmail, type InboundDeps, type Prepared } from './process-inbound-email.ts';
+import { messageIdLock, prepareEmail, processInboundEmail, writeEmails, type InboundDeps, type Prepared } from './process-inbound-email.ts';
 import { memoTokenLookup } from './route.ts';
 import { prepared } from '../db/prepared.ts';
 
 /**
  * Claims up to `limit` due emails and processes them in ONE transaction: one BEGIN/COMMIT, one
  * claim, each workspace looked up once, the Message-IDs of all locked in one statement and
- * looked up in another, one outcome statement; per email only its own writes (customer, thread,
- * entry, attachments). If anything in the batch throws, the whole transaction rolls back and
+ * looked up in another, one outcome statement, and the emails' customers, threads and entries in
+ * one statement each (writeEmails); per email only its files and anything rare (a reopened
+ * thread, a bounce's lookup, a forwarder's note). If anything in the batch throws, the whole transaction rolls back and
  * nothing of it is kept; each email is then processed again alone, in its own transaction, so
  * one bad email neither loses nor blocks the others, and only its own failure is recorded
  * against it (a retry after a delay, `failed` after the last). Returns how many were claimed.
@@ -31,18 +32,9 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
       // Looked up after the locks: a delivery another transaction processed meanwhile is seen.
       const earlier = await findProcessedByMessageIds(tx, keyed);
 
-      const outcomes: Array<{ id: string; outcome: Outcome }> = [];
-      for (const { id, prepared: p } of prepared) {
-        if ('outcome' in p) {
-          outcomes.push({ id, outcome: p.outcome });
-          continue;
-        }
-        const key = p.email.messageId ? `${p.route.workspace.id} ${p.email.messageId}` : null;
-        const outcome = await writeEmail(deps, tx, id, p, key ? (earlier.get(key) ?? null) : null);
-        // A later delivery of the same Message-ID in this batch is this one's duplicate (its outcome is recorded at the end).
-        if (key && outcome.status === 'processed' && !earlier.has(key)) earlier.set(key, id);
-        outcomes.push({ id, outcome });
-      }
+      const toWrite = prepared.flatMap(({ id, prepared: p }) => ('outcome' in p ? [] : [{ id, ...p }]));
+      const written = new Map((await writeEmails(deps, tx, toWrite, earlier)).map((outcome, i) => [toWrite[i]!.id, outcome]));
+      const outcomes = prepared.map(({ id, prepared: p }) => ({ id, outcome: 'outcome' in p ? p.outcome : written.get(id)! }));
       await recordOutcomes(tx, outcomes);
       return claimed.length;
     });

@@ -2,22 +2,23 @@ import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { addAttachments } from '../domain/attachments.ts';
-import { findOrCreateCustomerByEmail } from '../domain/customers.ts';
+import { findOrCreateCustomersByEmail } from '../domain/customers.ts';
 import { InputError } from '../domain/input-error.ts';
 import type { WriteContext } from '../domain/origin.ts';
-import { createThread, setThreadStatus } from '../domain/threads.ts';
-import { addTimelineEntry } from '../domain/timeline-entries.ts';
+import { createThreads, setThreadStatus, type NewThread, type Thread } from '../domain/threads.ts';
+import { addTimelineEntries, addTimelineEntry } from '../domain/timeline-entries.ts';
 import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
-import { bodyText, detectAgentForward, entryReplyText } from './agent-forward.ts';
+import { bodyText, detectAgentForward, entryReplyText, type AgentForward, type BodyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from '../domain/attachment-rules.ts';
 import { classifyEmail } from './classify.ts';
-import { findProcessedByMessageId, forkInbound, loadInboundForProcessing, makeDue, recordOutcome, type ClaimedInbound, type InboundStatus, type Outcome } from './ledger.ts';
+import { duplicateKey, findProcessedByMessageId, forkInbound, loadInboundForProcessing, makeDue, recordOutcome, type ClaimedInbound, type InboundStatus, type Outcome } from './ledger.ts';
 import { originalSender } from './original-sender.ts';
 import { parseStoredEmail, UnparseableEmailError } from './parse-stored.ts';
-import { findOutboundEntry, findThreadForEmail } from './resolve-thread.ts';
+import { findOutboundEntry, loadKnownThreads, pickThread } from './resolve-thread.ts';
 import { routeEmail, type Routed, type TokenLookup } from './route.ts';
 import { emailFacts } from './email-facts.ts';
-import type { NormalisedEmail } from './email.ts';
+import type { EmailAddress, NormalisedEmail } from './email.ts';
+import { newId } from '../domain/ids.ts';
 import { hasDomain } from './sender.ts';
 import { cleanSubject } from './subject.ts';
 
@@ -135,89 +136,155 @@ async function decide(deps: InboundDeps, tx: WriteContext['db'], loaded: Claimed
   const prepared = await prepareEmail(deps, tx, loaded, { workspaceId: forcedWorkspaceId });
   if ('outcome' in prepared) return prepared.outcome;
   const { email, route } = prepared;
-  let earlier: string | null = null;
+  const earlier = new Map<string, string>();
   if (email.messageId) {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [messageIdLock(route.workspace.id, email.messageId)]);
-    earlier = await findProcessedByMessageId(tx, route.workspace.id, email.messageId, loaded.record.id);
+    const found = await findProcessedByMessageId(tx, route.workspace.id, email.messageId, loaded.record.id);
+    if (found) earlier.set(duplicateKey(route.workspace.id, email.messageId), found);
   }
-  return writeEmail(deps, tx, loaded.record.id, prepared, earlier);
+  return (await writeEmails(deps, tx, [{ id: loaded.record.id, email, route }], earlier))[0]!;
 }
 
+export type ToWrite = { id: string; email: NormalisedEmail; route: Routed };
+
+/** One email's facts, decided before any write: it is processed into these. */
+type Plan = ToWrite & {
+  ctx: WriteContext;
+  flags: Omit<ReturnType<typeof classifyEmail>, 'bouncedMessageIds'>;
+  autoReply: boolean;
+  body: BodyText;
+  forward: AgentForward | null;
+  author: EmailAddress;
+};
+
 /**
- * The writes of one prepared email, whose Message-ID (if any) the caller has locked and looked up:
- * `earlier` is the email already processed with it (this one is then its duplicate).
+ * The writes of prepared emails, in order, as if one by one; their Message-IDs (if any) the caller
+ * has locked and looked up: `earlier` maps duplicateKey to the email already processed with it
+ * (a later one is its duplicate; this batch's processed ones are added). A workspace's customers,
+ * threads and entries go in one statement each, whatever the number of emails: a batch costs a
+ * handful of round trips rather than several per email.
  */
-export async function writeEmail(deps: InboundDeps, tx: WriteContext['db'], id: string, prepared: { email: NormalisedEmail; route: Routed }, earlier: string | null): Promise<Outcome> {
-  const { email, route } = prepared;
-  const workspace = route.workspace;
-  const ctx: WriteContext = { db: tx, workspaceId: workspace.id, origin: 'email' };
-  const base = { workspaceId: workspace.id, messageId: email.messageId };
-  if (earlier) return { ...base, status: 'duplicate', duplicateOf: earlier };
-
-  const classification = classifyEmail(email);
-  const { bouncedMessageIds, ...flags } = classification;
-  if (classification.bounce) {
-    const bounceOf = await findOutboundEntry(ctx, bouncedMessageIds);
-    return { ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds, ...emailFacts(email) }, bounceOfEntryId: bounceOf };
+export async function writeEmails(deps: InboundDeps, tx: WriteContext['db'], items: ToWrite[], earlier: Map<string, string>): Promise<Outcome[]> {
+  const outcomes: Array<Outcome | null> = [];
+  const plans: Array<Plan & { index: number }> = [];
+  for (const item of items) {
+    const { email, route } = item;
+    const ctx: WriteContext = { db: tx, workspaceId: route.workspace.id, origin: 'email' };
+    const base = { workspaceId: route.workspace.id, messageId: email.messageId };
+    const key = email.messageId ? duplicateKey(route.workspace.id, email.messageId) : null;
+    const first = key ? earlier.get(key) : undefined;
+    if (first) {
+      outcomes.push({ ...base, status: 'duplicate', duplicateOf: first });
+      continue;
+    }
+    const classification = classifyEmail(email);
+    const { bouncedMessageIds, ...flags } = classification;
+    if (classification.bounce) {
+      const bounceOf = await findOutboundEntry(ctx, bouncedMessageIds);
+      if (key) earlier.set(key, item.id);
+      outcomes.push({ ...base, status: 'processed', classification: { ...flags, forwardedBy: null, bouncedMessageIds, ...emailFacts(email) }, bounceOfEntryId: bounceOf });
+      continue;
+    }
+    const sender = originalSender(email);
+    // A bare local part (MAILER-DAEMON) names the sender of a bounce, never a customer.
+    if (!sender || !hasDomain(sender)) {
+      outcomes.push({ ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address (nor Reply-To, Sender or Return-Path)' });
+      continue;
+    }
+    // Cut to what an entry stores before any per-character work (forward and reply detection).
+    const body = await bodyText(email);
+    const forward = await detectAgentForward(route.workspace, email, body, sender);
+    if (key) earlier.set(key, item.id);
+    plans.push({ ...item, index: outcomes.length, ctx, flags, autoReply: classification.autoReply, body, forward, author: forward ? forward.original.from : sender });
+    outcomes.push(null);
   }
 
-  const sender = originalSender(email);
-  // A bare local part (MAILER-DAEMON) names the sender of a bounce, never a customer.
-  if (!sender || !hasDomain(sender)) return { ...base, status: 'rejected', errorCode: 'no_sender', errorMessage: 'the email has no usable From address (nor Reply-To, Sender or Return-Path)' };
-  // Cut to what an entry stores before any per-character work (forward and reply detection).
-  const body = await bodyText(email);
-  const forward = await detectAgentForward(workspace, email, body, sender);
-  const author = forward ? forward.original.from : sender;
-  const { customer } = await findOrCreateCustomerByEmail(ctx, { email: author.address, fullName: author.name });
-
-  let thread = await findThreadForEmail(ctx, email, route.mailboxHash, deps.threadTokenKey);
-  if (thread) {
-    // New activity reopens a thread (Plain's semantics); an auto-reply is not activity.
-    if (thread.status !== 'TODO' && !classification.autoReply) await setThreadStatus(ctx, thread.id, 'TODO');
-  } else {
-    const subject = forward?.original.subject ?? email.subject;
-    thread = await createThread(ctx, { customerId: customer.id, title: cleanSubject(subject), channel: 'EMAIL' });
+  const byWorkspace = new Map<string, typeof plans>();
+  for (const plan of plans) byWorkspace.set(plan.ctx.workspaceId, [...(byWorkspace.get(plan.ctx.workspaceId) ?? []), plan]);
+  for (const group of byWorkspace.values()) {
+    for (const [i, outcome] of (await writeWorkspacePlans(deps, group)).entries()) outcomes[group[i]!.index] = outcome;
   }
+  return outcomes.map((o) => o!);
+}
 
-  const entry = await addTimelineEntry(ctx, {
-    threadId: thread.id,
-    kind: 'inbound_email',
-    author: { type: 'customer', customerId: customer.id },
-    text: forward ? forward.original.text : body.text,
-    // A forward's text comes from the cut body: cut too when the body was.
-    textSize: body.fullSize,
-    html: forward ? forward.original.html : email.html,
-    replyText: entryReplyText(email, body, forward),
-    messageId: email.messageId,
-    inReplyTo: email.inReplyTo[0] ?? null,
-    references: email.references,
-    supportAddress: route.supportAddress,
-  });
-  const attachments = forward ? forward.original.attachments : email.attachments;
-  const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
-  await addAttachments(
+/** The writes of one workspace's planned emails, in order: customers, then threads, then entries (one statement each), then each one's files and note. */
+async function writeWorkspacePlans(deps: InboundDeps, plans: Plan[]): Promise<Outcome[]> {
+  const ctx = plans[0]!.ctx;
+  const customers = await findOrCreateCustomersByEmail(ctx, plans.map((p) => ({ email: p.author.address, fullName: p.author.name })));
+  const known = await loadKnownThreads(ctx, plans.map((p) => ({ email: p.email, mailboxHash: p.route.mailboxHash })), deps.threadTokenKey);
+
+  // Each email's thread as if written one by one: a reply to an earlier email of the batch finds the thread that one is in.
+  const newThreads: NewThread[] = [];
+  const threadIds: string[] = [];
+  for (const [i, p] of plans.entries()) {
+    const customer = customers[i]!.customer;
+    let thread = pickThread(ctx.workspaceId, { email: p.email, mailboxHash: p.route.mailboxHash }, deps.threadTokenKey, known);
+    if (thread) {
+      // New activity reopens a thread (Plain's semantics); an auto-reply is not activity.
+      if (thread.status !== 'TODO' && !p.autoReply) {
+        await setThreadStatus(ctx, thread.id, 'TODO');
+        thread.status = 'TODO';
+      }
+    } else {
+      const id = newId('thread');
+      newThreads.push({ id, customerId: customer.id, title: cleanSubject(p.forward?.original.subject ?? p.email.subject), channel: 'EMAIL' });
+      thread = { id, status: 'TODO' } as Thread;
+      known.threads.set(id, thread);
+    }
+    threadIds.push(thread.id);
+    if (p.email.messageId && !known.byMessageId.has(p.email.messageId)) known.byMessageId.set(p.email.messageId, thread.id);
+  }
+  await createThreads(ctx, newThreads);
+
+  const entries = await addTimelineEntries(
     ctx,
-    entry.id,
-    attachments.map((a, i) => {
-      const d = decisions[i]!;
-      const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
-      return d.status === 'accepted' ? { ...common, status: 'accepted' as const } : { ...common, status: 'rejected' as const, code: d.code };
-    }),
+    plans.map((p, i) => ({
+      threadId: threadIds[i]!,
+      kind: 'inbound_email' as const,
+      author: { type: 'customer' as const, customerId: customers[i]!.customer.id },
+      text: p.forward ? p.forward.original.text : p.body.text,
+      // A forward's text comes from the cut body: cut too when the body was.
+      textSize: p.body.fullSize,
+      html: p.forward ? p.forward.original.html : p.email.html,
+      replyText: entryReplyText(p.email, p.body, p.forward),
+      messageId: p.email.messageId,
+      inReplyTo: p.email.inReplyTo[0] ?? null,
+      references: p.email.references,
+      supportAddress: p.route.supportAddress,
+    })),
   );
-  if (forward?.forwarderText) {
-    await addTimelineEntry(ctx, {
-      threadId: thread.id,
-      kind: 'note',
-      author: { type: 'user', name: forward.agent.name, email: forward.agent.address },
-      text: forward.forwarderText,
+
+  const outcomes: Outcome[] = [];
+  for (const [i, p] of plans.entries()) {
+    const entry = entries[i]!;
+    const attachments = p.forward ? p.forward.original.attachments : p.email.attachments;
+    const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
+    await addAttachments(
+      ctx,
+      entry.id,
+      attachments.map((a, j) => {
+        const d = decisions[j]!;
+        const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
+        return d.status === 'accepted' ? { ...common, status: 'accepted' as const } : { ...common, status: 'rejected' as const, code: d.code };
+      }),
+    );
+    if (p.forward?.forwarderText) {
+      await addTimelineEntry(ctx, {
+        threadId: threadIds[i]!,
+        kind: 'note',
+        author: { type: 'user', name: p.forward.agent.name, email: p.forward.agent.address },
+        text: p.forward.forwarderText,
+      });
+    }
+    outcomes.push({
+      workspaceId: ctx.workspaceId,
+      messageId: p.email.messageId,
+      status: 'processed',
+      classification: { ...p.flags, forwardedBy: p.forward?.agent.address ?? null, ...emailFacts(p.email) },
+      customerId: customers[i]!.customer.id,
+      threadId: threadIds[i]!,
+      timelineEntryId: entry.id,
     });
   }
-  return {
-    ...base,
-    status: 'processed',
-    classification: { ...flags, forwardedBy: forward?.agent.address ?? null, ...emailFacts(email) },
-    customerId: customer.id,
-    threadId: thread.id,
-    timelineEntryId: entry.id,
-  };
+  return outcomes;
 }
