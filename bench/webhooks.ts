@@ -146,6 +146,10 @@ export async function benchWebhooks(events = Number(process.env.BENCH_WEBHOOK_EV
     // Delivery phase: the real relay and delivery worker, from start until every delivery has
     // reached its receiver and is recorded as delivered. Statements sent to PostgreSQL are counted
     // (the bench's own progress queries apart); BENCH_CPU_PROF=file.cpuprofile profiles this phase.
+    // With BENCH_PG_FLAGS="-c shared_preload_libraries=pg_stat_statements": the delivery phase's
+    // costliest statements on the server's side (a bad plan shows here, not in this process's CPU).
+    const serverStatements = Boolean(process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements'));
+    if (serverStatements) await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => db.pool.query('SELECT pg_stat_statements_reset()'));
     const statements = countStatements();
     let benchStatements = 0;
     const profiler = process.env.BENCH_CPU_PROF ? new Session() : null;
@@ -196,6 +200,14 @@ export async function benchWebhooks(events = Number(process.env.BENCH_WEBHOOK_EV
     }
     await worker.stop();
     worker = null;
+    const costliest = serverStatements
+      ? (
+          await db.pool.query<{ calls: number; ms: number; mean: string; q: string }>(
+            `SELECT calls, round(total_exec_time)::int AS ms, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS q
+               FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 8`,
+          )
+        ).rows
+      : [];
     const bodies = keep;
     const arrivals = receiveTimes.map((t) => t - start);
     keep = null;
@@ -264,6 +276,7 @@ export async function benchWebhooks(events = Number(process.env.BENCH_WEBHOOK_EV
     console.log(`  CPU of this process: ${cpuMs(deliveryCpu, delivered)} ms per delivery; baselines ${cpuMs(byFetch.cpu, n)} ms (fetch), ${cpuMs(byHttp.cpu, n)} ms (node:http) per POST`);
     console.log(`  worker statements to PostgreSQL: ${(workerStatements / Math.max(1, delivered)).toFixed(2)} per delivery (${workerStatements} incl. relay, BEGIN/COMMIT)`);
     if (process.env.BENCH_STATEMENTS) for (const [kind, k] of [...statements.kinds].sort((a, b) => b[1] - a[1])) console.log(`    ${String(k).padStart(6)}  ${kind}`);
+    for (const r of costliest) console.log(`    ${String(r.ms).padStart(6)} ms ${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
     console.log(`  attempt POST duration as recorded by the worker: p50 ${f(percentile(attemptMs, 50))} ms  p99 ${f(percentile(attemptMs, 99))} ms  (${attemptMs.length} attempts)`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}${jobErrors.length ? `; pg-boss errors ${jobErrors.length}: ${jobErrors[0]}` : ''}`);
   } finally {

@@ -42,7 +42,11 @@ const CLAIM_DUE = prepared(
        FROM claimed c
        JOIN webhook_targets t ON t.id = c.target_id AND t.workspace_id = c.workspace_id
        JOIN workspaces w ON w.id = c.workspace_id
-       JOIN events e ON e.id = c.event_id AND e.workspace_id = c.workspace_id
+       -- The event by its primary key and nothing else (OFFSET 0 keeps the workspace test out of
+       -- the lookup): with the workspace as a join key, a planner misled by stale statistics
+       -- (a young events table) walked the workspace's whole events_workspace range per row.
+       CROSS JOIN LATERAL (SELECT e.id, e.workspace_id, e.type, e.payload, e.created_at FROM events e WHERE e.id = c.event_id OFFSET 0) e
+      WHERE e.workspace_id = c.workspace_id
       ORDER BY c.id`,
 );
 

@@ -5,6 +5,7 @@ import { claimDueDeliveries, type ClaimedDelivery } from './claim-deliveries.ts'
 import { DELIVERIES_CHANNEL, recordAttempts, releaseDeliveries } from './deliveries.ts';
 import { attemptDelivery, deliveryContext, type AttemptOutcome, type DeliveryDeps } from './deliver.ts';
 import { disableWebhookTarget } from './webhook-targets.ts';
+import { coalesce } from './coalesce.ts';
 
 // Per target and process: a slow receiver holds at most this many deliveries, never everyone's.
 export const DELIVERIES_PER_TARGET = 2;
@@ -61,8 +62,6 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
   let heldTotal = 0;
   let unrecorded = 0;
   let stopping = false;
-  let claiming: Promise<void> | null = null;
-  let again = false;
   const add = (m: Map<string, number>, k: string, n: number) => {
     const v = (m.get(k) ?? 0) + n;
     if (v > 0) m.set(k, v);
@@ -117,47 +116,36 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       .finally(wake);
   };
 
-  const wake = () => {
-    if (stopping) return;
-    if (claiming) {
-      again = true;
-      return;
-    }
-    claiming = (async () => {
-      do {
-        again = false;
-        try {
-          while (!stopping && heldTotal < MAX_HELD && unrecorded < MAX_UNRECORDED) {
-            // Each target's next ones are claimed while its current ones are being sent, so a
-            // slot never waits for a claim; they are sent DELIVERIES_PER_TARGET at a time.
-            const limit = MAX_HELD - heldTotal;
-            // A slow target counts as holding the ahead-claims it is not given.
-            const inFlight = new Map(held);
-            for (const id of answerMs.keys()) inFlight.set(id, (held.get(id) ?? 0) + PREFETCH_PER_TARGET - aheadOf(id));
-            const claimed = await claimDueDeliveries(deps.pool, { limit, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight });
-            for (const d of claimed) {
-              // Its payload is read now, while it waits for a slot, not in the slot.
-              void ctx.payload(d).catch(() => {});
-              add(held, d.target.id, 1);
-              heldTotal++;
-              unrecorded++;
-              if ((sending.get(d.target.id) ?? 0) < DELIVERIES_PER_TARGET) send(d);
-              else {
-                const queue = waiting.get(d.target.id) ?? [];
-                queue.push(d);
-                waiting.set(d.target.id, queue);
-              }
-            }
-            // Fewer than the limit: every target got all it had room for in this one statement.
-            if (claimed.length < limit) break;
-          }
-        } catch (err) {
-          logger.error({ err }, 'claiming webhook deliveries failed');
+  // Claims until every target has its fill (or the process its cap); a wake-up during a claim
+  // makes one more pass after it.
+  const claims = coalesce(async () => {
+    while (!stopping && heldTotal < MAX_HELD && unrecorded < MAX_UNRECORDED) {
+      // Each target's next ones are claimed while its current ones are being sent, so a
+      // slot never waits for a claim; they are sent DELIVERIES_PER_TARGET at a time.
+      const limit = MAX_HELD - heldTotal;
+      // A slow target counts as holding the ahead-claims it is not given.
+      const inFlight = new Map(held);
+      for (const id of answerMs.keys()) inFlight.set(id, (held.get(id) ?? 0) + PREFETCH_PER_TARGET - aheadOf(id));
+      const claimed = await claimDueDeliveries(deps.pool, { limit, perTarget: DELIVERIES_PER_TARGET + PREFETCH_PER_TARGET, leaseSeconds, inFlight });
+      for (const d of claimed) {
+        // Its payload is read now, while it waits for a slot, not in the slot.
+        void ctx.payload(d).catch(() => {});
+        add(held, d.target.id, 1);
+        heldTotal++;
+        unrecorded++;
+        if ((sending.get(d.target.id) ?? 0) < DELIVERIES_PER_TARGET) send(d);
+        else {
+          const queue = waiting.get(d.target.id) ?? [];
+          queue.push(d);
+          waiting.set(d.target.id, queue);
         }
-      } while (again && !stopping);
-    })().finally(() => {
-      claiming = null;
-    });
+      }
+      // Fewer than the limit: every target got all it had room for in this one statement.
+      if (claimed.length < limit) break;
+    }
+  }, (err) => logger.error({ err }, 'claiming webhook deliveries failed'));
+  const wake = () => {
+    if (!stopping) claims.run();
   };
 
   // Attempts that finish while a writer is busy wait and go together in its next record.
@@ -237,7 +225,7 @@ export function startDeliveryLoop(deps: DeliveryDeps, logger: Logger): DeliveryL
       stopping = true;
       clearInterval(poll);
       if (timer) clearTimeout(timer);
-      await claiming;
+      await claims.settled();
       // Claimed but never sent: handed back at once.
       const unsent = [...waiting.values()].flat();
       waiting.clear();
