@@ -19,6 +19,8 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
   try {
     const accept: number[] = [];
+    // Each accepted email's scheduled time (ms into the run) and latency, for BENCH_TIMELINE.
+    const acceptAt: Array<[number, number]> = [];
     const failures: string[] = [];
     let following = 0;
     const readable: number[] = [];
@@ -46,6 +48,7 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
           const { inboundEmailId } = (await res.json()) as { inboundEmailId: string };
           const answered = performance.now();
           accept.push(answered - at);
+          acceptAt.push([at - start, answered - at]);
           // At most MAX_FOLLOWING at once: pollers piling up behind a backlog would be load of their own.
           if (i % FOLLOW_EVERY === 0 && following < MAX_FOLLOWING) {
             following++;
@@ -71,6 +74,10 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     const { rows: statuses } = await db.pool.query(`SELECT status, count(*)::int AS n FROM inbound_emails GROUP BY status ORDER BY status`);
 
     const f = (x: number) => x.toFixed(1);
+    if (process.env.BENCH_TIMELINE) {
+      const perSecond = Array.from({ length: seconds }, (_, s) => acceptAt.filter(([t]) => t >= s * 1000 && t < (s + 1) * 1000).map(([, ms]) => ms));
+      console.log(`  accept latency by second of the schedule (p50/max ms): ${perSecond.map((l) => `${Math.round(percentile(l, 50))}/${Math.round(Math.max(...l))}`).join(' ')}`);
+    }
     console.log(`inbound open loop (${n} Postmark payloads, avg ${avgKb.toFixed(1)} KB, offered ${rate}/s on a schedule for ${seconds} s, server process on ${db.describe})`);
     console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s  (offered load = ${(rate / baselinePerSec).toFixed(2)}x of baseline)`);
     console.log(`  offered: ${Math.round(n / offeredSec)}/s achieved by the sender; answered 200: ${accept.length}; not answered or not 200: ${failures.length}${failures.length ? ` (${[...new Set(failures)].join(', ')})` : ''}`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrCreateCustomerByEmail } from '../src/domain/customers.ts';
 import { findOrCreateLabel } from '../src/domain/labels.ts';
 import { autoRespondToThread, createMailTransport, type AutoResponderDeps } from '../src/events/auto-responder.ts';
-import { createAutoResponse } from '../src/events/auto-responses.ts';
+import { createAutoResponse, deleteAutoResponse } from '../src/events/auto-responses.ts';
 import { relayEvents } from '../src/events/relay.ts';
 import { WEBHOOK_VERSIONS } from '../src/events/webhook-versions.ts';
 import { threadTokenKey } from '../src/domain/thread-token.ts';
@@ -233,6 +233,8 @@ const autoResponseJobs = async (threadId: string) =>
 describe('POST /v1/threads', () => {
   it('creates an API thread with its first message, labels and attachments judged by the inbound rules, fires thread.thread_created and queues the API auto-response', async () => {
     const customer = await customerOf(a, 'contact@hooli.com');
+    // Jobs are queued only where an auto-response could answer: one on the API channel.
+    const rule = await createAutoResponse({ db: db.pool, workspaceId: a.workspace.id }, { messageText: 'Form received', channels: ['API'] });
     const { label: urgent } = await findOrCreateLabel({ db: db.pool, workspaceId: a.workspace.id, origin: 'api' }, 'Urgent');
     const res = await call(a, 'POST', '/v1/threads', {
       customerIdentifier: { emailAddress: 'Contact@Hooli.com' },
@@ -275,6 +277,7 @@ describe('POST /v1/threads', () => {
     // Queued by the relay in the transaction that created the deliveries; it waits out its delay.
     await relayEvents({ pool: db.pool, boss: jobs.boss, autoResponseDelaySeconds: 3600 });
     expect(await autoResponseJobs(body.thread.id)).toEqual([{ data: { workspaceId: a.workspace.id, threadId: body.thread.id } }]);
+    await deleteAutoResponse({ db: db.pool, workspaceId: a.workspace.id }, rule.id);
   });
 
   it('answers a new API thread with the workspace’s API-channel auto-response, by email, once', async () => {
@@ -297,6 +300,10 @@ describe('POST /v1/threads', () => {
     const theirs = await customerOf(b, 'someone@pied-piper.com');
     const other = (await call(b, 'POST', '/v1/threads', { customerIdentifier: { customerId: theirs.id }, title: 'Hi', message: { text: 'Hello' } })).json().thread.id;
     expect(await autoRespondToThread(deps, { workspaceId: b.workspace.id, threadId: other })).toBe('skipped: no auto-response');
+    // Nor does the relay queue a job for it: only for the thread a rule could answer.
+    await relayEvents({ pool: db.pool, boss: jobs.boss, autoResponseDelaySeconds: 3600 });
+    expect(await autoResponseJobs(other)).toEqual([]);
+    expect(await autoResponseJobs(threadId)).toHaveLength(1);
   });
 
   it('refuses what is over the count and size budgets with their codes, and still creates the thread', async () => {

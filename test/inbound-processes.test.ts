@@ -34,7 +34,7 @@ describe('inbound email shared by two intake processes', () => {
       const raw = Buffer.from(
         `From: Person ${i} <p${i}@initech.test>\r\nTo: ${workspace.inboundToken}@${INBOUND_DOMAIN}\r\nSubject: Shared ${i}\r\nMessage-ID: <shared-${i}@initech.test>\r\n\r\nHello ${i}.\r\n`,
       );
-      await storeReceived(db.pool, { source: 'mime', raw, dedupeKey: `mime:shared-${i}`, messageId: `shared-${i}@initech.test`, tokens: [workspace.inboundToken] });
+      await storeReceived(db.pool, { source: 'mime', raw, dedupeKey: `mime:shared-${i}`, messageId: `shared-${i}@initech.test`, tokens: [workspace.inboundToken], notify: true });
     }
     const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, SECRETS_KEY: TEST_SECRETS_KEY.toString('hex'), INBOUND_DOMAIN, LOG_LEVEL: 'debug' };
     const processes: RunningIntake[] = [];

@@ -280,3 +280,75 @@ describe('replay', () => {
     expect(missing.statusCode).toBe(404);
   });
 });
+
+describe('one batch of mail', () => {
+  const from = (address: string, name: string) => ({ From: address, FromName: name, FromFull: { Email: address, Name: name, MailboxHash: '' } });
+  const ids = (messageId: string, inReplyTo?: string) => ({
+    Headers: [{ Name: 'Message-ID', Value: `<${messageId}>` }, ...(inReplyTo ? [{ Name: 'In-Reply-To', Value: `<${inReplyTo}>` }] : [])],
+  });
+  /** Posts the payloads while no worker runs, then starts one: they are claimed together, in this order. */
+  async function inOneBatch(payloads: Array<Record<string, unknown>>) {
+    await h.stopWorker();
+    const received: string[] = [];
+    for (const p of payloads) received.push((await post('/inbound/postmark', JSON.stringify(postmark(p)), 'application/json')).json().inboundEmailId);
+    await h.startWorker();
+    return Promise.all(received.map((id) => h.settled(id)));
+  }
+  const eventCount = async (type: string, path: string, values: unknown[]) =>
+    (await h.db.pool.query(`SELECT count(*)::int AS n FROM events WHERE type = $1 AND payload #>> $2 = ANY($3)`, [type, path, values])).rows[0].n as number;
+
+  it('is written as if one by one: a reply to an earlier email of the batch joins its thread, one customer per sender, one company per domain, one event each', async () => {
+    const rows = await inOneBatch([
+      { ...from('amy@batchco.com', 'Amy'), Subject: 'Batch start', ...ids('b1@batchco.com') },
+      { ...from('AMY@batchco.com', 'Amy again'), Subject: 'Re: Batch start', ...ids('b2@batchco.com', 'b1@batchco.com') },
+      { ...from('amy@batchco.com', 'Amy'), Subject: 'Another question', ...ids('b3@batchco.com') },
+      { ...from('ben@batchco.com', 'Ben'), Subject: 'From a colleague', ...ids('b4@batchco.com') },
+    ]);
+    expect(rows.map((r) => r.status)).toEqual(['processed', 'processed', 'processed', 'processed']);
+    const [first, reply, other, colleague] = rows;
+    expect(reply!.thread_id).toBe(first!.thread_id);
+    expect(new Set([first!.thread_id, other!.thread_id, colleague!.thread_id]).size).toBe(3);
+    expect(new Set([first!.customer_id, reply!.customer_id, other!.customer_id]).size).toBe(1);
+
+    const { rows: customers } = await h.db.pool.query(`SELECT email, full_name, company_id FROM customers WHERE email LIKE '%@batchco.com' ORDER BY email`);
+    expect(customers.map((c) => [c.email, c.full_name])).toEqual([['amy@batchco.com', 'Amy'], ['ben@batchco.com', 'Ben']]);
+    expect(customers[0].company_id).toBeTruthy();
+    expect(customers[1].company_id).toBe(customers[0].company_id);
+    expect((await h.db.pool.query(`SELECT count(*)::int AS n FROM companies WHERE domain = 'batchco.com'`)).rows[0].n).toBe(1);
+
+    const threads = [first!.thread_id, other!.thread_id, colleague!.thread_id];
+    expect((await thread(first!.thread_id as string)).title).toBe('Batch start');
+    expect(await eventCount('customer.customer_created', '{customer,email}', ['amy@batchco.com', 'ben@batchco.com'])).toBe(2);
+    expect(await eventCount('thread.thread_created', '{thread,id}', threads)).toBe(3);
+    expect(await eventCount('thread.email_received', '{entry,threadId}', threads)).toBe(4);
+    // The customer event names the company, as the API shows it.
+    const { rows: events } = await h.db.pool.query(`SELECT payload FROM events WHERE type = 'customer.customer_created' AND payload #>> '{customer,email}' = 'ben@batchco.com'`);
+    expect(events[0].payload.customer.company).toMatchObject({ id: customers[0].company_id, domain: 'batchco.com' });
+  });
+
+  it('reopens a closed thread once for two replies in one batch', async () => {
+    const [opened] = await inOneBatch([{ ...from('cat@reopen.com', 'Cat'), Subject: 'Closed soon', ...ids('r1@reopen.com') }]);
+    const done = await h.app.inject({ method: 'PATCH', url: `/v1/threads/${opened!.thread_id}`, payload: { status: 'DONE' }, headers: { authorization: `Bearer ${acme.apiKey}` } });
+    expect(done.statusCode).toBe(200);
+    const rows = await inOneBatch([
+      { ...from('cat@reopen.com', 'Cat'), Subject: 'Re: Closed soon', ...ids('r2@reopen.com', 'r1@reopen.com') },
+      { ...from('cat@reopen.com', 'Cat'), Subject: 'Re: Closed soon', ...ids('r3@reopen.com', 'r2@reopen.com') },
+    ]);
+    expect(rows.map((r) => r.thread_id)).toEqual([opened!.thread_id, opened!.thread_id]);
+    expect((await thread(opened!.thread_id as string)).status).toBe('TODO');
+    // DONE by the API, then TODO by the first reply; the second finds it open.
+    expect(await eventCount('thread.thread_status_transitioned', '{threadId}', [opened!.thread_id])).toBe(2);
+  });
+
+  it('an email whose sender the domain refuses does not take the rest of its batch with it', async () => {
+    const rows = await inOneBatch([
+      { ...from('dan@fine.com', 'Dan'), Subject: 'Fine one', ...ids('f1@fine.com') },
+      { ...from('broken@bad..domain', 'Broken'), Subject: 'Broken one', ...ids('f2@fine.com') },
+      { ...from('eve@fine.com', 'Eve'), Subject: 'Fine two', ...ids('f3@fine.com') },
+    ]);
+    expect(rows.map((r) => [r.status, r.error_code ?? null])).toEqual([['processed', null], ['rejected', 'invalid_email'], ['processed', null]]);
+    expect(rows.map((r) => r.attempts)).toEqual([1, 1, 1]);
+    const { rows: entries } = await h.db.pool.query(`SELECT count(*)::int AS n FROM timeline_entries WHERE message_id = ANY($1)`, [['f1@fine.com', 'f2@fine.com', 'f3@fine.com']]);
+    expect(entries[0].n).toBe(2);
+  });
+});

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import { withTransaction } from '../db/pool.ts';
+import { warmPool, withTransaction } from '../db/pool.ts';
 import { createDefaultWorkspaceIfNone } from '../domain/workspaces.ts';
 import { sealLegacyUrlPasswords } from '../events/webhook-targets.ts';
 import { closeWorkers } from '../inbound/worker-pool.ts';
@@ -27,6 +27,8 @@ import { createLogger } from './logger.ts';
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 /** How long a stop lets requests in flight finish before it drops their connections. */
 const HTTP_DRAIN_MS = 5_000;
+// Connections to the database per process: HTTP requests, the inbound and webhook loops, imports.
+const POOL_SIZE = 20;
 
 /** `intake start`: database, migrations, jobs, HTTP; stops in reverse order on SIGINT/SIGTERM. */
 export async function runService(config: Config): Promise<void> {
@@ -74,7 +76,7 @@ export async function runService(config: Config): Promise<void> {
       logger.fatal(`${err.message}; exiting so that a supervisor restarts intake`);
       stop('embedded PostgreSQL is gone', 1);
     },
-    poolSize: 20,
+    poolSize: POOL_SIZE,
   });
   cleanup.push({ name: 'database', run: () => db.close() });
   logger.info({ mode: db.mode }, db.mode === 'embedded' ? `database: embedded PostgreSQL in ${config.dataDir}/pg` : 'database: DATABASE_URL');
@@ -98,6 +100,8 @@ export async function runService(config: Config): Promise<void> {
     const created = await withTransaction(db.pool, (tx) => createDefaultWorkspaceIfNone(tx, secrets.secretsKey));
     const importing = importDeps(config, db.pool, secrets.secretsKey);
 
+    // Before the workers and the HTTP server start: mail arriving right after a (re)start finds the connections open.
+    await warmPool(db.pool, POOL_SIZE);
     const tokenKey = threadTokenKey(secrets.secretsKey);
     const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
     cleanup.push({ name: 'inbound processing', run: () => inbound.stop() });
@@ -120,6 +124,7 @@ export async function runService(config: Config): Promise<void> {
       importAdapters: importing.adapters,
       importAllowPrivate: importing.allowPrivate,
       logger,
+      wakeInbound: inbound.wake,
     });
     cleanup.push({ name: 'http', run: () => closeHttp(app) });
     try {

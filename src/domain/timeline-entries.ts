@@ -71,8 +71,7 @@ const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textCha
 
 // Entries, their threads' updated_at and (for inbound email) their events: one statement for any
 // number of entries. An event carries its entry without HTML and reply text, which no webhook sends.
-const ADD_ENTRIES = prepared(
-  'timeline-entries.add',
+const addEntriesSql = (returning: string) =>
   `WITH x AS (
      SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
                           $12::text[], $13::jsonb[], $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::int[], $19::int[])
@@ -95,14 +94,25 @@ const ADD_ENTRIES = prepared(
      SELECT x.event_id, $1, '${EVENT_TYPES.emailReceived}', $20, jsonb_build_object('entry', to_jsonb(entry) - 'html' - 'replyText')
        FROM entry JOIN x ON x.id = entry.id
       WHERE entry.kind = 'inbound_email' AND $20::text <> 'import')
-   SELECT * FROM entry`,
-);
+   SELECT ${returning} FROM entry`;
+const ADD_ENTRIES = prepared('timeline-entries.add', addEntriesSql('*'));
+// The same, answering ids only: an inbound batch needs no text back (its entries' text and HTML, 20 KB an email, would come back for nothing).
+const ADD_ENTRIES_IDS = prepared('timeline-entries.add-ids', addEntriesSql('id, "threadId"'));
 
 /**
  * Several entries (of one workspace) in one statement, returned in the order given. An inbound
  * email's entry fires thread.email_received (never an imported one's).
  */
 export async function addTimelineEntries(ctx: WriteContext, inputs: NewTimelineEntry[]): Promise<TimelineEntry[]> {
+  return insertEntries<TimelineEntry>(ctx, inputs, ADD_ENTRIES);
+}
+
+/** addTimelineEntries answering only each entry's id, in the order given. */
+export async function addTimelineEntryIds(ctx: WriteContext, inputs: NewTimelineEntry[]): Promise<string[]> {
+  return (await insertEntries<{ id: string }>(ctx, inputs, ADD_ENTRIES_IDS)).map((e) => e.id);
+}
+
+async function insertEntries<R extends { id: string }>(ctx: WriteContext, inputs: NewTimelineEntry[], statement: typeof ADD_ENTRIES): Promise<R[]> {
   if (inputs.length === 0) return [];
   const rows = inputs.map((input) => {
     const author = input.author;
@@ -131,7 +141,7 @@ export async function addTimelineEntries(ctx: WriteContext, inputs: NewTimelineE
     };
   });
   const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-  const { rows: entries } = await ctx.db.query<TimelineEntry>(ADD_ENTRIES, [
+  const { rows: entries } = await ctx.db.query<R>(statement, [
     ctx.workspaceId,
     col('id'), col('threadId'), col('kind'), col('authorType'), col('authorCustomerId'), col('authorName'), col('authorEmail'), col('text'), col('html'), col('messageId'),
     col('inReplyTo'), col('references'), col('supportAddress'), col('createdAt'), col('replyText'), col('eventId'), col('textFullSize'), col('htmlFullSize'),

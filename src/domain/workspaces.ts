@@ -118,13 +118,16 @@ export async function createWorkspace(
   return { workspace: toWorkspace(rows[0]!), apiKey, webhookSecret };
 }
 
+// Every API request's first statement.
+const BY_API_KEY = prepared(
+  'workspaces.by-api-key',
+  `SELECT ${COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}
+     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+    WHERE k.key_sha256 = $1`,
+);
+
 export async function findWorkspaceByApiKey(db: Queryable, apiKey: string): Promise<Workspace | null> {
-  const { rows } = await db.query<WorkspaceRow>(
-    `SELECT ${COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}
-       FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
-      WHERE k.key_sha256 = $1`,
-    [hashApiKey(apiKey)],
-  );
+  const { rows } = await db.query<WorkspaceRow>(BY_API_KEY, [hashApiKey(apiKey)]);
   return rows[0] ? toWorkspace(rows[0]) : null;
 }
 

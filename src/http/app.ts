@@ -22,6 +22,7 @@ import type { ImportAdapter } from '../import/adapter.ts';
 import { IMPORT_USER_AGENT } from '../import/user-agent.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 import { consoleRoutes } from '../console/plugin.ts';
+import type { WakeInbound } from '../inbound/receive.ts';
 
 export type AppDeps = {
   pool: Pool;
@@ -37,6 +38,8 @@ export type AppDeps = {
   importAdapters?: Readonly<Record<string, ImportAdapter<any, any>>>;
   importAllowPrivate?: boolean;
   logger?: Logger;
+  /** This process's inbound workers: its receipts wake them directly (see receiveInbound). */
+  wakeInbound?: WakeInbound;
 };
 
 /**
@@ -103,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { boss, inboundBasicAuth } = deps;
   if (boss && inboundBasicAuth) {
     // Its own scope: the raw-body parsers, the 64 MiB limit, the large-body slots and Basic auth apply to these routes only.
-    await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth, inboundDomain: deps.inboundDomain }));
+    await app.register(async (inbound) => inboundRoutes(inbound, { pool: deps.pool, boss, basicAuth: inboundBasicAuth, inboundDomain: deps.inboundDomain, wakeInbound: deps.wakeInbound }));
   }
   // The operator console: HTML pages behind a session cookie, in its own scope (cookies, forms, views).
   const consoleDeps = { pool: deps.pool, boss: deps.boss, secretsKey: deps.secretsKey, importAdapters: deps.importAdapters, importAllowPrivate: deps.importAllowPrivate ?? false, userAgent: IMPORT_USER_AGENT };

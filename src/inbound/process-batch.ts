@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -25,7 +26,11 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
       ids = claimed.map((c) => c.record.id);
       const lookup = memoTokenLookup(tx);
       const prepared: Array<{ id: string; prepared: Prepared }> = [];
-      for (const c of claimed) prepared.push({ id: c.record.id, prepared: await prepareEmail(deps, tx, c, { lookup }) });
+      for (const c of claimed) {
+        prepared.push({ id: c.record.id, prepared: await prepareEmail(deps, tx, c, { lookup }) });
+        // Parsing is this thread's work: requests waiting meanwhile (receipt answers) go between two emails.
+        await yieldToIo();
+      }
 
       const keyed = prepared.flatMap((p) => ('email' in p.prepared && p.prepared.email.messageId ? [{ workspaceId: p.prepared.route.workspace.id, messageId: p.prepared.email.messageId }] : []));
       await lockMessageIds(tx, keyed.map((k) => messageIdLock(k.workspaceId, k.messageId)));

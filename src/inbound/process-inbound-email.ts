@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -6,7 +7,7 @@ import { findOrCreateCustomersByEmail } from '../domain/customers.ts';
 import { InputError } from '../domain/input-error.ts';
 import type { WriteContext } from '../domain/origin.ts';
 import { createThreads, setThreadStatus, type NewThread, type Thread } from '../domain/threads.ts';
-import { addTimelineEntries, addTimelineEntry } from '../domain/timeline-entries.ts';
+import { addTimelineEntry, addTimelineEntryIds } from '../domain/timeline-entries.ts';
 import { getWorkspace, type Workspace } from '../domain/workspaces.ts';
 import { bodyText, detectAgentForward, entryReplyText, type AgentForward, type BodyText } from './agent-forward.ts';
 import { DEFAULT_ATTACHMENT_LIMITS, judgeAttachments, type AttachmentLimits } from '../domain/attachment-rules.ts';
@@ -194,6 +195,8 @@ export async function writeEmails(deps: InboundDeps, tx: WriteContext['db'], ite
     // Cut to what an entry stores before any per-character work (forward and reply detection).
     const body = await bodyText(email);
     const forward = await detectAgentForward(route.workspace, email, body, sender);
+    // As in parsing (process-batch.ts): waiting requests go between two emails' work.
+    await yieldToIo();
     if (key) earlier.set(key, item.id);
     plans.push({ ...item, index: outcomes.length, ctx, flags, autoReply: classification.autoReply, body, forward, author: forward ? forward.original.from : sender });
     outcomes.push(null);
@@ -236,7 +239,7 @@ async function writeWorkspacePlans(deps: InboundDeps, plans: Plan[]): Promise<Ou
   }
   await createThreads(ctx, newThreads);
 
-  const entries = await addTimelineEntries(
+  const entryIds = await addTimelineEntryIds(
     ctx,
     plans.map((p, i) => ({
       threadId: threadIds[i]!,
@@ -256,12 +259,12 @@ async function writeWorkspacePlans(deps: InboundDeps, plans: Plan[]): Promise<Ou
 
   const outcomes: Outcome[] = [];
   for (const [i, p] of plans.entries()) {
-    const entry = entries[i]!;
+    const entryId = entryIds[i]!;
     const attachments = p.forward ? p.forward.original.attachments : p.email.attachments;
     const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
     await addAttachments(
       ctx,
-      entry.id,
+      entryId,
       attachments.map((a, j) => {
         const d = decisions[j]!;
         const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
@@ -283,7 +286,7 @@ async function writeWorkspacePlans(deps: InboundDeps, plans: Plan[]): Promise<Ou
       classification: { ...p.flags, forwardedBy: p.forward?.agent.address ?? null, ...emailFacts(p.email) },
       customerId: customers[i]!.customer.id,
       threadId: threadIds[i]!,
-      timelineEntryId: entry.id,
+      timelineEntryId: entryId,
     });
   }
   return outcomes;

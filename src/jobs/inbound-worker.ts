@@ -2,7 +2,7 @@ import type { Job, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { makeDue } from '../inbound/ledger.ts';
 import type { InboundDeps } from '../inbound/process-inbound-email.ts';
-import { INBOUND_LOOP, startInboundLoop } from '../inbound/processing-loop.ts';
+import { INBOUND_LOOP, startInboundLoop, type InboundLoop } from '../inbound/processing-loop.ts';
 import { sweepStuckInbound } from '../inbound/sweep.ts';
 import { QUEUES } from '../queue/catalogue.ts';
 
@@ -19,7 +19,7 @@ const DRAIN_POLL_SECONDS = 30;
  * ready for replay. A sweep each minute wakes the workers for any email left waiting and fails
  * one waiting past a day. A processing job an earlier version queued only makes its email due.
  */
-export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger, options: Partial<typeof INBOUND_LOOP> = {}): Promise<{ stop(): Promise<void> }> {
+export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger, options: Partial<typeof INBOUND_LOOP> = {}): Promise<{ wake: InboundLoop['wake']; stop(): Promise<void> }> {
   const loop = startInboundLoop(deps, logger, options);
   const sweep = setInterval(() => {
     sweepStuckInbound(deps.pool).then(
@@ -47,6 +47,7 @@ export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger
   );
   let stopped: Promise<void> | undefined;
   return {
+    wake: loop.wake,
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(sweep);
