@@ -114,6 +114,51 @@ export async function storeReceived(
   return { id: rows[0]!.id, duplicate: true };
 }
 
+export type ReceivedInput = { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[] };
+
+// One statement per batch size (rows x 7 parameters; the payloads go as binary parameters).
+const storeManySql = (rows: number, notify: boolean) => {
+  const values = Array.from({ length: rows }, (_, r) => {
+    const p = (k: number) => `$${r * 7 + k}`;
+    return `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bytea, ${p(6)}::int, ${p(7)}::text[], ${r})`;
+  });
+  return `WITH x(id, source, dedupe_key, message_id, raw, raw_size, tokens, n) AS (VALUES ${values.join(', ')}),
+   stored AS (
+     INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
+     SELECT x.id, x.source, x.dedupe_key, x.message_id, x.raw, x.raw_size, 'received',
+            (SELECT w.id FROM unnest(x.tokens) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1)
+       FROM x ORDER BY x.n
+     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
+   SELECT id${notify ? `, pg_notify('${INBOUND_CHANNEL}', $${rows * 7 + 1})` : `, $${rows * 7 + 1}::text AS lane`} FROM stored`;
+};
+const storeManyStatements = new Map<string, ReturnType<typeof prepared>>();
+const storeManyStatement = (rows: number, notify: boolean) => {
+  const key = `${rows}${notify ? '-notify' : ''}`;
+  let statement = storeManyStatements.get(key);
+  if (!statement) storeManyStatements.set(key, (statement = prepared(`inbound.store-received-${key}`, storeManySql(rows, notify))));
+  return statement;
+};
+
+/**
+ * storeReceived for several receipts in ONE statement and commit (their senders hear 200 after
+ * it), answered in the order given; of two with one dedupe key, the first is stored and the second
+ * is its duplicate. All of one lane (`notify` names it).
+ */
+export async function storeReceivedMany(db: Queryable, inputs: ReceivedInput[], notify: boolean): Promise<Array<{ id: string; duplicate: boolean }>> {
+  if (inputs.length === 0) return [];
+  const ids = inputs.map(() => newId('inboundEmail'));
+  const values = inputs.flatMap((input, i) => [ids[i], input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens]);
+  const { rows } = await db.query<{ id: string }>(storeManyStatement(inputs.length, notify), [...values, laneOf(inputs[0]!.raw.length)]);
+  const stored = new Set(rows.map((r) => r.id));
+  const lost = inputs.filter((_, i) => !stored.has(ids[i]!)).map((input) => input.dedupeKey);
+  const existing = new Map<string, string>();
+  if (lost.length > 0) {
+    const { rows: found } = await db.query<{ id: string; dedupe_key: string }>('SELECT id, dedupe_key FROM inbound_emails WHERE dedupe_key = ANY($1)', [lost]);
+    for (const r of found) existing.set(r.dedupe_key, r.id);
+  }
+  return inputs.map((input, i) => (stored.has(ids[i]!) ? { id: ids[i]!, duplicate: false } : { id: existing.get(input.dedupeKey)!, duplicate: true }));
+}
+
 /**
  * Makes received emails due now and wakes the workers (a replay, copies for other workspaces, a
  * job left by an earlier version); in the caller's transaction, so the wake-up comes with the commit.

@@ -1,5 +1,6 @@
 import type { Pool } from '../db/pool.ts';
 import { laneOf, storeReceived, type InboundSource } from './ledger.ts';
+import type { ReceiptBatcher } from './receipt-batcher.ts';
 import { receiptTokens, type Recipients } from './route.ts';
 
 export type Receipt = { inboundEmailId: string; status: 'received' | 'duplicate' };
@@ -26,8 +27,8 @@ export function localWorkers(wake: WakeInbound, everyMs = NOTIFY_OTHERS_EVERY_MS
 export type LocalWorkers = ReturnType<typeof localWorkers>;
 
 /**
- * Stores the raw payload, due for processing, in one statement committed on its own: only after
- * it commits may the sender hear 200 (the workers claim it from the ledger). A duplicate delivery
+ * Stores the raw payload, due for processing, in one statement committed on its own (with
+ * `batcher`, together with the receipts arriving meanwhile): only after it commits may the sender hear 200 (the workers claim it from the ledger). A duplicate delivery
  * is answered the same way and stored once. The recipients, read cheaply at receipt, attribute the
  * email to the workspace whose inbound address it was sent to before anything can go wrong with it.
  * Workers are woken directly when this process runs them (`local`), and by a NOTIFY otherwise;
@@ -35,18 +36,12 @@ export type LocalWorkers = ReturnType<typeof localWorkers>;
  * NOTIFY_OTHERS_EVERY_MS, as notifying receipts commit one at a time.
  */
 export async function receiveInbound(
-  deps: { pool: Pool; inboundDomain: string; local?: LocalWorkers | undefined },
+  deps: { pool: Pool; inboundDomain: string; local?: LocalWorkers | undefined; batcher?: ReceiptBatcher | undefined },
   input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; recipients: Recipients },
 ): Promise<Receipt> {
   const notify = !deps.local || deps.local.notifyOthersNow();
-  const stored = await storeReceived(deps.pool, {
-    source: input.source,
-    raw: input.raw,
-    dedupeKey: input.dedupeKey,
-    messageId: input.messageId,
-    tokens: receiptTokens(input.recipients, deps.inboundDomain),
-    notify,
-  });
+  const received = { source: input.source, raw: input.raw, dedupeKey: input.dedupeKey, messageId: input.messageId, tokens: receiptTokens(input.recipients, deps.inboundDomain) };
+  const stored = deps.batcher ? await deps.batcher.store(received, notify) : await storeReceived(deps.pool, { ...received, notify });
   if (!stored.duplicate) deps.local?.wake(laneOf(input.raw.length));
   return { inboundEmailId: stored.id, status: stored.duplicate ? 'duplicate' : 'received' };
 }

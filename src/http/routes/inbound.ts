@@ -6,6 +6,7 @@ import { messageIds, parseAddressList } from '../../inbound/addresses.ts';
 import { dedupeKey } from '../../inbound/ledger.ts';
 import { headerValues, looksLikeMime, readHeaderBlock } from '../../inbound/mime-check.ts';
 import { postmarkDeliveryId, postmarkInboundSchema, type PostmarkInbound } from '../../inbound/postmark-payload.ts';
+import { receiptBatcher } from '../../inbound/receipt-batcher.ts';
 import { localWorkers, receiveInbound, type WakeInbound } from '../../inbound/receive.ts';
 import type { Recipients } from '../../inbound/route.ts';
 import { basicAuthMatches } from '../basic-auth.ts';
@@ -32,6 +33,7 @@ const inboundDoc = { tags: ['Inbound mail'], security: SECURITY.inboundBasic, re
 
 export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: PgBoss; basicAuth: string; inboundDomain: string; wakeInbound?: WakeInbound | undefined }): void {
   const local = deps.wakeInbound ? localWorkers(deps.wakeInbound) : undefined;
+  const batcher = receiptBatcher(deps.pool);
   // Raw bytes, stored exactly as received; parsed by us, not by Fastify.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'message/rfc822'], { parseAs: 'buffer', bodyLimit: INBOUND_BODY_LIMIT }, (_req, body, done) => done(null, body));
@@ -66,7 +68,7 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     if (!parsed.success) throw new AppError('input_validation', 'The payload is not a Postmark inbound message.', fieldErrors(parsed.error));
     const p = parsed.data;
     const messageIdHeader = p.Headers?.find((h) => h.Name.toLowerCase() === 'message-id')?.Value;
-    return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local }, {
+    return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local, batcher }, {
       source: 'postmark',
       raw: utf8,
       // The webhook Check sample's all-zero id is the same on every Check: its bytes key it instead.
@@ -87,7 +89,7 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     const check = looksLikeMime(raw);
     if (!check.ok) throw new AppError('input_validation', `Not an RFC 822 message: ${check.reason}.`, [{ field: '(body)', message: check.reason, type: 'VALIDATION' }]);
     const { lines } = readHeaderBlock(raw);
-    return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local }, {
+    return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local, batcher }, {
       source: 'mime',
       raw,
       dedupeKey: dedupeKey('mime', raw, null),
