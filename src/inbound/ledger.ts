@@ -116,7 +116,7 @@ export async function storeReceived(
 
 export type ReceivedInput = { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[] };
 
-// One statement per batch size (rows x 7 parameters; the payloads go as binary parameters).
+// One statement per batch size (rows x 7 parameters; the payloads go as binary parameters); rows without an id are padding.
 const storeManySql = (rows: number, notify: boolean) => {
   const values = Array.from({ length: rows }, (_, r) => {
     const p = (k: number) => `$${r * 7 + k}`;
@@ -127,7 +127,7 @@ const storeManySql = (rows: number, notify: boolean) => {
      INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
      SELECT x.id, x.source, x.dedupe_key, x.message_id, x.raw, x.raw_size, 'received',
             (SELECT w.id FROM unnest(x.tokens) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1)
-       FROM x ORDER BY x.n
+       FROM x WHERE x.id IS NOT NULL ORDER BY x.n
      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
    SELECT id${notify ? `, pg_notify('${INBOUND_CHANNEL}', $${rows * 7 + 1})` : `, $${rows * 7 + 1}::text AS lane`} FROM stored`;
 };
@@ -148,7 +148,10 @@ export async function storeReceivedMany(db: Queryable, inputs: ReceivedInput[], 
   if (inputs.length === 0) return [];
   const ids = inputs.map(() => newId('inboundEmail'));
   const values = inputs.flatMap((input, i) => [ids[i], input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens]);
-  const { rows } = await db.query<{ id: string }>(storeManyStatement(inputs.length, notify), [...values, laneOf(inputs[0]!.raw.length)]);
+  // Padded with empty rows to a power of two: a few statements per connection to parse and plan, not one per batch size.
+  const size = 2 ** Math.ceil(Math.log2(inputs.length));
+  const padding = new Array<null>((size - inputs.length) * 7).fill(null);
+  const { rows } = await db.query<{ id: string }>(storeManyStatement(size, notify), [...values, ...padding, laneOf(inputs[0]!.raw.length)]);
   const stored = new Set(rows.map((r) => r.id));
   const lost = inputs.filter((_, i) => !stored.has(ids[i]!)).map((input) => input.dedupeKey);
   const existing = new Map<string, string>();
