@@ -3,6 +3,7 @@ import { newId } from './ids.ts';
 import { clip, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 import { prepared } from '../db/prepared.ts';
+import { inGivenOrder } from './in-given-order.ts';
 
 export const THREAD_STATUSES = Object.freeze(['TODO', 'SNOOZED', 'DONE'] as const);
 export type ThreadStatus = (typeof THREAD_STATUSES)[number];
@@ -62,12 +63,7 @@ export async function createThreads(ctx: WriteContext, inputs: NewThread[]): Pro
   const { rows: threads } = await ctx.db.query<Thread>(CREATE, [
     ctx.workspaceId, col('id'), col('customerId'), col('title'), col('status'), col('channel'), col('externalId'), col('createdAt'), col('eventId'), ctx.origin,
   ]);
-  const byId = new Map(threads.map((t) => [t.id, t]));
-  return rows.map((r) => {
-    const thread = byId.get(r.id);
-    if (!thread) throw new Error(`customer ${r.customerId} is not in workspace ${ctx.workspaceId}`);
-    return thread;
-  });
+  return inGivenOrder(col('id'), threads, (i) => new Error(`customer ${rows[i]!.customerId} is not in workspace ${ctx.workspaceId}`));
 }
 
 export async function createThread(ctx: WriteContext, input: NewThread): Promise<Thread> {

@@ -3,6 +3,7 @@ import { newId } from './ids.ts';
 import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
 import { prepared } from '../db/prepared.ts';
+import { inGivenOrder } from './in-given-order.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -147,12 +148,7 @@ async function insertEntries<R extends { id: string }>(ctx: WriteContext, inputs
     col('inReplyTo'), col('references'), col('supportAddress'), col('createdAt'), col('replyText'), col('eventId'), col('textFullSize'), col('htmlFullSize'),
     ctx.origin,
   ]);
-  const byId = new Map(entries.map((e) => [e.id, e]));
-  return rows.map((r) => {
-    const entry = byId.get(r.id);
-    if (!entry) throw new Error(`thread ${r.threadId} is not in workspace ${ctx.workspaceId}`);
-    return entry;
-  });
+  return inGivenOrder(col('id'), entries, (i) => new Error(`thread ${rows[i]!.threadId} is not in workspace ${ctx.workspaceId}`));
 }
 
 export async function addTimelineEntry(ctx: WriteContext, input: NewTimelineEntry): Promise<TimelineEntry> {
