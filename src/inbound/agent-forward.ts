@@ -31,9 +31,9 @@ export type BodyText = {
 };
 
 /** The text part, else the HTML as text (in a worker thread, with bounded work: html-text.ts). */
-export async function bodyText(email: Pick<NormalisedEmail, 'text' | 'html'>, maxChars: number = ENTRY_LIMITS.textChars): Promise<BodyText> {
+export async function bodyText(email: Pick<NormalisedEmail, 'text' | 'html' | 'textSize'>, maxChars: number = ENTRY_LIMITS.textChars): Promise<BodyText> {
   if (email.text) {
-    const { value, fullSize } = capText(email.text, maxChars);
+    const { value, fullSize } = capText(email.text, maxChars, email.textSize);
     return { text: value, fullSize };
   }
   if (!email.html) return { text: null, fullSize: null };

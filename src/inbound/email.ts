@@ -50,6 +50,8 @@ export type NormalisedEmail = {
   /** Every header in order, names as sent; look them up case-insensitively with `header()`. */
   headers: EmailHeader[];
   text: string | null;
+  /** UTF-8 size of the whole text when `text` is already cut to what an entry stores (a large email parsed in a worker thread). */
+  textSize?: number | null;
   html: string | null;
   attachments: EmailAttachment[];
   /** Top-level MIME type with parameters, e.g. `multipart/report; report-type=delivery-status`. */

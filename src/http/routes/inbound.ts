@@ -3,16 +3,17 @@ import { z } from 'zod';
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../../db/pool.ts';
 import { messageIds, parseAddressList } from '../../inbound/addresses.ts';
-import { dedupeKey } from '../../inbound/ledger.ts';
+import { dedupeKeyOffThread } from '../../inbound/ledger.ts';
+import { readPostmarkReceipt } from '../postmark-receipt.ts';
 import { headerValues, looksLikeMime, readHeaderBlock } from '../../inbound/mime-check.ts';
-import { postmarkDeliveryId, postmarkInboundSchema, type PostmarkInbound } from '../../inbound/postmark-payload.ts';
+import { postmarkInboundSchema } from '../../inbound/postmark-payload.ts';
 import { receiptBatcher } from '../../inbound/receipt-batcher.ts';
 import { localWorkers, receiveInbound, type WakeInbound } from '../../inbound/receive.ts';
 import type { Recipients } from '../../inbound/route.ts';
 import { basicAuthMatches } from '../basic-auth.ts';
 import { registerBodySlots } from '../body-slots.ts';
-import { AppError, fieldErrors } from '../errors.ts';
-import { decodeText, mediaType, requireMediaType } from '../media-type.ts';
+import { AppError } from '../errors.ts';
+import { mediaType, requireMediaType } from '../media-type.ts';
 import { routeSchema, SECURITY } from '../openapi.ts';
 
 /** Postmark allows 35 MB of attachments before base64; 64 MiB holds that with room. */
@@ -56,25 +57,14 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     body: postmarkInboundSchema,
   });
   app.post('/inbound/postmark', { bodyLimit: INBOUND_BODY_LIMIT, schema: postmarkSchema }, async (request) => {
-    // JSON in the charset it declares; stored as UTF-8, the way the job reads it back.
-    const { text, utf8 } = decodeText(requireBody(request.body, 'application/json'), mediaType(request.headers['content-type'])?.charset ?? null);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new AppError('input_validation', `Malformed JSON: ${(err as Error).message}`);
-    }
-    const parsed = postmarkInboundSchema.safeParse(json);
-    if (!parsed.success) throw new AppError('input_validation', 'The payload is not a Postmark inbound message.', fieldErrors(parsed.error));
-    const p = parsed.data;
-    const messageIdHeader = p.Headers?.find((h) => h.Name.toLowerCase() === 'message-id')?.Value;
+    const raw = requireBody(request.body, 'application/json');
+    const receipt = await readPostmarkReceipt(raw, mediaType(request.headers['content-type'])?.charset ?? null);
     return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local, batcher }, {
       source: 'postmark',
-      raw: utf8,
-      // The webhook Check sample's all-zero id is the same on every Check: its bytes key it instead.
-      dedupeKey: dedupeKey('postmark', utf8, postmarkDeliveryId(p.MessageID)),
-      messageId: messageIds(messageIdHeader)[0] ?? null,
-      recipients: postmarkRecipients(p),
+      raw: receipt.utf8 ? Buffer.from(receipt.utf8.buffer, receipt.utf8.byteOffset, receipt.utf8.byteLength) : raw,
+      dedupeKey: receipt.dedupeKey,
+      messageId: receipt.messageId,
+      recipients: receipt.recipients,
     });
   });
 
@@ -92,7 +82,7 @@ export function inboundRoutes(app: FastifyInstance, deps: { pool: Pool; boss: Pg
     return receiveInbound({ pool: deps.pool, inboundDomain: deps.inboundDomain, local, batcher }, {
       source: 'mime',
       raw,
-      dedupeKey: dedupeKey('mime', raw, null),
+      dedupeKey: await dedupeKeyOffThread('mime', raw),
       messageId: messageIds(headerValues(lines, 'Message-ID')[0])[0] ?? null,
       recipients: mimeRecipients(lines),
     });
@@ -106,20 +96,6 @@ function requireBody(body: unknown, type: string): Buffer {
   return body;
 }
 
-/** Whom a Postmark payload was sent to, read without decoding its bodies or attachments. */
-function postmarkRecipients(p: PostmarkInbound): Recipients {
-  const list = (full: Array<{ Email: string }> | null | undefined, plain: string | null | undefined) => [
-    ...(full ?? []).flatMap((f) => parseAddressList(f.Email)),
-    ...parseAddressList(plain),
-  ];
-  return {
-    originalRecipient: p.OriginalRecipient ?? null,
-    to: list(p.ToFull, p.To),
-    cc: list(p.CcFull, p.Cc),
-    bcc: list(p.BccFull, p.Bcc),
-    headers: (p.Headers ?? []).map((h) => ({ name: h.Name, value: h.Value })),
-  };
-}
 
 /**
  * Whom a raw message was sent to, from the header lines the receipt check has read anyway. The
