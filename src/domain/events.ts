@@ -28,15 +28,3 @@ export async function recordEvent(ctx: WriteContext, type: EventType, payload: R
     JSON.stringify(payload),
   ]);
 }
-
-/**
- * The same event as a CTE of the statement that makes the change, saving a round trip on the
- * hot path: for each row of CTE `source`, an event `{ [key]: row }`. `$id`, `$workspace` and
- * `$origin` are the statement's placeholders for a new event id, the workspace and the origin.
- */
-export function eventCte(source: string, key: string, type: EventType, params: { id: string; workspace: string; origin: string }, payload = `to_jsonb(${source})`): string {
-  return `${source}_event AS (
-    INSERT INTO events (id, workspace_id, type, origin, payload)
-    SELECT ${params.id}, ${params.workspace}, '${type}', ${params.origin}, jsonb_build_object('${key}', ${payload})
-      FROM ${source} WHERE ${params.origin}::text <> 'import')`;
-}
