@@ -86,19 +86,6 @@ export async function storeInbound(
   return { id: rows[0]!.id, duplicate: true };
 }
 
-const storeReceivedSql = (notify: boolean) => `WITH attributed AS (
-     SELECT w.id FROM unnest($7::text[]) WITH ORDINALITY AS t(token, n) JOIN workspaces w ON w.inbound_token = t.token ORDER BY t.n LIMIT 1
-   ), stored AS (
-     INSERT INTO inbound_emails (id, source, dedupe_key, message_id, raw, raw_size, status, workspace_id)
-     VALUES ($1, $2, $3, $4, $5, $6, 'received', (SELECT id FROM attributed))
-     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-   )
-   SELECT id${notify ? `, pg_notify('${INBOUND_CHANNEL}', $8)` : ', $8::text AS lane'} FROM stored`;
-const STORE_RECEIVED = prepared('inbound.store-received', storeReceivedSql(true));
-// Without the notification: a NOTIFY holds a database-wide lock from its commit's start to its
-// end, WAL flush included, so notifying receipts commit one at a time (465 receipts/s with, 550 without).
-const STORE_RECEIVED_QUIETLY = prepared('inbound.store-received-quietly', storeReceivedSql(false));
-
 /** The processing lane of an email of this raw size (see LARGE_EMAIL_BYTES). */
 export const laneOf = (rawSize: number): 'small' | 'large' => (rawSize > LARGE_EMAIL_BYTES ? 'large' : 'small');
 
@@ -108,21 +95,16 @@ export const laneOf = (rawSize: number): 'small' | 'large' => (rawSize > LARGE_E
  * attributed to the workspace of the first of `tokens` (inbound address tokens, in routing's
  * order) that names one. Returns the existing row's id when this delivery was already stored.
  */
-export async function storeReceived(
-  db: Queryable,
-  input: { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[]; notify: boolean },
-): Promise<{ id: string; duplicate: boolean }> {
-  const inserted = await db.query<{ id: string }>(input.notify ? STORE_RECEIVED : STORE_RECEIVED_QUIETLY, [
-    newId('inboundEmail'), input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens, laneOf(input.raw.length),
-  ]);
-  if (inserted.rows[0]) return { id: inserted.rows[0].id, duplicate: false };
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM inbound_emails WHERE dedupe_key = $1', [input.dedupeKey]);
-  return { id: rows[0]!.id, duplicate: true };
+export async function storeReceived(db: Queryable, input: ReceivedInput & { notify: boolean }): Promise<{ id: string; duplicate: boolean }> {
+  const { notify, ...received } = input;
+  return (await storeReceivedMany(db, [received], notify))[0]!;
 }
 
 export type ReceivedInput = { source: InboundSource; raw: Buffer; dedupeKey: string; messageId: string | null; tokens: string[] };
 
 // One statement per batch size (rows x 7 parameters; the payloads go as binary parameters); rows without an id are padding.
+// With or without the notification: a NOTIFY holds a database-wide lock from its commit's start to its
+// end, WAL flush included, so notifying receipts commit one at a time (465 receipts/s with, 550 without).
 const storeManySql = (rows: number, notify: boolean) => {
   const values = Array.from({ length: rows }, (_, r) => {
     const p = (k: number) => `$${r * 7 + k}`;

@@ -96,7 +96,6 @@ function requireBody(body: unknown, type: string): Buffer {
   return body;
 }
 
-
 /**
  * Whom a raw message was sent to, from the header lines the receipt check has read anyway. The
  * newest Received line's `for <address>` is the envelope recipient our provider's server took it
