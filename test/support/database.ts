@@ -36,15 +36,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async close() {
       await pool.end();
       // A closed connection's server process exits a moment later; a leaked one never does.
-      let open = 0;
+      // Only client connections count: an autovacuum worker (after a file that wrote much) is the server's own.
+      let open: Array<{ application_name: string; state: string; query: string }> = [];
       for (let i = 0; i < 40; i++) {
-        const { rows } = await adminQuery(serverUrl, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
-        open = rows[0].n;
-        if (open === 0) break;
+        ({ rows: open } = await adminQuery(
+          serverUrl,
+          `SELECT application_name, state, left(query, 120) AS query FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`,
+          [name],
+        ));
+        if (open.length === 0) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      if (open > 0) throw new Error(`connection leak: ${open} connection(s) to ${name} still open after the test`);
+      if (open.length > 0) {
+        const which = open.map((c) => `${c.application_name || '(no name)'} ${c.state}: ${c.query}`).join('; ');
+        throw new Error(`connection leak: ${open.length} connection(s) to ${name} still open after the test (${which})`);
+      }
     },
   };
 }
