@@ -1,5 +1,6 @@
-import { AUTH, prepareInboundBench, startServer, watchUntilReadable } from './inbound.ts';
+import { AUTH, prepareInboundBench, printTopStatements, startServer, watchUntilReadable } from './inbound.ts';
 import { percentile } from './support/bench-database.ts';
+import { cpuSplit } from './support/cpu-split.ts';
 
 /**
  * Open loop: emails offered at a fixed rate on a schedule, each POST sent at its time whether or
@@ -16,6 +17,8 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
   const { db, dataDir, workspace, apiKey, bodies, avgKb, baselinePerSec } = await prepareInboundBench(n, 16);
 
   const server = await startServer(db.url, dataDir);
+  const statements = process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements');
+  if (statements) await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => db.pool.query('SELECT pg_stat_statements_reset()'));
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
   try {
     const accept: number[] = [];
@@ -25,7 +28,22 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     let following = 0;
     const readable: number[] = [];
     const sends: Promise<void>[] = [];
+    // BENCH_TIMELINE: the server's event-loop delay each second (prom-client resets its histogram per
+    // scrape, so one scrape now leaves start-up out) and the CPU of bench, server and PostgreSQL.
+    const loopLag: string[] = [];
+    const cpu = cpuSplit(server.pid);
+    if (process.env.BENCH_TIMELINE) await (await fetch(`${server.url}/metrics`)).text();
     const start = performance.now() + 50;
+    const scrape = process.env.BENCH_TIMELINE
+      ? setInterval(() => {
+          cpu.mark();
+          void fetch(`${server.url}/metrics`).then(async (res) => {
+            const text = await res.text();
+            const read = (name: string) => Math.round(Number(new RegExp(`^intake_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+            loopLag.push(`${read('p50')}/${read('p99')}/${read('max')}`);
+          });
+        }, 1000)
+      : undefined;
     for (let i = 0; i < n; i++) {
       const at = start + (i * 1000) / rate;
       const wait = at - performance.now();
@@ -64,6 +82,7 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     }
     const offeredSec = (performance.now() - start) / 1000;
     await Promise.all(sends);
+    clearInterval(scrape);
     for (;;) {
       const { rows } = await db.pool.query(`SELECT EXISTS (SELECT 1 FROM inbound_emails WHERE status = 'received') AS waiting`);
       if (!rows[0].waiting) break;
@@ -77,6 +96,8 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     if (process.env.BENCH_TIMELINE) {
       const perSecond = Array.from({ length: seconds }, (_, s) => acceptAt.filter(([t]) => t >= s * 1000 && t < (s + 1) * 1000).map(([, ms]) => ms));
       console.log(`  accept latency by second of the schedule (p50/max ms): ${perSecond.map((l) => `${Math.round(percentile(l, 50))}/${Math.round(Math.max(...l))}`).join(' ')}`);
+      console.log(`  server event-loop delay by second (p50/p99/max ms, 10 ms resolution): ${loopLag.join(' ')}`);
+      console.log(`  CPU by second, % of one core (bench/server main+other threads/postgres): ${cpu.rows.join(' ')}`);
     }
     console.log(`inbound open loop (${n} Postmark payloads, avg ${avgKb.toFixed(1)} KB, offered ${rate}/s on a schedule for ${seconds} s, server process on ${db.describe})`);
     console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s  (offered load = ${(rate / baselinePerSec).toFixed(2)}x of baseline)`);
@@ -85,6 +106,7 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
     console.log(`  200 -> thread readable through the API (${readable.length} followed, 5 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms  (target p50 < 250 ms)`);
     console.log(`  receipt -> processed (database clock, all ${lag.length}): p50 ${f(percentile(dbLag, 50))} ms  p99 ${f(percentile(dbLag, 99))} ms`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+    if (statements) await printTopStatements(db.pool);
   } finally {
     await server.stop();
     await db.close();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { openBenchDatabase, percentile, runConcurrently } from './support/bench-database.ts';
+import { openBenchDatabase, percentile, runConcurrently, type BenchDatabase } from './support/bench-database.ts';
 
 const BIN = fileURLToPath(new URL('../bin/intake.js', import.meta.url));
 export const AUTH = 'postmark:bench-password-123';
@@ -54,7 +54,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The real `intake start` in its own process, as in production; LOG_LEVEL=warn keeps logging off the hot path. */
-export async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN },
@@ -70,6 +70,7 @@ export async function startServer(databaseUrl: string, dataDir: string): Promise
   }
   return {
     url,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -161,14 +162,17 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     console.log(`  200 -> thread readable through the API at 20 emails/s (${readable.length} followed, 2 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
     if (phase1) console.log(`  phase 1 on the database: ${(phase1.calls / n).toFixed(1)} statements per email (${phase1.calls} in all), ${(phase1.ms / n).toFixed(2)} ms of execution per email${phase1.planMs ? `, ${(phase1.planMs / n).toFixed(2)} ms of planning (pg_stat_statements.track_planning)` : ''}`);
-    if (statements) {
-      const { rows } = await db.pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`);
-      for (const r of rows) console.log(`    ${String(r.ms).padStart(6)} ms ${r.plan ? `(+${r.plan} ms planning) ` : ''}${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
-    }
+    if (statements) await printTopStatements(db.pool);
   } finally {
     await server.stop();
     await db.close();
   }
+}
+
+/** With pg_stat_statements (BENCH_PG_FLAGS): the statements that took the most database time. */
+export async function printTopStatements(pool: BenchDatabase['pool']): Promise<void> {
+  const { rows } = await pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`);
+  for (const r of rows) console.log(`    ${String(r.ms).padStart(6)} ms ${r.plan ? `(+${r.plan} ms planning) ` : ''}${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
 }
 
 export async function watchUntilReadable(url: string, apiKey: string, id: string, pollMs = 2): Promise<void> {

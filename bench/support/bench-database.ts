@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +20,12 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
   if (!serverUrl) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'intake-bench-'));
     await fs.chmod(dir, 0o755);
-    const server = await startEmbeddedPostgres({ dataDir: dir, postgresFlags: (process.env.BENCH_PG_FLAGS ?? '').split(' ').filter(Boolean) });
+    const server = await startEmbeddedPostgres({
+      dataDir: dir,
+      postgresFlags: (process.env.BENCH_PG_FLAGS ?? '').split(' ').filter(Boolean),
+      // BENCH_PG_LOG=file: the server's log (auto_explain's plans, say) appended there.
+      ...(process.env.BENCH_PG_LOG ? { onLog: (line: string) => appendFileSync(process.env.BENCH_PG_LOG!, `${line}\n`) } : {}),
+    });
     serverUrl = server.url;
     stopServer = async () => {
       await server.stop();

@@ -15,6 +15,8 @@ import { createMailTransport } from '../events/auto-responder.ts';
 import { startAutoResponseWorker } from '../jobs/auto-response-worker.ts';
 import { startEventsWorker } from '../jobs/events-worker.ts';
 import { startInboundWorker } from '../jobs/inbound-worker.ts';
+import { INBOUND_LOOP } from '../inbound/processing-loop.ts';
+import { startInboundThread } from '../inbound/processing-loop-thread.ts';
 import { startImportWorker } from '../jobs/import-worker.ts';
 import { importDeps } from './import-deps.ts';
 import { resolveLocalSecrets } from '../local-secrets.ts';
@@ -29,6 +31,8 @@ const SHUTDOWN_TIMEOUT_MS = 25_000;
 const HTTP_DRAIN_MS = 5_000;
 // Connections to the database per process: HTTP requests, the inbound and webhook loops, imports.
 const POOL_SIZE = 20;
+// The inbound thread's own: its batches at once, the large lane, its LISTEN connection, and room.
+const INBOUND_THREAD_POOL_SIZE = INBOUND_LOOP.maxBatches + 3;
 
 /** `intake start`: database, migrations, jobs, HTTP; stops in reverse order on SIGINT/SIGTERM. */
 export async function runService(config: Config): Promise<void> {
@@ -103,7 +107,10 @@ export async function runService(config: Config): Promise<void> {
     // Before the workers and the HTTP server start: mail arriving right after a (re)start finds the connections open.
     await warmPool(db.pool, POOL_SIZE);
     const tokenKey = threadTokenKey(secrets.secretsKey);
-    const inbound = await startInboundWorker(jobs.boss, { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey }, logger);
+    const inboundDeps = { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey };
+    const inbound = await startInboundWorker(jobs.boss, inboundDeps, logger, {}, () =>
+      startInboundThread({ databaseUrl: db.url, poolSize: INBOUND_THREAD_POOL_SIZE, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, logLevel: config.logLevel }, logger),
+    );
     cleanup.push({ name: 'inbound processing', run: () => inbound.stop() });
     await startAutoResponseWorker(jobs.boss, { pool: db.pool, transport: mail, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, perCustomerWindowSeconds: config.autoResponseWindowSeconds }, logger);
     const events = await startEventsWorker(

@@ -27,6 +27,8 @@ const COLUMNS = `id, customer_id AS "customerId", title, status, channel, extern
                  status_changed_at AS "statusChangedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 // Threads and their thread.thread_created events: one statement for any number of threads.
+// The customers are found by primary key alone (fenced by OFFSET 0), the workspace checked after: on a
+// young table (no statistics yet) the planner otherwise read all of them for every batch.
 const CREATE = prepared(
   'threads.create',
   `WITH x AS (
@@ -35,7 +37,7 @@ const CREATE = prepared(
    ), created AS (
      INSERT INTO threads (id, workspace_id, customer_id, title, status, channel, external_id, origin, status_changed_at, created_at, updated_at)
      SELECT x.id, $1, c.id, x.title, x.status, x.channel, x.external_id, $10, x.created_at, x.created_at, x.created_at
-       FROM x JOIN customers c ON c.workspace_id = $1 AND c.id = x.customer_id
+       FROM x JOIN (SELECT id, workspace_id FROM customers WHERE id = ANY ($3::text[]) OFFSET 0) c ON c.id = x.customer_id AND c.workspace_id = $1
      RETURNING ${COLUMNS}),
    created_event AS (
      INSERT INTO events (id, workspace_id, type, origin, payload)

@@ -72,6 +72,9 @@ const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textCha
 
 // Entries, their threads' updated_at and (for inbound email) their events: one statement for any
 // number of entries. An event carries its entry without HTML and reply text, which no webhook sends.
+// Threads are found by primary key alone (fenced by OFFSET 0; entries exist only for threads of the
+// workspace, so the update needs no second check): given the workspace too, the planner of a young
+// table (no statistics yet) read all of the workspace's threads for every batch.
 const addEntriesSql = (returning: string) =>
   `WITH x AS (
      SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
@@ -84,12 +87,12 @@ const addEntriesSql = (returning: string) =>
                                    text_full_size, html_full_size)
      SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html, x.message_id, x.in_reply_to,
             ARRAY(SELECT jsonb_array_elements_text(x.refs)), x.support_address, $20, x.created_at, x.reply_text, x.text_full_size, x.html_full_size
-       FROM x JOIN threads t ON t.workspace_id = $1 AND t.id = x.thread_id
+       FROM x JOIN (SELECT id, workspace_id FROM threads WHERE id = ANY ($3::text[]) OFFSET 0) t ON t.id = x.thread_id AND t.workspace_id = $1
      RETURNING ${COLUMNS}),
    touched AS (
      UPDATE threads t SET updated_at = greatest(t.updated_at, latest.at)
        FROM (SELECT "threadId", max("createdAt") AS at FROM entry GROUP BY "threadId") latest
-      WHERE t.workspace_id = $1 AND t.id = latest."threadId"),
+      WHERE t.id = latest."threadId" AND t.id = ANY ($3::text[])),
    entry_event AS (
      INSERT INTO events (id, workspace_id, type, origin, payload)
      SELECT x.event_id, $1, '${EVENT_TYPES.emailReceived}', $20, jsonb_build_object('entry', to_jsonb(entry) - 'html' - 'replyText')

@@ -244,6 +244,8 @@ export async function recordOutcome(tx: Queryable, id: string, o: Outcome): Prom
 
 /**
  * The outcomes of several emails in one statement (a batch's), as recordOutcome writes each.
+ * `e.id = ANY ($1)` beside the join lets the rows be found by primary key (on a young ledger with no
+ * statistics the planner reads it whole while that looks cheaper: up to a few thousand emails).
  */
 const RECORD_OUTCOMES = prepared(
   'inbound.record-outcomes',
@@ -252,7 +254,7 @@ const RECORD_OUTCOMES = prepared(
      thread_id = o.thread_id, timeline_entry_id = o.timeline_entry_id, bounce_of_entry_id = o.bounce_of_entry_id, processed_at = clock_timestamp(), attempts = e.attempts + 1
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
       AS o(id, status, workspace_id, message_id, classification, error_code, error_message, duplicate_of, customer_id, thread_id, timeline_entry_id, bounce_of_entry_id)
-   WHERE e.id = o.id`,
+   WHERE e.id = o.id AND e.id = ANY ($1::text[])`,
 );
 
 export async function recordOutcomes(tx: Queryable, outcomes: Array<{ id: string; outcome: Outcome }>): Promise<void> {
@@ -291,15 +293,8 @@ export async function recordFailure(db: Queryable, id: string, error: string, fi
 
 /** The earlier processed email with this Message-ID in the workspace, if any. */
 export async function findProcessedByMessageId(tx: Queryable, workspaceId: string, messageId: string, exceptId: string): Promise<string | null> {
-  // Materialized: with `ORDER BY id LIMIT 1` the planner walked the workspace's processed emails
-  // in id order looking for the Message-ID (every email's check read them all: 2.3 ms each at
-  // 2,000 emails); the Message-ID index finds the few rows that have it.
-  const { rows } = await tx.query<{ id: string | null }>(
-    `WITH same AS MATERIALIZED (SELECT id FROM inbound_emails WHERE workspace_id = $1 AND message_id = $2 AND status = 'processed' AND id <> $3)
-     SELECT min(id) AS id FROM same`,
-    [workspaceId, messageId, exceptId],
-  );
-  return rows[0]?.id ?? null;
+  const found = await findProcessedByMessageIds(tx, [{ workspaceId, messageId }], exceptId);
+  return found.get(duplicateKey(workspaceId, messageId)) ?? null;
 }
 
 /** How a (workspace, Message-ID) is keyed in duplicate lookups. */
@@ -307,20 +302,25 @@ export const duplicateKey = (workspaceId: string, messageId: string) => `${works
 
 /**
  * For each (workspace, Message-ID): the earliest processed email with it, keyed by duplicateKey
- * (a batch's lookups in one statement; see findProcessedByMessageId for the plan).
+ * (a batch's lookups in one statement). Each key is an index probe of its own: the status is
+ * tested outside the fenced (OFFSET 0) lookup, so the (workspace, Message-ID) index is the only
+ * one that fits it. Given the status as a third key, the planner of a young ledger (no statistics
+ * yet) read every processed email instead, through the status indexes: 1.9 ms per batch at
+ * 3,000 emails and growing with the ledger, against 0.1 ms.
  */
 const FIND_PROCESSED = prepared(
   'inbound.find-processed',
-  `WITH same AS MATERIALIZED (
-     SELECT e.workspace_id, e.message_id, e.id FROM unnest($1::text[], $2::text[]) AS k(workspace_id, message_id)
-       JOIN inbound_emails e ON e.workspace_id = k.workspace_id AND e.message_id = k.message_id AND e.status = 'processed')
-   SELECT workspace_id, message_id, min(id) AS id FROM same GROUP BY workspace_id, message_id`,
+  `SELECT k.workspace_id, k.message_id, f.id FROM unnest($1::text[], $2::text[]) AS k(workspace_id, message_id)
+     CROSS JOIN LATERAL (
+       SELECT min(e.id) AS id FROM (
+         SELECT e.id, e.status FROM inbound_emails e WHERE e.workspace_id = k.workspace_id AND e.message_id = k.message_id AND e.id <> $3 OFFSET 0) e
+        WHERE e.status = 'processed') f
+    WHERE f.id IS NOT NULL`,
 );
 
-export async function findProcessedByMessageIds(tx: Queryable, keys: Array<{ workspaceId: string; messageId: string }>): Promise<Map<string, string>> {
+export async function findProcessedByMessageIds(tx: Queryable, keys: Array<{ workspaceId: string; messageId: string }>, exceptId = ''): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
-  const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(FIND_PROCESSED, [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId)],
-  );
+  const { rows } = await tx.query<{ workspace_id: string; message_id: string; id: string }>(FIND_PROCESSED, [keys.map((k) => k.workspaceId), keys.map((k) => k.messageId), exceptId]);
   return new Map(rows.map((r) => [duplicateKey(r.workspace_id, r.message_id), r.id]));
 }
 

@@ -19,8 +19,15 @@ const DRAIN_POLL_SECONDS = 30;
  * ready for replay. A sweep each minute wakes the workers for any email left waiting and fails
  * one waiting past a day. A processing job an earlier version queued only makes its email due.
  */
-export async function startInboundWorker(boss: PgBoss, deps: InboundDeps, logger: Logger, options: Partial<typeof INBOUND_LOOP> = {}): Promise<{ wake: InboundLoop['wake']; stop(): Promise<void> }> {
-  const loop = startInboundLoop(deps, logger, options);
+export async function startInboundWorker(
+  boss: PgBoss,
+  deps: InboundDeps,
+  logger: Logger,
+  options: Partial<typeof INBOUND_LOOP> = {},
+  // `intake start` runs the loop on a thread of its own (processing-loop-thread.ts).
+  startLoop: () => InboundLoop | Promise<InboundLoop> = () => startInboundLoop(deps, logger, options),
+): Promise<{ wake: InboundLoop['wake']; stop(): Promise<void> }> {
+  const loop = await startLoop();
   const sweep = setInterval(() => {
     sweepStuckInbound(deps.pool).then(
       ({ requeued, failed }) => {

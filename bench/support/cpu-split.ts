@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_MS = 100 / 1000; // USER_HZ is 100 on Linux
+
+/** CPU ms used so far by each group of processes: this one, the given server's, PostgreSQL's, and all else (from /proc). */
+function sample(serverPid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = { bench: 0, server: 0, postgres: 0, other: 0 };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
+    const group = Number(pid) === process.pid ? 'bench' : Number(pid) === serverPid ? 'server' : comm === 'postgres' ? 'postgres' : 'other';
+    out[group]! += ms;
+  }
+  // The server's main thread (its task id is its pid) apart from its other threads.
+  try {
+    const stat = readFileSync(`/proc/${serverPid}/task/${serverPid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.serverMain = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
+  } catch {
+    out.serverMain = 0;
+  }
+  return out;
+}
+
+/** Per-interval CPU of bench, server and PostgreSQL, as "bench/server main thread+other threads/postgres" percent of one core (BENCH_TIMELINE). */
+export function cpuSplit(serverPid: number | undefined) {
+  let last = sample(serverPid);
+  let at = performance.now();
+  const rows: string[] = [];
+  return {
+    mark() {
+      const now = sample(serverPid);
+      const t = performance.now();
+      const pct = (k: string) => Math.round(((now[k]! - last[k]!) / (t - at)) * 100);
+      rows.push(`${pct('bench')}/${pct('serverMain')}+${pct('server') - pct('serverMain')}/${pct('postgres')}`);
+      last = now;
+      at = t;
+    },
+    rows,
+  };
+}

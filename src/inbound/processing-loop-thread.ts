@@ -1,0 +1,75 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { InboundWake } from './ledger.ts';
+import type { InboundLoop } from './processing-loop.ts';
+import type { ProcessingThreadMessage, ProcessingThreadSetup } from './processing-loop-worker.ts';
+
+const ENTRY = new URL('./processing-loop-worker.ts', import.meta.url);
+/** A thread that died is started again after this long (what it had claimed rolled back and is due again). */
+export const RESTART_AFTER_MS = 1_000;
+
+/**
+ * The inbound loop (processing-loop.ts) on a thread of its own, for `intake start`: parsing mail
+ * and building its statements never hold up the thread that answers receipts, and the two use
+ * both cores. Wakes cross as messages. A thread that dies is logged and started again; the
+ * ledger keeps what it held, so nothing is lost. Resolves once the loop runs.
+ */
+export async function startInboundThread(setup: ProcessingThreadSetup, logger: Logger): Promise<InboundLoop> {
+  let stopping = false;
+  /** False between a thread's death and its successor's start. */
+  let running = false;
+  let current = await launch();
+
+  function launch(): Promise<Worker> {
+    const worker = new Worker(ENTRY, { workerData: setup });
+    return new Promise((resolve, reject) => {
+      const early = (err: unknown) => reject(err instanceof Error ? err : new Error(`the inbound thread exited with code ${String(err)} before it was ready`));
+      worker.once('error', early);
+      worker.once('exit', early);
+      worker.once('message', (m: { type?: string }) => {
+        if (m?.type !== 'ready') return early(new Error(`the inbound thread said ${JSON.stringify(m)} before it was ready`));
+        worker.off('error', early);
+        worker.off('exit', early);
+        worker.on('error', (err) => logger.error({ err }, 'the inbound processing thread failed'));
+        worker.once('exit', (code) => void restart(worker, code));
+        running = true;
+        resolve(worker);
+      });
+    });
+  }
+
+  async function restart(worker: Worker, code: number): Promise<void> {
+    if (stopping || worker !== current) return;
+    running = false;
+    logger.error({ code }, `the inbound processing thread exited; starting it again in ${RESTART_AFTER_MS} ms`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, RESTART_AFTER_MS));
+      if (stopping) return;
+      try {
+        current = await launch();
+        return;
+      } catch (err) {
+        logger.error({ err }, 'the inbound processing thread could not start; trying again');
+      }
+    }
+  }
+
+  const send = (message: ProcessingThreadMessage) => running && current.postMessage(message);
+  return {
+    wake: (which: InboundWake = 'all') => {
+      if (!stopping) send({ type: 'wake', which });
+    },
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      if (!running) return;
+      const worker = current;
+      // The thread lets its batches in flight finish and closes its pool, then says so (or dies trying).
+      const done = Promise.race([once(worker, 'exit'), new Promise<void>((resolve) => worker.on('message', (m: { type?: string }) => m?.type === 'stopped' && resolve()))]);
+      send({ type: 'stop' });
+      await done;
+      await worker.terminate();
+    },
+  };
+}
