@@ -15,7 +15,7 @@ export const RESTART_AFTER_MS = 1_000;
  * both cores. Wakes cross as messages. A thread that dies is logged and started again; the
  * ledger keeps what it held, so nothing is lost. Resolves once the loop runs.
  */
-export async function startInboundThread(setup: ProcessingThreadSetup, logger: Logger): Promise<InboundLoop> {
+export async function startInboundThread(setup: ProcessingThreadSetup, logger: Logger): Promise<InboundLoop & { current(): Worker }> {
   let stopping = false;
   /** False between a thread's death and its successor's start. */
   let running = false;
@@ -57,6 +57,8 @@ export async function startInboundThread(setup: ProcessingThreadSetup, logger: L
 
   const send = (message: ProcessingThreadMessage) => running && current.postMessage(message);
   return {
+    /** The thread running now (tests end it to see it replaced). */
+    current: () => current,
     wake: (which: InboundWake = 'all') => {
       if (!stopping) send({ type: 'wake', which });
     },
