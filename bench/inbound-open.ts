@@ -1,6 +1,7 @@
 import { AUTH, prepareInboundBench, printTopStatements, startServer, watchUntilReadable } from './inbound.ts';
 import { percentile } from './support/bench-database.ts';
 import { cpuSplit } from './support/cpu-split.ts';
+import { request } from './support/http-request.ts';
 
 /**
  * Open loop: emails offered at a fixed rate on a schedule, each POST sent at its time whether or
@@ -50,20 +51,19 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       sends.push(
         (async () => {
-          let res: Response;
+          let res: { status: number; body: Buffer };
           try {
-            res = await fetch(`${server.url}/inbound/postmark`, { method: 'POST', body: bodies[i], headers: { 'content-type': 'application/json', authorization: auth } });
+            res = await request('POST', `${server.url}/inbound/postmark`, { 'content-type': 'application/json', authorization: auth }, bodies[i]);
           } catch (err) {
             // Not answered (a reset under overload): a provider would retry it; counted, not fatal.
-            failures.push(`${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);
+            failures.push(`${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
             return;
           }
           if (res.status !== 200) {
             failures.push(`HTTP ${res.status}`);
-            await res.arrayBuffer();
             return;
           }
-          const { inboundEmailId } = (await res.json()) as { inboundEmailId: string };
+          const { inboundEmailId } = JSON.parse(res.body.toString()) as { inboundEmailId: string };
           const answered = performance.now();
           accept.push(answered - at);
           acceptAt.push([at - start, answered - at]);

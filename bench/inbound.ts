@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createWorkspace } from '../src/domain/workspaces.ts';
+import { cpuSplit } from './support/cpu-split.ts';
+import { request } from './support/http-request.ts';
 import { openBenchDatabase, percentile, runConcurrently, type BenchDatabase } from './support/bench-database.ts';
 
 const BIN = fileURLToPath(new URL('../bin/intake.js', import.meta.url));
@@ -102,11 +104,11 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     const statements = process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements');
     if (statements) await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => db.pool.query('SELECT pg_stat_statements_reset()'));
     // Phase 1, throughput: all payloads at concurrency 16, nothing else hitting the server.
+    const cpu = cpuSplit(server.pid);
     const start = performance.now();
     const latencies = await runConcurrently(n, concurrency, async (i) => {
-      const res = await fetch(`${server.url}/inbound/postmark`, { method: 'POST', body: bodies[i], headers: { 'content-type': 'application/json', authorization: auth } });
-      if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
+      const res = await request('POST', `${server.url}/inbound/postmark`, { 'content-type': 'application/json', authorization: auth }, bodies[i]);
+      if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${res.body.toString()}`);
     });
     const acceptedSec = (performance.now() - start) / 1000;
     // Every payload is stored by now: done when none is left `received`. An index scan of what is
@@ -117,6 +119,7 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const processedSec = (performance.now() - start) / 1000;
+    cpu.mark();
     // Every statement the server ran for phase 1 (receipt, processing, events, queue upkeep), not the benchmark's polling.
     const phase1 = statements
       ? (
@@ -133,8 +136,8 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     const readable: number[] = [];
     for (const body of followed) {
       const tick = performance.now();
-      const res = await fetch(`${server.url}/inbound/postmark`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: auth } });
-      const { inboundEmailId } = (await res.json()) as { inboundEmailId: string };
+      const res = await request('POST', `${server.url}/inbound/postmark`, { 'content-type': 'application/json', authorization: auth }, body);
+      const { inboundEmailId } = JSON.parse(res.body.toString()) as { inboundEmailId: string };
       const at = performance.now();
       await watchUntilReadable(server.url, apiKey, inboundEmailId);
       readable.push(performance.now() - at);
@@ -158,6 +161,7 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s`);
     console.log(`  accepted:  ${Math.round(n / acceptedSec)}/s  (ratio ${(n / acceptedSec / baselinePerSec).toFixed(2)}x of baseline)  accept latency p50 ${f(percentile(latencies, 50))} ms  p99 ${f(percentile(latencies, 99))} ms`);
     console.log(`  processed end to end: ${Math.round(n / processedSec)}/s  (ratio ${(n / processedSec / baselinePerSec).toFixed(2)}x of baseline)`);
+    console.log(`  CPU during phase 1, % of one core (bench/server main+other threads/postgres): ${cpu.rows[0]}`);
     console.log(`  receipt -> processed under that load (database clock, includes the queue backlog): p50 ${f(percentile(dbLag.slice(0, n), 50))} ms  p99 ${f(percentile(dbLag.slice(0, n), 99))} ms`);
     console.log(`  200 -> thread readable through the API at 20 emails/s (${readable.length} followed, 2 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);
@@ -178,12 +182,12 @@ export async function printTopStatements(pool: BenchDatabase['pool']): Promise<v
 export async function watchUntilReadable(url: string, apiKey: string, id: string, pollMs = 2): Promise<void> {
   const headers = { authorization: `Bearer ${apiKey}` };
   for (;;) {
-    const res = await fetch(`${url}/v1/inbound-emails/${id}`, { headers });
+    const res = await request('GET', `${url}/v1/inbound-emails/${id}`, headers);
     // An email is listed under its workspace once routed; until then it answers 404.
-    const inboundEmail = res.status === 404 ? null : ((await res.json()) as { inboundEmail: { status: string; threadId: string | null } }).inboundEmail;
+    const inboundEmail = res.status === 404 ? null : (JSON.parse(res.body.toString()) as { inboundEmail: { status: string; threadId: string | null } }).inboundEmail;
     if (inboundEmail && inboundEmail.status !== 'received') {
       if (inboundEmail.threadId) {
-        const t = await fetch(`${url}/v1/threads/${inboundEmail.threadId}`, { headers });
+        const t = await request('GET', `${url}/v1/threads/${inboundEmail.threadId}`, headers);
         if (t.status !== 200) throw new Error(`thread ${inboundEmail.threadId} answered ${t.status}`);
       }
       return;
