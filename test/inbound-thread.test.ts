@@ -1,9 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadTokenKey } from '../src/domain/thread-token.ts';
 import { receiveInbound } from '../src/inbound/receive.ts';
-import { startInboundThread } from '../src/inbound/processing-loop-thread.ts';
+import { PROCESSING_NICE, startInboundThread } from '../src/inbound/processing-loop-thread.ts';
 import { adminQuery } from './support/postgres-admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { until } from './support/until.ts';
@@ -40,13 +41,23 @@ async function send(): Promise<string> {
 const status = async (id: string) => (await db.pool.query(`SELECT status FROM inbound_emails WHERE id = $1`, [id])).rows[0]?.status;
 const threadConnections = async () =>
   (await adminQuery(inject('databaseServerUrl'), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'intake-inbound'`, [db.name])).rows[0].n as number;
+/** A thread's nice value, from /proc (Linux keeps one per thread). */
+const niceOf = (tid: string) => {
+  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
+const niceOfThreads = () => readdirSync(`/proc/${process.pid}/task`).map(niceOf);
 const setup = () => ({ databaseUrl: db.url, poolSize: 3, inboundDomain: INBOUND_DOMAIN, threadTokenKey: threadTokenKey(TEST_SECRETS_KEY), logLevel: 'silent' });
 
 describe('the inbound processing thread', () => {
   it('processes what is received, is started again after it dies, and stops with its connections closed', async () => {
+    expect(niceOfThreads()).not.toContain(PROCESSING_NICE);
     const loop = await startInboundThread(setup(), logger);
     try {
       expect(await threadConnections()).toBeGreaterThan(0);
+      // The processing thread alone runs at a lower priority: receipts go first when the cores are busy.
+      expect(niceOfThreads()).toContain(PROCESSING_NICE);
+      expect(niceOf(String(process.pid))).toBe(0);
       const first = await send();
       loop.wake('small');
       await until(async () => (await status(first)) === 'processed', 15_000);

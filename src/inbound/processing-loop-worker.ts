@@ -1,8 +1,10 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import { createLogger } from '../cli/logger.ts';
 import { createPool, warmPool } from '../db/pool.ts';
 import { startInboundLoop } from './processing-loop.ts';
+import { PROCESSING_NICE } from './processing-loop-thread.ts';
 import { closeWorkers } from './worker-pool.ts';
 
 /**
@@ -29,6 +31,11 @@ export type ProcessingThreadMessage = z.infer<typeof message>;
 
 const port = parentPort!;
 const options = setup.parse(workerData);
+try {
+  setPriority(0, PROCESSING_NICE);
+} catch {
+  // Not allowed or not supported here: processing runs at the process's priority.
+}
 const logger = createLogger({ logLevel: options.logLevel as never }).child({ thread: 'inbound' });
 const pool = createPool(options.databaseUrl, { max: options.poolSize, applicationName: 'intake-inbound' });
 await warmPool(pool, options.poolSize);
