@@ -52,7 +52,9 @@ const setup = () => ({ databaseUrl: db.url, poolSize: 3, inboundDomain: INBOUND_
 describe('the inbound processing thread', () => {
   it('processes what is received, is started again after it dies, and stops with its connections closed', async () => {
     expect(niceOfThreads()).not.toContain(PROCESSING_NICE);
-    const loop = await startInboundThread(setup(), logger);
+    const loop = await startInboundThread(setup(), logger, () => {
+      throw new Error('gave up');
+    });
     try {
       expect(await threadConnections()).toBeGreaterThan(0);
       // The processing thread alone runs at a lower priority: receipts go first when the cores are busy.
@@ -82,8 +84,26 @@ describe('the inbound processing thread', () => {
     await db.pool.query(`DELETE FROM inbound_emails WHERE id = $1`, [after]);
   }, 60_000);
 
+  it('gives up on a crash loop: a fourth death within the window is not restarted, and says so once', async () => {
+    const gaveUp: Error[] = [];
+    const loop = await startInboundThread(setup(), logger, (err) => gaveUp.push(err), { afterMs: 50, maxDeaths: 3, windowMs: 60_000 });
+    try {
+      for (let death = 1; death <= 4; death++) {
+        const dying = loop.current();
+        await dying.terminate();
+        if (death <= 3) await until(async () => loop.current() !== dying, 15_000);
+      }
+      await until(async () => gaveUp.length > 0, 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(gaveUp).toHaveLength(1);
+      expect(gaveUp[0]!.message).toMatch(/4th death in 1 minutes; not starting it again/);
+    } finally {
+      await loop.stop();
+    }
+  }, 60_000);
+
   it('refuses to start when its database cannot be reached, with the reason', async () => {
     const bad = { ...setup(), databaseUrl: 'postgres://nobody@127.0.0.1:1/none' };
-    await expect(startInboundThread(bad, logger)).rejects.toThrow(/ECONNREFUSED|connect/);
+    await expect(startInboundThread(bad, logger, () => {})).rejects.toThrow(/ECONNREFUSED|connect/);
   }, 30_000);
 });

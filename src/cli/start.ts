@@ -109,7 +109,10 @@ export async function runService(config: Config): Promise<void> {
     const tokenKey = threadTokenKey(secrets.secretsKey);
     const inboundDeps = { pool: db.pool, boss: jobs.boss, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey };
     const inbound = await startInboundWorker(jobs.boss, inboundDeps, logger, {}, () =>
-      startInboundThread({ databaseUrl: db.url, poolSize: INBOUND_THREAD_POOL_SIZE, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, logLevel: config.logLevel }, logger),
+      startInboundThread({ databaseUrl: db.url, poolSize: INBOUND_THREAD_POOL_SIZE, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, logLevel: config.logLevel }, logger, (err) => {
+        logger.fatal(`${err.message}; exiting so that a supervisor restarts intake`);
+        stop('the inbound processing thread keeps dying', 1);
+      }),
     );
     cleanup.push({ name: 'inbound processing', run: () => inbound.stop() });
     await startAutoResponseWorker(jobs.boss, { pool: db.pool, transport: mail, inboundDomain: config.inboundDomain, threadTokenKey: tokenKey, perCustomerWindowSeconds: config.autoResponseWindowSeconds }, logger);

@@ -13,8 +13,13 @@ const ENTRY = new URL('./processing-loop-worker.ts', import.meta.url);
  * 28-48 ms to 20-38 ms in paired runs, with the same processed rate in the closed loop.
  */
 export const PROCESSING_NICE = 10;
-/** A thread that died is started again after this long (what it had claimed rolled back and is due again). */
-export const RESTART_AFTER_MS = 1_000;
+export const THREAD_RESTARTS = Object.freeze({
+  /** A thread that died is started again after this long (what it had claimed rolled back and is due again). */
+  afterMs: 1_000,
+  /** More deaths than this within `windowMs` is a crash loop (an email that kills the thread each time, say): give up rather than hide it. */
+  maxDeaths: 3,
+  windowMs: 10 * 60_000,
+});
 
 /**
  * The inbound loop (processing-loop.ts) on a thread of its own, for `intake start`: parsing mail
@@ -22,8 +27,15 @@ export const RESTART_AFTER_MS = 1_000;
  * both cores. Wakes cross as messages. A thread that dies is logged and started again; the
  * ledger keeps what it held, so nothing is lost. Resolves once the loop runs.
  */
-export async function startInboundThread(setup: ProcessingThreadSetup, logger: Logger): Promise<InboundLoop & { current(): Worker }> {
+export async function startInboundThread(
+  setup: ProcessingThreadSetup,
+  logger: Logger,
+  /** Called once on a crash loop; the process should exit so that a supervisor restarts it and someone looks. */
+  onGiveUp: (err: Error) => void,
+  policy: { afterMs: number; maxDeaths: number; windowMs: number } = THREAD_RESTARTS,
+): Promise<InboundLoop & { current(): Worker }> {
   let stopping = false;
+  const deaths: number[] = [];
   /** False between a thread's death and its successor's start. */
   let running = false;
   let current = await launch();
@@ -49,9 +61,16 @@ export async function startInboundThread(setup: ProcessingThreadSetup, logger: L
   async function restart(worker: Worker, code: number): Promise<void> {
     if (stopping || worker !== current) return;
     running = false;
-    logger.error({ code }, `the inbound processing thread exited; starting it again in ${RESTART_AFTER_MS} ms`);
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths[0]! < now - policy.windowMs) deaths.shift();
+    if (deaths.length > policy.maxDeaths) {
+      stopping = true;
+      return onGiveUp(new Error(`the inbound processing thread exited (code ${code}), its ${deaths.length}th death in ${policy.windowMs / 60_000} minutes; not starting it again`));
+    }
+    logger.error({ code }, `the inbound processing thread exited; starting it again in ${policy.afterMs} ms`);
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, RESTART_AFTER_MS));
+      await new Promise((resolve) => setTimeout(resolve, policy.afterMs));
       if (stopping) return;
       try {
         current = await launch();
