@@ -29,8 +29,9 @@ import { createLogger } from './logger.ts';
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 /** How long a stop lets requests in flight finish before it drops their connections. */
 const HTTP_DRAIN_MS = 5_000;
-// Connections to the database per process: HTTP requests, the inbound and webhook loops, imports.
-const POOL_SIZE = 20;
+// Connections to the database per process: HTTP requests, the event relay and webhook loop, imports
+// (processing has its own, below; the two together are what one pool of 20 was before).
+const POOL_SIZE = 15;
 // The inbound thread's own: its batches at once, the large lane, its LISTEN connection, and room.
 const INBOUND_THREAD_POOL_SIZE = INBOUND_LOOP.maxBatches + 3;
 
