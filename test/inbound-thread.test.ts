@@ -102,6 +102,18 @@ describe('the inbound processing thread', () => {
     }
   }, 60_000);
 
+  it('a stop while a dead thread is being replaced ends the replacement too, leaving no connection open', async () => {
+    const loop = await startInboundThread(setup(), logger, () => {}, { afterMs: 0, maxDeaths: 3, windowMs: 60_000 });
+    const dead = loop.current();
+    await dead.terminate();
+    // The replacement is loading (a few hundred ms) when the stop comes.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await loop.stop();
+    // The replacement finishes starting (its connections open), then stops: none is left open.
+    await until(() => loop.current() !== dead, 15_000);
+    await until(async () => (await threadConnections()) === 0, 15_000);
+  }, 60_000);
+
   it('refuses to start when its database cannot be reached, with the reason', async () => {
     const bad = { ...setup(), databaseUrl: 'postgres://nobody@127.0.0.1:1/none' };
     await expect(startInboundThread(bad, logger, () => {})).rejects.toThrow(/ECONNREFUSED|connect/);

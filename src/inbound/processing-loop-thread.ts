@@ -58,6 +58,14 @@ export async function startInboundThread(
     });
   }
 
+  /** Lets the thread finish its batches in flight and close its pool (or die trying), then ends it. */
+  async function stopThread(worker: Worker): Promise<void> {
+    const done = Promise.race([once(worker, 'exit'), new Promise<void>((resolve) => worker.on('message', (m: { type?: string }) => m?.type === 'stopped' && resolve()))]);
+    worker.postMessage({ type: 'stop' } satisfies ProcessingThreadMessage);
+    await done;
+    await worker.terminate();
+  }
+
   async function restart(worker: Worker, code: number): Promise<void> {
     if (stopping || worker !== current) return;
     running = false;
@@ -74,6 +82,8 @@ export async function startInboundThread(
       if (stopping) return;
       try {
         current = await launch();
+        // A stop that came while this one started found no thread to stop: this one stops now.
+        if (stopping) await stopThread(current);
         return;
       } catch (err) {
         logger.error({ err }, 'the inbound processing thread could not start; trying again');
@@ -91,13 +101,8 @@ export async function startInboundThread(
     stop: async () => {
       if (stopping) return;
       stopping = true;
-      if (!running) return;
-      const worker = current;
-      // The thread lets its batches in flight finish and closes its pool, then says so (or dies trying).
-      const done = Promise.race([once(worker, 'exit'), new Promise<void>((resolve) => worker.on('message', (m: { type?: string }) => m?.type === 'stopped' && resolve()))]);
-      send({ type: 'stop' });
-      await done;
-      await worker.terminate();
+      // Between a death and the next start there is no thread to stop (a start under way stops its thread itself).
+      if (running) await stopThread(current);
     },
   };
 }
