@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTransaction, type Queryable } from '../src/db/pool.ts';
+import { withTransaction } from '../src/db/pool.ts';
 import { newId } from '../src/domain/ids.ts';
 import { claimDueDeliveries } from '../src/events/claim-deliveries.ts';
 import { createWebhookTarget } from '../src/events/webhook-targets.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { explaining, scansOf } from './support/explain.ts';
 import { makeWorkspace, TEST_SECRETS_KEY } from './support/workspaces.ts';
 
 const EVENTS = 2000;
@@ -17,8 +18,6 @@ afterAll(async () => {
   await db?.close();
 });
 
-type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; Plans?: PlanNode[] };
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 describe('claiming webhook deliveries', () => {
   it('looks each claimed delivery’s event up by its primary key, even while a young events table has no statistics', async () => {
@@ -46,21 +45,13 @@ describe('claiming webhook deliveries', () => {
     );
 
     // The claim's own statement and values, explained on the way through.
-    const plans: PlanNode[] = [];
-    const explaining: Queryable = {
-      query: async (statement: string | { text: string }, values?: unknown[]) => {
-        const text = typeof statement === 'string' ? statement : statement.text;
-        const { rows } = await db.pool.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
-        plans.push(rows[0]['QUERY PLAN'][0].Plan);
-        return db.pool.query(statement as string, values);
-      },
-    } as Queryable;
-    const claimed = await claimDueDeliveries(explaining, { limit: 48, perTarget: 16, leaseSeconds: 60, inFlight: new Map() });
+    const { db: explained, plans } = explaining(db.pool);
+    const claimed = await claimDueDeliveries(explained, { limit: 48, perTarget: 16, leaseSeconds: 60, inFlight: new Map() });
 
     expect(claimed).toHaveLength(48);
     expect(new Set(claimed.map((d) => d.event.workspaceId))).toEqual(new Set([workspace.id]));
-    const eventScans = plans.flatMap(nodes).filter((n) => n['Relation Name'] === 'events');
+    const eventScans = scansOf(plans, 'events');
     expect(eventScans.length).toBeGreaterThan(0);
-    for (const scan of eventScans) expect({ node: scan['Node Type'], index: scan['Index Name'] }).toEqual({ node: 'Index Scan', index: 'events_pkey' });
+    for (const scan of eventScans) expect(scan).toEqual({ node: 'Index Scan', index: 'events_pkey' });
   });
 });
