@@ -62,13 +62,18 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((x) => x.close()));
 });
 
-/** A fixed-window limiter like a provider's: `limit` requests per `windowMs`, then 429. */
+/**
+ * A fixed-window limiter like a provider's: `limit` requests per `windowMs`, then 429. The first
+ * window opens with the first request (not when the server starts), so a burst that a slow
+ * machine starts late still falls in one window.
+ */
 async function limitedServer(limit: number, windowMs: number) {
-  const started = Date.now();
+  let started: number | undefined;
   const windows = new Map<number, number>();
   let tooMany = 0;
   const server = await serve((_req, res) => {
     const now = Date.now();
+    started ??= now;
     const w = Math.floor((now - started) / windowMs);
     const used = (windows.get(w) ?? 0) + 1;
     windows.set(w, used);
@@ -128,7 +133,8 @@ describe('rate budget', () => {
   });
 
   it('without reading the headers the same server has to send 429s (and Retry-After still gets the work done)', async () => {
-    const { server, tooMany } = await limitedServer(5, 300);
+    // A window long enough to hold the whole burst of 8 on a loaded machine; Retry-After (1 s) reaches the next.
+    const { server, tooMany } = await limitedServer(5, 1_000);
     const ignore = { parseHeaders: () => ({}) };
     expect(await burst(client(server.url, { rateLimit: ignore }), 4, 2)).toBe(8);
     expect(tooMany()).toBeGreaterThan(0);
