@@ -1,4 +1,4 @@
-import { AUTH, prepareInboundBench, printTopStatements, startServer, watchUntilReadable } from './inbound.ts';
+import { AUTH, prepareInboundBench, printTopStatements, resetStatements, startServer, watchUntilReadable } from './inbound.ts';
 import { percentile } from './support/bench-database.ts';
 import { cpuSplit } from './support/cpu-split.ts';
 import { request } from './support/http-request.ts';
@@ -18,8 +18,7 @@ export async function benchInboundOpen(rate = Number(process.env.BENCH_INBOUND_R
   const { db, dataDir, workspace, apiKey, bodies, avgKb, baselinePerSec } = await prepareInboundBench(n, 16);
 
   const server = await startServer(db.url, dataDir);
-  const statements = process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements');
-  if (statements) await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => db.pool.query('SELECT pg_stat_statements_reset()'));
+  const statements = await resetStatements(db.pool);
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
   try {
     const accept: number[] = [];

@@ -101,8 +101,7 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
   const auth = `Basic ${Buffer.from(AUTH).toString('base64')}`;
   try {
     // With pg_stat_statements: the statements of phase 1 alone, counted per email below.
-    const statements = process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements');
-    if (statements) await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => db.pool.query('SELECT pg_stat_statements_reset()'));
+    const statements = await resetStatements(db.pool);
     // Phase 1, throughput: all payloads at concurrency 16, nothing else hitting the server.
     const cpu = cpuSplit(server.pid);
     const start = performance.now();
@@ -171,6 +170,14 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     await server.stop();
     await db.close();
   }
+}
+
+/** With pg_stat_statements loaded (BENCH_PG_FLAGS): counts start from now; answers whether it is loaded. */
+export async function resetStatements(pool: BenchDatabase['pool']): Promise<boolean> {
+  if (!process.env.BENCH_PG_FLAGS?.includes('pg_stat_statements')) return false;
+  await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await pool.query('SELECT pg_stat_statements_reset()');
+  return true;
 }
 
 /** With pg_stat_statements (BENCH_PG_FLAGS): the statements that took the most database time. */

@@ -2,31 +2,30 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_MS = 100 / 1000; // USER_HZ is 100 on Linux
 
+/** A task's name and the CPU ms it has used (user + system), from its /proc stat file; null once it is gone. */
+function readStat(path: string): { comm: string; ms: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS };
+}
+
 /** CPU ms used so far by each group of processes: this one, the given server's, PostgreSQL's, and all else (from /proc). */
 function sample(serverPid: number | undefined): Record<string, number> {
   const out: Record<string, number> = { bench: 0, server: 0, postgres: 0, other: 0 };
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-    const group = Number(pid) === process.pid ? 'bench' : Number(pid) === serverPid ? 'server' : comm === 'postgres' ? 'postgres' : 'other';
-    out[group]! += ms;
+    const task = readStat(`/proc/${pid}/stat`);
+    if (!task) continue;
+    const group = Number(pid) === process.pid ? 'bench' : Number(pid) === serverPid ? 'server' : task.comm === 'postgres' ? 'postgres' : 'other';
+    out[group]! += task.ms;
   }
   // The server's main thread (its task id is its pid) apart from its other threads.
-  try {
-    const stat = readFileSync(`/proc/${serverPid}/task/${serverPid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.serverMain = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-  } catch {
-    out.serverMain = 0;
-  }
+  out.serverMain = readStat(`/proc/${serverPid}/task/${serverPid}/stat`)?.ms ?? 0;
   return out;
 }
 
