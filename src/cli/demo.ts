@@ -24,6 +24,12 @@ export async function demoCommand(config: Config, provider: string, options: { s
   const workspace = options.workspace ?? (await workspaceOf(config.dataDir)) ?? '<workspace id>';
   const secrets = Object.entries(demo.secrets).map(([name, value]) => `${name}=${value}`).join(' ');
   const line = `${secrets} npx intake import connect ${provider} --workspace ${workspace} ${demo.args.join(' ')} --once`;
+  // Listening before the line is printed: a Ctrl-C sent on reading it must stop the fake cleanly,
+  // not meet SIGINT's default action (the process killed before its handler was there).
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   // What to run goes to stdout (a script can read it); the rest is for the person at the terminal.
   process.stdout.write(
     [
@@ -37,10 +43,7 @@ export async function demoCommand(config: Config, provider: string, options: { s
     ].join('\n'),
   );
   process.stderr.write('Ctrl-C stops the fake provider.\n');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await demo.close();
 }
 
