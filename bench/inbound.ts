@@ -59,7 +59,7 @@ async function freePort(): Promise<number> {
 export async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN },
+    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -160,7 +160,7 @@ export async function benchInbound(n = Number(process.env.BENCH_INBOUND ?? 2000)
     console.log(`  baseline single-row INSERT of the raw payloads: ${Math.round(baselinePerSec)}/s`);
     console.log(`  accepted:  ${Math.round(n / acceptedSec)}/s  (ratio ${(n / acceptedSec / baselinePerSec).toFixed(2)}x of baseline)  accept latency p50 ${f(percentile(latencies, 50))} ms  p99 ${f(percentile(latencies, 99))} ms`);
     console.log(`  processed end to end: ${Math.round(n / processedSec)}/s  (ratio ${(n / processedSec / baselinePerSec).toFixed(2)}x of baseline)`);
-    console.log(`  CPU during phase 1, % of one core (bench/server main+other threads/postgres): ${cpu.rows[0]}`);
+    console.log(`  CPU during phase 1, % of one core (bench/server main+other threads/postgres): ${cpu.rows[0]}; per email: ${cpu.per(0, n)}`);
     console.log(`  receipt -> processed under that load (database clock, includes the queue backlog): p50 ${f(percentile(dbLag.slice(0, n), 50))} ms  p99 ${f(percentile(dbLag.slice(0, n), 99))} ms`);
     console.log(`  200 -> thread readable through the API at 20 emails/s (${readable.length} followed, 2 ms polling): p50 ${f(percentile(readable, 50))} ms  p99 ${f(percentile(readable, 99))} ms`);
     console.log(`  outcomes: ${statuses.map((r) => `${r.status} ${r.n}`).join(', ')}`);

@@ -34,15 +34,23 @@ export function cpuSplit(serverPid: number | undefined) {
   let last = sample(serverPid);
   let at = performance.now();
   const rows: string[] = [];
+  const used: Array<Record<string, number>> = [];
   return {
     mark() {
       const now = sample(serverPid);
       const t = performance.now();
       const pct = (k: string) => Math.round(((now[k]! - last[k]!) / (t - at)) * 100);
       rows.push(`${pct('bench')}/${pct('serverMain')}+${pct('server') - pct('serverMain')}/${pct('postgres')}`);
+      used.push(Object.fromEntries(Object.keys(now).map((k) => [k, now[k]! - last[k]!])));
       last = now;
       at = t;
     },
     rows,
+    /** CPU ms of interval i divided by `count` (per email, say): "total (bench/server main+other threads/postgres)"; less noisy than a rate on a busy machine. */
+    per(i: number, count: number): string {
+      const u = used[i]!;
+      const f = (ms: number) => (ms / count).toFixed(2);
+      return `${f(u.bench! + u.server! + u.postgres!)} ms (${f(u.bench!)}/${f(u.serverMain!)}+${f(u.server! - u.serverMain!)}/${f(u.postgres!)})`;
+    },
   };
 }
