@@ -58,9 +58,9 @@ async function freePort(): Promise<number> {
 /** The real `intake start` in its own process, as in production; LOG_LEVEL=warn keeps logging off the hot path. */
 export async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean), '--experimental-strip-types', '--disable-warning=ExperimentalWarning', BIN, 'start'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INBOUND_BASIC_AUTH: AUTH, INBOUND_DOMAIN },
+    stdio: ['ignore', process.env.BENCH_SERVER_FLAGS ? 'inherit' : 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
@@ -182,7 +182,7 @@ export async function resetStatements(pool: BenchDatabase['pool']): Promise<bool
 
 /** With pg_stat_statements (BENCH_PG_FLAGS): the statements that took the most database time. */
 export async function printTopStatements(pool: BenchDatabase['pool']): Promise<void> {
-  const { rows } = await pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`);
+  const { rows } = await pool.query(`SELECT calls, round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, round(mean_exec_time::numeric, 3) AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 260) AS q FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`);
   for (const r of rows) console.log(`    ${String(r.ms).padStart(6)} ms ${r.plan ? `(+${r.plan} ms planning) ` : ''}${String(r.calls).padStart(6)} calls ${r.mean} ms  ${r.q}`);
 }
 
