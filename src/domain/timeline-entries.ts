@@ -70,11 +70,17 @@ const cappedRead = (column: string, max: number, alias: string) =>
 const READ_COLUMNS = `${BASE_COLUMNS}, ${cappedRead('text', ENTRY_LIMITS.textChars, 'text')}, ${cappedRead('html', ENTRY_LIMITS.htmlChars, 'html')},
                       left(reply_text, ${ENTRY_LIMITS.textChars}) AS "replyText"`;
 
+// An event's entry: every column but the HTML and reply text, built from those alone (to_jsonb of
+// the whole row, less two keys, built and copied the 20 KB of an email's bodies three times).
+const EVENT_ENTRY_KEYS = ['id', 'threadId', 'kind', 'authorType', 'authorCustomerId', 'authorName', 'authorEmail', 'messageId', 'inReplyTo', 'references',
+  'supportAddress', 'origin', 'createdAt', 'text', 'textFullSize', 'htmlFullSize'] as const;
+
 // Entries, their threads' updated_at and (for inbound email) their events: one statement for any
 // number of entries. An event carries its entry without HTML and reply text, which no webhook sends.
-// Threads are found by primary key alone (fenced by OFFSET 0; entries exist only for threads of the
-// workspace, so the update needs no second check): given the workspace too, the planner of a young
-// table (no statistics yet) read all of the workspace's threads for every batch.
+// Threads are found by primary key alone, one probe per entry (fenced by OFFSET 0; entries exist only
+// for threads of the workspace, so the update needs no second check): given the workspace too, or
+// all the ids at once, the planner of a young table (no statistics yet) read all of the threads
+// for every batch.
 const addEntriesSql = (returning: string) =>
   `WITH x AS (
      SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
@@ -87,15 +93,17 @@ const addEntriesSql = (returning: string) =>
                                    text_full_size, html_full_size)
      SELECT x.id, $1, t.id, x.kind, x.author_type, x.author_customer_id, x.author_name, x.author_email, x.text, x.html, x.message_id, x.in_reply_to,
             ARRAY(SELECT jsonb_array_elements_text(x.refs)), x.support_address, $20, x.created_at, x.reply_text, x.text_full_size, x.html_full_size
-       FROM x JOIN (SELECT id, workspace_id FROM threads WHERE id = ANY ($3::text[]) OFFSET 0) t ON t.id = x.thread_id AND t.workspace_id = $1
+       FROM x CROSS JOIN LATERAL (SELECT id, workspace_id FROM threads WHERE id = x.thread_id OFFSET 0) t
+      WHERE t.workspace_id = $1
      RETURNING ${COLUMNS}),
+   latest AS (
+     SELECT l.at, t.ctid AS row FROM (SELECT "threadId", max("createdAt") AS at FROM entry GROUP BY "threadId") l
+       CROSS JOIN LATERAL (SELECT ctid FROM threads WHERE id = l."threadId" OFFSET 0) t),
    touched AS (
-     UPDATE threads t SET updated_at = greatest(t.updated_at, latest.at)
-       FROM (SELECT "threadId", max("createdAt") AS at FROM entry GROUP BY "threadId") latest
-      WHERE t.id = latest."threadId" AND t.id = ANY ($3::text[])),
+     UPDATE threads t SET updated_at = greatest(t.updated_at, latest.at) FROM latest WHERE t.ctid = latest.row),
    entry_event AS (
      INSERT INTO events (id, workspace_id, type, origin, payload)
-     SELECT x.event_id, $1, '${EVENT_TYPES.emailReceived}', $20, jsonb_build_object('entry', to_jsonb(entry) - 'html' - 'replyText')
+     SELECT x.event_id, $1, '${EVENT_TYPES.emailReceived}', $20, jsonb_build_object('entry', jsonb_build_object(${EVENT_ENTRY_KEYS.map((k) => `'${k}', entry."${k}"`).join(', ')}))
        FROM entry JOIN x ON x.id = entry.id
       WHERE entry.kind = 'inbound_email' AND $20::text <> 'import')
    SELECT ${returning} FROM entry`;
