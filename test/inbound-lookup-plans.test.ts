@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findProcessedByMessageId, findProcessedByMessageIds, duplicateKey, listInbound } from '../src/inbound/ledger.ts';
+import { CLAIM_DUE, claimDueInbound, LARGE_EMAIL_BYTES, findProcessedByMessageId, findProcessedByMessageIds, duplicateKey, listInbound } from '../src/inbound/ledger.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { explaining, scansOf } from './support/explain.ts';
+import { explaining, scansOf, type PlanNode } from './support/explain.ts';
 import { makeWorkspace } from './support/workspaces.ts';
 
 /**
@@ -14,6 +14,7 @@ const EMAILS = 3000;
 let db: TestDatabase;
 let workspaceId: string;
 let otherWorkspaceId: string;
+const BACKLOG = 3000;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -32,6 +33,15 @@ beforeAll(async () => {
     `INSERT INTO inbound_emails (id, workspace_id, source, dedupe_key, raw, raw_size, status)
      VALUES ('iu_1', NULL, 'postmark', 'u1', '\\x00', 1, 'unroutable'), ('iu_2', NULL, 'postmark', 'u2', '\\x00', 1, 'rejected'), ('io_1', $1, 'postmark', 'o1', '\\x00', 1, 'processed')`,
     [otherWorkspaceId],
+  );
+  // A backlog: due emails of a third workspace, received in reverse id order (so id order is not due order), one of them large.
+  const backlogWorkspaceId = (await makeWorkspace(db.pool, 'Backlog', 'help@plans-backlog.com')).workspace.id;
+  await db.pool.query(
+    `INSERT INTO inbound_emails (id, workspace_id, source, dedupe_key, raw, raw_size, status, next_attempt_at)
+     SELECT 'ib_' || lpad(g::text, 5, '0'), $1, 'postmark', 'b' || g, convert_to('{}' || repeat(' ', 400), 'UTF8'), CASE WHEN g = 2990 THEN 2000000 ELSE 402 END, 'received',
+            now() - interval '1 hour' + make_interval(secs => $2 - g)
+       FROM generate_series(1, $2) g`,
+    [backlogWorkspaceId, BACKLOG],
   );
 }, 60_000);
 afterAll(async () => {
@@ -89,5 +99,56 @@ describe('listing a young inbound ledger', () => {
     expect(unanswered.ids).toEqual(['iu_1', 'iu_2']);
     expect((await ids({ workspaceId: null, status: 'rejected', limit: 10 })).ids).toEqual(['iu_2']);
     for (const scan of unanswered.scans) expect(scan.index).toBe('inbound_emails_workspace_status');
+  });
+});
+
+describe('claiming from a young inbound ledger with a backlog', () => {
+  it('a claim of 16 reads a handful of pages, never the whole backlog, with any plan the statement settles on', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows: size } = await client.query(`SELECT pg_relation_size('inbound_emails') / current_setting('block_size')::int AS pages`);
+      expect(Number(size[0].pages)).toBeGreaterThan(150);
+      for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+        await client.query(`SET LOCAL plan_cache_mode = ${mode}`);
+        for (const large of [false, true]) {
+          // Twice, in savepoints: the first run of a session plans the function's query (catalog reads count as its buffers).
+          for (const run of [1, 2]) {
+            await client.query('SAVEPOINT claim');
+            const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${CLAIM_DUE.text}`, [16, large ? 'large' : 'small']);
+            await client.query('ROLLBACK TO SAVEPOINT claim');
+            const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode & { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number };
+            expect(plan['Actual Rows']).toBe(large ? 1 : 16);
+            const blocks = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+            if (run === 2) expect(blocks, `${mode}, ${large ? 'large' : 'small'} lane`).toBeLessThan(100);
+          }
+        }
+      }
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('splits the lanes where receipt does (LARGE_EMAIL_BYTES, written out in the claim function and the due index)', async () => {
+    const { rows } = await db.pool.query(`SELECT pg_get_functiondef('intake_claim_due_inbound'::regproc) AS f, pg_get_indexdef('inbound_emails_due'::regclass) AS i`);
+    expect(rows[0].f).toContain(`raw_size > ${LARGE_EMAIL_BYTES}`);
+    expect(rows[0].i).toContain(`raw_size > ${LARGE_EMAIL_BYTES}`);
+  });
+
+  it('claims the longest-due small emails first, and the large one only in its own lane', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const small = await claimDueInbound(client, 4, 'small');
+      // Due order is reverse id order here; ie_8 of the first workspace fell due at its insert, after the backlog.
+      expect(small.map((c) => c.record.id)).toEqual(['ib_03000', 'ib_02999', 'ib_02998', 'ib_02997']);
+      expect(small[0]!.raw.toString().trim()).toBe('{}');
+      const large = await claimDueInbound(client, 4, 'large');
+      expect(large.map((c) => c.record.id)).toEqual(['ib_02990']);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
   });
 });

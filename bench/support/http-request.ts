@@ -13,7 +13,7 @@ type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
 
 class Connection {
   readonly socket: net.Socket;
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private pending: Pending | null = null;
   private readonly release: (c: Connection) => void;
   closed = false;

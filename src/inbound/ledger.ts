@@ -167,7 +167,8 @@ export type ClaimedInbound = { record: InboundEmailRecord; raw: Buffer };
 
 /**
  * Above this raw size an email is claimed in a lane of its own, one at a time: parsing it may take
- * seconds (in a worker thread), and it must not hold a batch of ordinary mail meanwhile.
+ * seconds (in a worker thread), and it must not hold a batch of ordinary mail meanwhile. Also
+ * written in migration 015 (the due index and the claim function split the lanes at it).
  */
 export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
 
@@ -176,17 +177,20 @@ export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
  * caller's transaction, oldest due first, skipping those another transaction holds: the row
  * locks last until it commits or rolls back (a killed worker releases them at once). Small raw
  * payloads come with the claim; large ones are read in slices.
+ *
+ * The locking walk of the due index is intake_claim_due_inbound (migration 015), which keeps the
+ * planner from sorting the whole backlog; the claimed rows are then read by primary key, one probe
+ * each (fenced by OFFSET 0: a join would read the whole ledger), in the order claimed.
  */
-const CLAIM_DUE = prepared(
+export const CLAIM_DUE = prepared(
   'inbound.claim-due',
-  `SELECT ${COLUMNS}, CASE WHEN raw_size <= $2 THEN raw END AS raw FROM inbound_emails
-    WHERE status = 'received' AND next_attempt_at <= now() AND (raw_size > $2) = $3
-    ORDER BY next_attempt_at, id LIMIT $1
-    FOR UPDATE SKIP LOCKED`,
+  `SELECT e.* FROM intake_claim_due_inbound($1, $2::text) WITH ORDINALITY AS c(id, n)
+     CROSS JOIN LATERAL (SELECT ${COLUMNS}, CASE WHEN $2 = 'small' THEN raw END AS raw FROM inbound_emails WHERE id = c.id OFFSET 0) e
+    ORDER BY c.n`,
 );
 
 export async function claimDueInbound(tx: Queryable, limit: number, lane: 'small' | 'large' = 'small'): Promise<ClaimedInbound[]> {
-  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(CLAIM_DUE, [limit, LARGE_EMAIL_BYTES, lane === 'large']);
+  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(CLAIM_DUE, [limit, lane]);
   const claimed: ClaimedInbound[] = [];
   for (const { raw, ...record } of rows) claimed.push({ record, raw: raw ?? (await readRaw(tx, record.id)) });
   return claimed;
