@@ -74,6 +74,14 @@ describe('inserting a batch of entries on a young database', () => {
     expect(new Date(eventCreatedAt)).toEqual(createdAt);
   });
 
+  it('stores bodies byte for byte whatever they hold, for a batch size that is no power of two', async () => {
+    const awkward = ['He said "no" \\ then {left}, NULL', '', 'Ünïcödé — 漢字 😀\r\nline'];
+    const created = await addTimelineEntries({ db: db.pool, workspaceId, origin: 'email' }, awkward.map((text, i) => ({ ...entry(100 + i, text), html: i === 1 ? null : `<b>${text}</b>`, replyText: `> ${text}` })));
+    expect(created.map((e) => [e.text, e.html, e.replyText])).toEqual(awkward.map((text, i) => [text, i === 1 ? null : `<b>${text}</b>`, `> ${text}`]));
+    const { rows } = await db.pool.query(`SELECT text, html, reply_text AS "replyText" FROM timeline_entries WHERE id = ANY($1) ORDER BY id`, [created.map((e) => e.id)]);
+    expect(rows).toEqual(created.map((e) => ({ text: e.text, html: e.html, replyText: e.replyText })));
+  });
+
   it('refuses a thread of another workspace without writing anything', async () => {
     const other = (await makeWorkspace(db.pool, 'Other', 'help@plans-other.com')).workspace.id;
     await expect(addTimelineEntryIds({ db: db.pool, workspaceId: other, origin: 'email' }, [entry(9, 'Not yours')])).rejects.toThrow(/not in workspace/);
