@@ -6,7 +6,9 @@ import { threadTokenKey } from '../../src/domain/thread-token.ts';
 import { startJobs, type Jobs } from '../../src/queue/boss.ts';
 import { startInboundWorker } from '../../src/jobs/inbound-worker.ts';
 import type { Pool } from '../../src/db/pool.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { makeWorkspace } from './workspaces.ts';
 
 export const INBOUND_DOMAIN = 'inbound.intake.test';
 export const BASIC_AUTH = 'postmark:correct-horse-battery';
@@ -65,4 +67,18 @@ export async function startInboundHarness(options: { pool?: Pool } = {}): Promis
       await db.close();
     },
   };
+}
+
+/**
+ * A file's harness and its Acme workspace (help@acme.com): started before the file's tests, closed
+ * after them. Read `ctx.h` and `ctx.acme` inside tests (they are set once beforeAll has run).
+ */
+export function inboundHarnessWithAcme(): { h: InboundHarness; acme: Awaited<ReturnType<typeof makeWorkspace>> } {
+  const ctx = {} as { h: InboundHarness; acme: Awaited<ReturnType<typeof makeWorkspace>> };
+  beforeAll(async () => {
+    ctx.h = await startInboundHarness();
+    ctx.acme = await makeWorkspace(ctx.h.db.pool, 'Acme', 'help@acme.com');
+  });
+  afterAll(async () => ctx.h?.close());
+  return ctx;
 }
