@@ -576,15 +576,25 @@ describe('overview', () => {
     // The two runs the import tests drove to their end (queued runs have not started).
     expect(data.imports[0].points.length).toBeGreaterThanOrEqual(2);
     expect(data.imports[0].points[0].records).toBeGreaterThan(0);
-    expect(data.webhooks).toMatchObject({ succeeded: 2, failed: 1 });
-    expect(data.webhooks.successRate.at(-1)).toBeCloseTo(66.7, 1);
+    // The flaky target's first attempt failed, its retry and the console's resend succeeded: at
+    // least 2 and 1. Counted from the attempts table (delivery is at least once: under load a
+    // lease at the tests' time scale can run out mid-attempt and the delivery go out once more).
+    const { rows: recorded } = await db.pool.query<{ succeeded: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE error IS NULL)::int AS succeeded, count(*) FILTER (WHERE error IS NOT NULL)::int AS failed FROM webhook_delivery_attempts WHERE workspace_id = $1`,
+      [acme.workspace.id],
+    );
+    const truth = recorded[0]!;
+    expect(truth.succeeded).toBeGreaterThanOrEqual(2);
+    expect(truth.failed).toBeGreaterThanOrEqual(1);
+    expect(data.webhooks).toMatchObject(truth);
+    expect(data.webhooks.successRate.at(-1)).toBeCloseTo((truth.succeeded / (truth.succeeded + truth.failed)) * 100, 1);
 
     const page = await get(b, '/console');
     expect(page.statusCode).toBe(200);
     for (const id of ['chart-inbound', 'chart-imports', 'chart-webhooks']) expect(page.body).toContain(`<canvas id="${id}" role="img"`);
     expect(page.body).toContain('<script src="/console/assets/chart.umd.min.js" defer></script>');
     const embedded = /<script type="application\/json" id="overview-data">([\s\S]*?)<\/script>/.exec(page.body)![1]!;
-    expect(JSON.parse(embedded).webhooks.succeeded).toBe(2);
+    expect(JSON.parse(embedded).webhooks.succeeded).toBe(truth.succeeded);
 
     const other = (await get(await signIn(globex.apiKey), '/console/overview.json')).json();
     expect(other.inbound.total).toBe(0);
