@@ -16,3 +16,19 @@ export function prepared(name: string, text: string): Readonly<pg.QueryConfig> {
   // Not frozen: pg copies the config of every query property by property, slower from a frozen object.
   return { name, text };
 }
+
+/**
+ * A family of prepared statements that differ by a key (a row count, say): each text built and
+ * named (`name-key`) once, on first use.
+ */
+export function preparedByKey<K extends string | number>(name: string, text: (key: K) => string): (key: K) => Readonly<pg.QueryConfig> {
+  const made = new Map<K, Readonly<pg.QueryConfig>>();
+  return (key) => {
+    let statement = made.get(key);
+    if (!statement) made.set(key, (statement = prepared(`${name}-${key}`, text(key))));
+    return statement;
+  };
+}
+
+/** Rows padded to a power of two: a few statement texts to prepare per connection, not one per batch size. */
+export const paddedRows = (rows: number): number => 2 ** Math.ceil(Math.log2(rows));

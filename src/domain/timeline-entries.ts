@@ -2,7 +2,7 @@ import { EVENT_TYPES, recordEvent } from './events.ts';
 import { newId } from './ids.ts';
 import { capText, stripNul } from './text.ts';
 import { assertImport, type ReadContext, type WriteContext } from './origin.ts';
-import { prepared } from '../db/prepared.ts';
+import { paddedRows, preparedByKey } from '../db/prepared.ts';
 import { inGivenOrder } from './in-given-order.ts';
 
 export const ENTRY_KINDS = Object.freeze(['inbound_email', 'outbound_email', 'note', 'inbound_message', 'outbound_message'] as const);
@@ -112,17 +112,11 @@ const addEntriesSql = (returning: string, rows: number) =>
        FROM entry JOIN x ON x.id = entry.id
       WHERE entry.kind = 'inbound_email' AND $2::text <> 'import')
    SELECT ${returning} FROM entry`;
-// One statement per number of rows, padded to a power of two (a few to prepare per connection, not one per batch size).
-const addEntriesStatements = new Map<string, ReturnType<typeof prepared>>();
-const addEntriesStatement = (answer: 'entries' | 'ids', rows: number) => {
-  const key = `${answer}-${rows}`;
-  let statement = addEntriesStatements.get(key);
-  if (!statement) {
-    // The ids alone for an inbound batch: its entries' text and HTML, 20 KB an email, would come back for nothing.
-    statement = prepared(`timeline-entries.add-${key}`, addEntriesSql(answer === 'entries' ? '*' : 'id, "threadId"', rows));
-    addEntriesStatements.set(key, statement);
-  }
-  return statement;
+// One statement per padded row count (paddedRows); the ids alone for an inbound batch: its entries'
+// text and HTML, 20 KB an email, would come back for nothing.
+const addEntriesStatement = {
+  entries: preparedByKey('timeline-entries.add-entries', (rows: number) => addEntriesSql('*', rows)),
+  ids: preparedByKey('timeline-entries.add-ids', (rows: number) => addEntriesSql('id, "threadId"', rows)),
 };
 
 /**
@@ -167,9 +161,9 @@ async function insertEntries<R extends { id: string }>(ctx: WriteContext, inputs
     };
   });
   const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-  const size = 2 ** Math.ceil(Math.log2(rows.length));
+  const size = paddedRows(rows.length);
   const bodies = rows.flatMap((r) => [r.text, r.html, r.replyText]);
-  const { rows: entries } = await ctx.db.query<R>(addEntriesStatement(answer, size), [
+  const { rows: entries } = await ctx.db.query<R>(addEntriesStatement[answer](size), [
     ctx.workspaceId, ctx.origin,
     col('id'), col('threadId'), col('kind'), col('authorType'), col('authorCustomerId'), col('authorName'), col('authorEmail'), col('messageId'),
     col('inReplyTo'), col('references'), col('supportAddress'), col('createdAt'), col('eventId'), col('textFullSize'), col('htmlFullSize'),

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.ts';
 import { newId } from '../domain/ids.ts';
 import { stripNul } from '../domain/text.ts';
 import { RAW_SLICE_BYTES, readRaw } from './raw-email.ts';
-import { prepared } from '../db/prepared.ts';
+import { paddedRows, prepared, preparedByKey } from '../db/prepared.ts';
 
 /**
  * Receipt, forks and replays notify this channel: processing loops LISTEN on it (and poll). The
@@ -119,12 +119,9 @@ const storeManySql = (rows: number, notify: boolean) => {
      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
    SELECT id${notify ? `, pg_notify('${INBOUND_CHANNEL}', $${rows * 7 + 1})` : `, $${rows * 7 + 1}::text AS lane`} FROM stored`;
 };
-const storeManyStatements = new Map<string, ReturnType<typeof prepared>>();
-const storeManyStatement = (rows: number, notify: boolean) => {
-  const key = `${rows}${notify ? '-notify' : ''}`;
-  let statement = storeManyStatements.get(key);
-  if (!statement) storeManyStatements.set(key, (statement = prepared(`inbound.store-received-${key}`, storeManySql(rows, notify))));
-  return statement;
+const storeManyStatement = {
+  notify: preparedByKey('inbound.store-received-notify', (rows: number) => storeManySql(rows, true)),
+  quiet: preparedByKey('inbound.store-received', (rows: number) => storeManySql(rows, false)),
 };
 
 /**
@@ -136,10 +133,10 @@ export async function storeReceivedMany(db: Queryable, inputs: ReceivedInput[], 
   if (inputs.length === 0) return [];
   const ids = inputs.map(() => newId('inboundEmail'));
   const values = inputs.flatMap((input, i) => [ids[i], input.source, input.dedupeKey, input.messageId, input.raw, input.raw.length, input.tokens]);
-  // Padded with empty rows to a power of two: a few statements per connection to parse and plan, not one per batch size.
-  const size = 2 ** Math.ceil(Math.log2(inputs.length));
+  // Padded with empty rows (see paddedRows).
+  const size = paddedRows(inputs.length);
   const padding = new Array<null>((size - inputs.length) * 7).fill(null);
-  const { rows } = await db.query<{ id: string }>(storeManyStatement(size, notify), [...values, ...padding, laneOf(inputs[0]!.raw.length)]);
+  const { rows } = await db.query<{ id: string }>(storeManyStatement[notify ? 'notify' : 'quiet'](size), [...values, ...padding, laneOf(inputs[0]!.raw.length)]);
   const stored = new Set(rows.map((r) => r.id));
   const lost = inputs.filter((_, i) => !stored.has(ids[i]!)).map((input) => input.dedupeKey);
   const existing = new Map<string, string>();
