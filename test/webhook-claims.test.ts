@@ -18,7 +18,6 @@ afterAll(async () => {
   await db?.close();
 });
 
-
 describe('claiming webhook deliveries', () => {
   it('looks each claimed delivery’s event up by its primary key, even while a young events table has no statistics', async () => {
     // A workspace whose thousands of events arrived since the database was made (cloned from the

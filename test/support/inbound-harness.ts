@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/http/app.ts';
@@ -6,7 +7,6 @@ import { threadTokenKey } from '../../src/domain/thread-token.ts';
 import { startJobs, type Jobs } from '../../src/queue/boss.ts';
 import { startInboundWorker } from '../../src/jobs/inbound-worker.ts';
 import type { Pool } from '../../src/db/pool.ts';
-import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { makeWorkspace } from './workspaces.ts';
 
@@ -74,7 +74,7 @@ export async function startInboundHarness(options: { pool?: Pool } = {}): Promis
  * after them. Read `ctx.h` and `ctx.acme` inside tests (they are set once beforeAll has run).
  */
 export function inboundHarnessWithAcme(): { h: InboundHarness; acme: Awaited<ReturnType<typeof makeWorkspace>> } {
-  const ctx = {} as { h: InboundHarness; acme: Awaited<ReturnType<typeof makeWorkspace>> };
+  const ctx = {} as ReturnType<typeof inboundHarnessWithAcme>;
   beforeAll(async () => {
     ctx.h = await startInboundHarness();
     ctx.acme = await makeWorkspace(ctx.h.db.pool, 'Acme', 'help@acme.com');
