@@ -144,10 +144,10 @@ describe('claims', () => {
       try {
         await a.query('BEGIN');
         await b.query('BEGIN');
-        const first = await claimDueInbound(a, 2);
+        const first = await claimDueInbound(a, { rows: 2 });
         // The other transaction skips what the first holds, and each lane has only its own.
-        const second = await claimDueInbound(b, 16);
-        const big = await claimDueInbound(b, 16, 'large');
+        const second = await claimDueInbound(b, { rows: 16 });
+        const big = await claimDueInbound(b, { rows: 16 }, 'large');
         expect(first.map((c) => c.record.id)).toEqual(small.slice(0, 2));
         expect(second.map((c) => c.record.id)).toEqual(small.slice(2));
         expect(big.map((c) => c.record.id)).toEqual([large]);
@@ -155,7 +155,7 @@ describe('claims', () => {
         expect(first[0]!.raw.toString()).toContain('Subject: Lane 1');
         // Rolled back (a killed worker): claimable again at once (the other already holds the third).
         await a.query('ROLLBACK');
-        expect((await claimDueInbound(b, 16)).map((c) => c.record.id)).toEqual(small);
+        expect((await claimDueInbound(b, { rows: 16 })).map((c) => c.record.id)).toEqual(small);
       } finally {
         await a.query('ROLLBACK').catch(() => {});
         await b.query('ROLLBACK').catch(() => {});

@@ -103,7 +103,7 @@ describe('listing a young inbound ledger', () => {
 });
 
 describe('claiming from a young inbound ledger with a backlog', () => {
-  it('a claim of 16 reads a handful of pages, never the whole backlog, with any plan the statement settles on', async () => {
+  it('a claim reads a handful of pages per email, never the whole backlog, with any plan the statement settles on', async () => {
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
@@ -111,16 +111,20 @@ describe('claiming from a young inbound ledger with a backlog', () => {
       expect(Number(size[0].pages)).toBeGreaterThan(150);
       for (const mode of ['force_custom_plan', 'force_generic_plan']) {
         await client.query(`SET LOCAL plan_cache_mode = ${mode}`);
-        for (const large of [false, true]) {
+        for (const [lane, claim, claimed, maxBlocks] of [
+          ['small', 16, 16, 100],
+          ['small', 64, 64, 400],
+          ['large', 16, 1, 100],
+        ] as const) {
           // Twice, in savepoints: the first run of a session plans the function's query (catalog reads count as its buffers).
           for (const run of [1, 2]) {
             await client.query('SAVEPOINT claim');
-            const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${CLAIM_DUE.text}`, [16, large ? 'large' : 'small']);
+            const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${CLAIM_DUE.text}`, [claim, Number.MAX_SAFE_INTEGER, lane]);
             await client.query('ROLLBACK TO SAVEPOINT claim');
             const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode & { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number };
-            expect(plan['Actual Rows']).toBe(large ? 1 : 16);
+            expect(plan['Actual Rows']).toBe(claimed);
             const blocks = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
-            if (run === 2) expect(blocks, `${mode}, ${large ? 'large' : 'small'} lane`).toBeLessThan(100);
+            if (run === 2) expect(blocks, `${mode}, ${lane} lane, claim of ${claim}`).toBeLessThan(maxBlocks);
           }
         }
       }
@@ -131,7 +135,7 @@ describe('claiming from a young inbound ledger with a backlog', () => {
   });
 
   it('splits the lanes where receipt does (LARGE_EMAIL_BYTES, written out in the claim function and the due index)', async () => {
-    const { rows } = await db.pool.query(`SELECT pg_get_functiondef('intake_claim_due_inbound'::regproc) AS f, pg_get_indexdef('inbound_emails_due'::regclass) AS i`);
+    const { rows } = await db.pool.query(`SELECT pg_get_functiondef('intake_claim_due_inbound(integer, bigint, text)'::regprocedure) AS f, pg_get_indexdef('inbound_emails_due'::regclass) AS i`);
     expect(rows[0].f).toContain(`raw_size > ${LARGE_EMAIL_BYTES}`);
     expect(rows[0].i).toContain(`raw_size > ${LARGE_EMAIL_BYTES}`);
   });
@@ -140,15 +144,34 @@ describe('claiming from a young inbound ledger with a backlog', () => {
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
-      const small = await claimDueInbound(client, 4, 'small');
+      const small = await claimDueInbound(client, { rows: 4 }, 'small');
       // Due order is reverse id order here; ie_8 of the first workspace fell due at its insert, after the backlog.
       expect(small.map((c) => c.record.id)).toEqual(['ib_03000', 'ib_02999', 'ib_02998', 'ib_02997']);
       expect(small[0]!.raw.toString().trim()).toBe('{}');
-      const large = await claimDueInbound(client, 4, 'large');
+      const large = await claimDueInbound(client, { rows: 4 }, 'large');
       expect(large.map((c) => c.record.id)).toEqual(['ib_02990']);
       await client.query('ROLLBACK');
     } finally {
       client.release();
+    }
+  });
+
+  it('stops a claim once its raw bytes reach the budget, leaving the emails past it unlocked for the next claim', async () => {
+    const [a, b, c] = [await db.pool.connect(), await db.pool.connect(), await db.pool.connect()];
+    try {
+      for (const client of [a, b, c]) await client.query('BEGIN');
+      // 402 bytes each: the fifth reaches a budget of five, the sixth is not taken.
+      const first = await claimDueInbound(a, { rows: 64, bytes: 402 * 5 });
+      expect(first.map((e) => e.record.id)).toEqual(['ib_03000', 'ib_02999', 'ib_02998', 'ib_02997', 'ib_02996']);
+      // Another transaction goes on where it stopped: nothing past the budget was locked.
+      expect((await claimDueInbound(b, { rows: 64, bytes: 402 * 2 + 1 })).map((e) => e.record.id)).toEqual(['ib_02995', 'ib_02994', 'ib_02993']);
+      // A budget smaller than one email still claims that one.
+      expect((await claimDueInbound(c, { rows: 64, bytes: 1 })).map((e) => e.record.id)).toEqual(['ib_02992']);
+    } finally {
+      for (const client of [a, b, c]) {
+        await client.query('ROLLBACK');
+        client.release();
+      }
     }
   });
 });

@@ -170,24 +170,26 @@ export type ClaimedInbound = { record: InboundEmailRecord; raw: Buffer };
 export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
 
 /**
- * Claims up to `limit` due emails of one lane (up to LARGE_EMAIL_BYTES, or above it) for the
- * caller's transaction, oldest due first, skipping those another transaction holds: the row
- * locks last until it commits or rolls back (a killed worker releases them at once). Small raw
- * payloads come with the claim; large ones are read in slices.
+ * Claims up to `rows` due emails of one lane (up to LARGE_EMAIL_BYTES, or above it) for the
+ * caller's transaction, oldest due first, skipping those another transaction holds, and stops once
+ * their raw payloads reach `bytes` (the email that reaches it is claimed): the row locks last until
+ * it commits or rolls back (a killed worker releases them at once). Small raw payloads come with
+ * the claim; large ones are read in slices.
  *
- * The locking walk of the due index is intake_claim_due_inbound (migration 015), which keeps the
- * planner from sorting the whole backlog; the claimed rows are then read by primary key, one probe
- * each (fenced by OFFSET 0: a join would read the whole ledger), in the order claimed.
+ * The locking walk of the due index is intake_claim_due_inbound (migrations 015 and 016), which
+ * keeps the planner from sorting the whole backlog and locks no row past the budget; the claimed
+ * rows are then read by primary key, one probe each (fenced by OFFSET 0: a join would read the
+ * whole ledger), in the order claimed.
  */
 export const CLAIM_DUE = prepared(
   'inbound.claim-due',
-  `SELECT e.* FROM intake_claim_due_inbound($1, $2::text) WITH ORDINALITY AS c(id, n)
-     CROSS JOIN LATERAL (SELECT ${COLUMNS}, CASE WHEN $2 = 'small' THEN raw END AS raw FROM inbound_emails WHERE id = c.id OFFSET 0) e
+  `SELECT e.* FROM intake_claim_due_inbound($1, $2, $3::text) WITH ORDINALITY AS c(id, n)
+     CROSS JOIN LATERAL (SELECT ${COLUMNS}, CASE WHEN $3 = 'small' THEN raw END AS raw FROM inbound_emails WHERE id = c.id OFFSET 0) e
     ORDER BY c.n`,
 );
 
-export async function claimDueInbound(tx: Queryable, limit: number, lane: 'small' | 'large' = 'small'): Promise<ClaimedInbound[]> {
-  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(CLAIM_DUE, [limit, lane]);
+export async function claimDueInbound(tx: Queryable, limit: { rows: number; bytes?: number }, lane: 'small' | 'large' = 'small'): Promise<ClaimedInbound[]> {
+  const { rows } = await tx.query<InboundEmailRecord & { raw: Buffer | null }>(CLAIM_DUE, [limit.rows, limit.bytes ?? Number.MAX_SAFE_INTEGER, lane]);
   const claimed: ClaimedInbound[] = [];
   for (const { raw, ...record } of rows) claimed.push({ record, raw: raw ?? (await readRaw(tx, record.id)) });
   return claimed;

@@ -16,14 +16,17 @@ import { prepared } from '../db/prepared.ts';
  * thread, a bounce's lookup, a forwarder's note). If anything in the batch throws, the whole transaction rolls back and
  * nothing of it is kept; each email is then processed again alone, in its own transaction, so
  * one bad email neither loses nor blocks the others, and only its own failure is recorded
- * against it (a retry after a delay, `failed` after the last). Returns how many were claimed.
+ * against it (a retry after a delay, `failed` after the last). Returns how many were claimed, and
+ * whether the claim was full (it reached `limit`'s rows or bytes: more may be due).
  */
-export async function processInboundBatch(deps: InboundDeps, limit: number, logger: Logger, lane: 'small' | 'large' = 'small'): Promise<number> {
+export async function processInboundBatch(deps: InboundDeps, limit: BatchLimit, logger: Logger, lane: 'small' | 'large' = 'small'): Promise<{ claimed: number; full: boolean }> {
   let ids: string[] = [];
+  let full = false;
   try {
     return await withTransaction(deps.pool, async (tx) => {
       const claimed = await claimDueInbound(tx, limit, lane);
       ids = claimed.map((c) => c.record.id);
+      full = ids.length >= limit.rows || claimed.reduce((sum, c) => sum + c.record.rawSize, 0) >= limit.bytes;
       const lookup = memoTokenLookup(tx);
       const prepared: Array<{ id: string; prepared: Prepared }> = [];
       for (const c of claimed) {
@@ -41,16 +44,19 @@ export async function processInboundBatch(deps: InboundDeps, limit: number, logg
       const written = new Map((await writeEmails(deps, tx, toWrite, earlier)).map((outcome, i) => [toWrite[i]!.id, outcome]));
       const outcomes = prepared.map(({ id, prepared: p }) => ({ id, outcome: 'outcome' in p ? p.outcome : written.get(id)! }));
       await recordOutcomes(tx, outcomes);
-      return claimed.length;
+      return { claimed: claimed.length, full };
     });
   } catch (err) {
     if (ids.length === 0) throw err;
     // A batch of one that failed (not for its content) was that email's attempt.
     if (ids.length === 1 && !(err instanceof InputError)) await failed(deps, ids[0]!, err, logger);
     else for (const id of ids) await processAlone(deps, id, logger);
-    return ids.length;
+    return { claimed: ids.length, full };
   }
 }
+
+/** A batch's claim: at most `rows` emails, and no more once their raw payloads reach `bytes`. */
+export type BatchLimit = { rows: number; bytes: number };
 
 const LOCK_MESSAGE_IDS = prepared(
   'inbound.lock-message-ids',
