@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addAttachments, readAttachmentContent } from '../src/domain/attachments.ts';
+import { addAttachments, addAttachmentsToEntries, readAttachmentContent } from '../src/domain/attachments.ts';
 import { findOrCreateCustomerByEmail, type Customer } from '../src/domain/customers.ts';
 import { addLabelToThread, findOrCreateLabel } from '../src/domain/labels.ts';
 import type { WriteContext } from '../src/domain/origin.ts';
@@ -103,6 +103,46 @@ describe('attachments', () => {
     expect(await readAttachmentContent(other, a1!.id)).toBeNull();
     const refusedBlob = await db.pool.query('SELECT count(*)::int AS n FROM attachment_blobs WHERE sha256 = $1', [refused!.sha256]);
     expect(refusedBlob.rows[0].n).toBe(0);
+  });
+
+  it('records several entries\' files in two statements, each entry\'s in order, and refuses them all when one entry is not the workspace\'s', async () => {
+    const thread = await createThread(ctx, { customerId: jane.id, title: 'Batch', channel: 'EMAIL' });
+    const entries = [];
+    for (let i = 0; i < 3; i++) entries.push(await addTimelineEntry(ctx, { threadId: thread.id, kind: 'inbound_email', author: { type: 'customer', customerId: jane.id } }));
+    const shared = Buffer.from('one invoice sent twice');
+    const file = (fileName: string, content: Buffer) => ({ fileName, contentType: 'application/pdf', content, status: 'accepted' as const });
+    const statements: string[] = [];
+    const counting: WriteContext = { ...ctx, db: { query: ((text: unknown, values?: unknown[]) => (statements.push(String((text as { text?: string }).text ?? text)), db.pool.query(text as string, values))) as typeof db.pool.query } };
+    const stored = await addAttachmentsToEntries(counting, [
+      { timelineEntryId: entries[0]!.id, files: [file('a.pdf', shared), file('b "quoted", {braced}\\.pdf', Buffer.from('b'))] },
+      { timelineEntryId: entries[1]!.id, files: [] },
+      { timelineEntryId: entries[2]!.id, files: [file('c.pdf', shared), { fileName: 'd.exe', contentType: 'application/x-msdownload', content: Buffer.from('MZ'), status: 'rejected', code: 'attachment_file_type_not_allowed' }] },
+    ]);
+    expect(statements).toHaveLength(2);
+    expect(stored.map((files) => files.map((f) => [f.timelineEntryId, f.fileName, f.status]))).toEqual([
+      [[entries[0]!.id, 'a.pdf', 'accepted'], [entries[0]!.id, 'b "quoted", {braced}\\.pdf', 'accepted']],
+      [],
+      [[entries[2]!.id, 'c.pdf', 'accepted'], [entries[2]!.id, 'd.exe', 'rejected']],
+    ]);
+    const { rows } = await db.pool.query('SELECT timeline_entry_id, position, file_name FROM attachments WHERE timeline_entry_id = ANY($1) ORDER BY timeline_entry_id, position', [entries.map((e) => e.id)]);
+    expect(rows.map((r) => [r.timeline_entry_id, r.position, r.file_name])).toEqual([
+      [entries[0]!.id, 0, 'a.pdf'],
+      [entries[0]!.id, 1, 'b "quoted", {braced}\\.pdf'],
+      [entries[2]!.id, 0, 'c.pdf'],
+      [entries[2]!.id, 1, 'd.exe'],
+    ]);
+    expect(await readAttachmentContent(ctx, stored[2]![0]!.id)).toEqual(shared);
+
+    // Another workspace's entry among them: an error, and none of the rows.
+    const foreign = await addTimelineEntry(other, { threadId: (await createThread(other, { customerId: outsider.id, title: 'x', channel: 'EMAIL' })).id, kind: 'note', author: { type: 'system' } });
+    await expect(
+      addAttachmentsToEntries(ctx, [
+        { timelineEntryId: entries[1]!.id, files: [file('ok.pdf', Buffer.from('ok'))] },
+        { timelineEntryId: foreign.id, files: [file('theirs.pdf', Buffer.from('theirs'))] },
+      ]),
+    ).rejects.toThrow(`timeline entry ${foreign.id} is not in workspace ${ctx.workspaceId}`);
+    const none = await db.pool.query('SELECT count(*)::int AS n FROM attachments WHERE timeline_entry_id = ANY($1)', [[entries[1]!.id, foreign.id]]);
+    expect(none.rows[0].n).toBe(0);
   });
 });
 

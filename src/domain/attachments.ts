@@ -30,14 +30,19 @@ export type Attachment = {
 const COLUMNS = `id, timeline_entry_id AS "timelineEntryId", file_name AS "fileName", content_type AS "contentType", size,
                  sha256, content_id AS "contentId", inline, status, code`;
 
-const STORE_BLOB = prepared(
-  'attachments.store-blob',
-  `INSERT INTO attachment_blobs (workspace_id, sha256, size, content) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, sha256) DO NOTHING`,
-);
-const ADD = prepared(
-  'attachments.add',
-  `INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, origin)
-   SELECT $1, $2, e.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM timeline_entries e WHERE e.workspace_id = $2 AND e.id = $3
+// Nothing is written when any entry is missing (found by primary key: OFFSET 0 keeps the planner
+// from reading every entry of a young table to join them).
+const ADD_MANY = prepared(
+  'attachments.add-many',
+  `WITH x AS (
+     SELECT x.*, e.id AS entry_id
+       FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::boolean[], $12::text[], $13::text[])
+              AS x(id, entry, position, file_name, content_type, size, sha256, content_id, inline, status, code)
+       LEFT JOIN LATERAL (SELECT id FROM timeline_entries WHERE workspace_id = $1 AND id = x.entry OFFSET 0) e ON true
+   )
+   INSERT INTO attachments (id, workspace_id, timeline_entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, origin)
+   SELECT id, $1, entry_id, position, file_name, content_type, size, sha256, content_id, inline, status, code, $2 FROM x
+    WHERE NOT EXISTS (SELECT 1 FROM x WHERE entry_id IS NULL)
    RETURNING ${COLUMNS}`,
 );
 
@@ -46,18 +51,43 @@ const ADD = prepared(
  * workspace; a refused file keeps only its name, size, hash and code (the raw payload keeps its bytes).
  */
 export async function addAttachments(ctx: WriteContext, timelineEntryId: string, files: NewAttachment[]): Promise<Attachment[]> {
-  const out: Attachment[] = [];
-  for (const [position, file] of files.entries()) {
-    const sha256 = createHash('sha256').update(file.content).digest('hex');
-    if (file.status === 'accepted') {
-      await ctx.db.query(STORE_BLOB, [ctx.workspaceId, sha256, file.content.length, file.content],
-      );
-    }
-    const { rows } = await ctx.db.query<Attachment>(ADD, [newId('attachment'), ctx.workspaceId, timelineEntryId, position, stripNul(file.fileName), stripNul(file.contentType), file.content.length, sha256, stripNul(file.contentId) ?? null, file.inline ?? false, file.status, file.status === 'rejected' ? file.code : null, ctx.origin],
-    );
-    if (!rows[0]) throw new Error(`timeline entry ${timelineEntryId} is not in workspace ${ctx.workspaceId}`);
-    out.push(rows[0]);
+  return (await addAttachmentsToEntries(ctx, [{ timelineEntryId, files }]))[0]!;
+}
+
+/**
+ * addAttachments for several entries at once (an inbound batch's): the bytes in one statement and
+ * the rows in another, whatever the number of files. An entry not in the workspace fails the call
+ * with none of the rows written.
+ */
+export async function addAttachmentsToEntries(ctx: WriteContext, entries: Array<{ timelineEntryId: string; files: NewAttachment[] }>): Promise<Attachment[][]> {
+  const rows = entries.flatMap(({ timelineEntryId, files }, k) =>
+    files.map((file, position) => ({ k, id: newId('attachment'), timelineEntryId, position, file, sha256: createHash('sha256').update(file.content).digest('hex') })),
+  );
+  if (rows.length === 0) return entries.map(() => []);
+  await storeBlobs(ctx, rows.flatMap((r) => (r.file.status === 'accepted' ? [{ sha256: r.sha256, content: r.file.content }] : [])));
+  const { rows: stored } = await ctx.db.query<Attachment>(ADD_MANY, [
+    ctx.workspaceId,
+    ctx.origin,
+    rows.map((r) => r.id),
+    rows.map((r) => r.timelineEntryId),
+    rows.map((r) => r.position),
+    rows.map((r) => stripNul(r.file.fileName)),
+    rows.map((r) => stripNul(r.file.contentType)),
+    rows.map((r) => r.file.content.length),
+    rows.map((r) => r.sha256),
+    rows.map((r) => stripNul(r.file.contentId) ?? null),
+    rows.map((r) => r.file.inline ?? false),
+    rows.map((r) => r.file.status),
+    rows.map((r) => (r.file.status === 'rejected' ? r.file.code : null)),
+  ]);
+  if (stored.length < rows.length) {
+    const { rows: found } = await ctx.db.query<{ id: string }>('SELECT id FROM timeline_entries WHERE workspace_id = $1 AND id = ANY($2)', [ctx.workspaceId, rows.map((r) => r.timelineEntryId)]);
+    const ids = new Set(found.map((e) => e.id));
+    throw new Error(`timeline entry ${rows.find((r) => !ids.has(r.timelineEntryId))?.timelineEntryId} is not in workspace ${ctx.workspaceId}`);
   }
+  const byId = new Map(stored.map((a) => [a.id, a]));
+  const out = entries.map((): Attachment[] => []);
+  for (const r of rows) out[r.k]!.push(byId.get(r.id)!);
   return out;
 }
 
@@ -125,10 +155,15 @@ const BLOBS_PER_STATEMENT = 1000;
 /**
  * Accepted bytes of imported files, once per hash in the workspace, in statements of their own
  * (outside any page's transaction): content-addressed, so writing one twice (a page fetched again
- * after a crash) stores nothing new. The bytes travel as binary parameters, with no text copy.
+ * after a crash) stores nothing new.
  */
 export async function importAttachmentBlobs(ctx: WriteContext, blobs: ImportedBlob[]): Promise<void> {
   assertImport(ctx);
+  await storeBlobs(ctx, blobs);
+}
+
+/** Bytes once per hash in the workspace, many to a statement; they travel as binary parameters, with no text copy. */
+async function storeBlobs(ctx: WriteContext, blobs: Array<{ sha256: string; content: Buffer }>): Promise<void> {
   const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
   for (let i = 0; i < unique.length; i += BLOBS_PER_STATEMENT) {
     const chunk = unique.slice(i, i + BLOBS_PER_STATEMENT);

@@ -2,7 +2,7 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
-import { addAttachments } from '../domain/attachments.ts';
+import { addAttachmentsToEntries } from '../domain/attachments.ts';
 import { findOrCreateCustomersByEmail } from '../domain/customers.ts';
 import { InputError } from '../domain/input-error.ts';
 import type { WriteContext } from '../domain/origin.ts';
@@ -257,20 +257,25 @@ async function writeWorkspacePlans(deps: InboundDeps, plans: Plan[]): Promise<Ou
     })),
   );
 
+  await addAttachmentsToEntries(
+    ctx,
+    plans.map((p, i) => {
+      const attachments = p.forward ? p.forward.original.attachments : p.email.attachments;
+      const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
+      return {
+        timelineEntryId: entryIds[i]!,
+        files: attachments.map((a, j) => {
+          const d = decisions[j]!;
+          const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
+          return d.status === 'accepted' ? { ...common, status: 'accepted' as const } : { ...common, status: 'rejected' as const, code: d.code };
+        }),
+      };
+    }),
+  );
+
   const outcomes: Outcome[] = [];
   for (const [i, p] of plans.entries()) {
     const entryId = entryIds[i]!;
-    const attachments = p.forward ? p.forward.original.attachments : p.email.attachments;
-    const decisions = judgeAttachments(attachments, deps.attachmentLimits ?? DEFAULT_ATTACHMENT_LIMITS);
-    await addAttachments(
-      ctx,
-      entryId,
-      attachments.map((a, j) => {
-        const d = decisions[j]!;
-        const common = { fileName: d.fileName, contentType: a.contentType, content: a.content, contentId: a.contentId, inline: a.inline };
-        return d.status === 'accepted' ? { ...common, status: 'accepted' as const } : { ...common, status: 'rejected' as const, code: d.code };
-      }),
-    );
     if (p.forward?.forwarderText) {
       await addTimelineEntry(ctx, {
         threadId: threadIds[i]!,
