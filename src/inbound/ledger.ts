@@ -165,7 +165,7 @@ export type ClaimedInbound = { record: InboundEmailRecord; raw: Buffer };
 /**
  * Above this raw size an email is claimed in a lane of its own, one at a time: parsing it may take
  * seconds (in a worker thread), and it must not hold a batch of ordinary mail meanwhile. Also
- * written in migration 015 (the due index and the claim function split the lanes at it).
+ * written in migrations 015 and 016 (the due index and the claim functions split the lanes at it).
  */
 export const LARGE_EMAIL_BYTES = RAW_SLICE_BYTES;
 
